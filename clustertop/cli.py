@@ -1,0 +1,296 @@
+"""The `clustertop` command: argument parsing and dispatch, with one-line errors."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from clustertop import __version__
+from clustertop.config import Config, config_from_dsns, load_config
+from clustertop.errors import MISSING, EnvironmentProblem, InputError
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is one line naming the option and exits 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message}\n")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number (got {text!r})") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative (got {text!r})")
+    return value
+
+
+def _common_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
+    """--config/--cluster/--dsn/--allow-actions work before and after the subcommand."""
+    default: Any = None if top else argparse.SUPPRESS
+    group = parser.add_argument_group("cluster selection")
+    group.add_argument(
+        "--config",
+        metavar="PATH",
+        default=default,
+        help="config file (default: $CLUSTERTOP_CONFIG, else the lab's clustertop.toml)",
+    )
+    group.add_argument(
+        "--cluster", metavar="NAME", default=default, help="only this cluster of the config"
+    )
+    group.add_argument(
+        "--dsn",
+        metavar="URL",
+        action="append",
+        default=default,
+        help="watch an ad-hoc cluster without a config file: mysql://, mariadb:// or "
+        "postgresql://user@host:port/db (repeat for each node)",
+    )
+    group.add_argument(
+        "--allow-actions",
+        action="store_true",
+        default=False if top else argparse.SUPPRESS,
+        help="enable actions that change data, even where the config leaves them off",
+    )
+
+
+def build_parser() -> OneLineParser:
+    parser = OneLineParser(
+        prog="clustertop",
+        description="A terminal monitor for MySQL/MariaDB and PostgreSQL/Citus clusters under "
+        "change. With no subcommand it opens the TUI.",
+    )
+    parser.add_argument("--version", action="version", version=f"clustertop {__version__}")
+    _common_options(parser, top=True)
+    sub = parser.add_subparsers(dest="command", metavar="SUBCOMMAND", parser_class=OneLineParser)
+
+    def add(name: str, help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        _common_options(p, top=False)
+        return p
+
+    add("top", "open the TUI (the same as no subcommand)")
+
+    lab = add("lab", "start, stop and inspect the local lab cluster of real servers")
+    lab_sub = lab.add_subparsers(
+        dest="lab_command", metavar="ACTION", parser_class=OneLineParser, required=True
+    )
+    lab_dir_help = "lab directory (default: $CLUSTERTOP_LAB_DIR or a per-user state dir)"
+    up = lab_sub.add_parser(
+        "up",
+        help="start the lab (reuses what already runs)",
+        description="Start MariaDB primary+replicas and PostgreSQL "
+        "primary+standbys on free loopback ports, and write DIR/clustertop.toml.",
+    )
+    up.add_argument("--dir", metavar="DIR", help=lab_dir_help)
+    up.add_argument(
+        "--engines",
+        default="mariadb,postgres",
+        help="comma-separated: mariadb, postgres, citus (default: mariadb,postgres)",
+    )
+    up.add_argument(
+        "--replicas", type=_positive_int, default=1, help="replicas per primary (default 1)"
+    )
+    down = lab_sub.add_parser(
+        "down",
+        help="stop exactly the processes the lab started",
+        description="Stop exactly the processes the lab started.",
+    )
+    down.add_argument("--dir", metavar="DIR", help=lab_dir_help)
+    down.add_argument("--destroy", action="store_true", help="also delete the lab directory")
+    status = lab_sub.add_parser(
+        "status",
+        help="list every lab node and whether it replicates",
+        description="List every lab node with engine, role, port, pid, up and replicating.",
+    )
+    status.add_argument("--dir", metavar="DIR", help=lab_dir_help)
+    status.add_argument("--json", action="store_true", help="print JSON")
+
+    load = add("load", "create the cleanup_bench schema and load deterministic seed rows")
+    load.add_argument(
+        "--rows", type=_positive_int, default=10_000, help="rows per table (default 10000)"
+    )
+    load.add_argument("--seed", type=int, default=1, help="seed of the data set (default 1)")
+    load.add_argument("--json", action="store_true", help="print the load report as JSON")
+
+    demo = add("demo", "lab up + load (skipped when loaded) + open the TUI on the lab")
+    demo.add_argument(
+        "--rows", type=_positive_int, default=10_000, help="rows per table (default 10000)"
+    )
+    demo.add_argument("--dir", metavar="DIR", help=lab_dir_help)
+    demo.add_argument(
+        "--no-tui", action="store_true", help="stop after lab up and load (for scripts)"
+    )
+    return parser
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def resolve_config(args: argparse.Namespace) -> Config:
+    """--dsn, else --config, else $CLUSTERTOP_CONFIG, else the lab's config."""
+    if args.dsn:
+        return config_from_dsns(args.dsn, args.cluster)
+    path = args.config or os.environ.get("CLUSTERTOP_CONFIG")
+    if not path:
+        from lab.lab import Lab
+
+        lab_config = Lab().config_path
+        if not lab_config.is_file():
+            raise InputError(
+                "--config",
+                MISSING,
+                "no config given and no lab config at "
+                f"{lab_config}: pass --config PATH or --dsn URL, or run `clustertop lab up`",
+            )
+        path = str(lab_config)
+    return load_config(path).select(args.cluster)
+
+
+def actions_allowed(args: argparse.Namespace, config: Config, cluster: str) -> bool:
+    return bool(args.allow_actions) or config.clusters[cluster].actions
+
+
+def require_actions(args: argparse.Namespace, config: Config, cluster: str, what: str) -> None:
+    if not actions_allowed(args, config, cluster):
+        raise InputError(
+            f"clusters.{cluster}.actions",
+            False,
+            f"{what} changes data: set actions = true for the cluster or pass --allow-actions",
+        )
+
+
+def _lab_for(args: argparse.Namespace) -> Any:
+    from lab.lab import Lab
+
+    return Lab(getattr(args, "dir", None))
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def cmd_lab(args: argparse.Namespace) -> int:
+    lab = _lab_for(args)
+    if args.lab_command == "up":
+        engines = [e.strip() for e in args.engines.split(",") if e.strip()]
+        if not engines:
+            raise InputError("--engines", args.engines, "name at least one engine")
+        notes = lab.up(engines, args.replicas, progress=_say)
+        for note in notes:
+            _say(note)
+        _print_status(lab.status(), as_json=False)
+        print(f"config: {lab.config_path}")
+        return 0
+    if args.lab_command == "down":
+        stopped = lab.down(progress=_say)
+        if args.destroy:
+            lab.destroy()
+        print(f"stopped {len(stopped)} node(s)" + (f": {', '.join(stopped)}" if stopped else ""))
+        return 0
+    rows = lab.status()
+    _print_status(rows, as_json=args.json)
+    return 0
+
+
+def _print_status(rows: Sequence[Any], *, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps([r.to_json() for r in rows], indent=2))
+        return
+    if not rows:
+        print("no lab nodes (run `clustertop lab up`)")
+        return
+    header = f"{'cluster':<13} {'node':<12} {'engine':<9} {'role':<12} {'port':>6} {'pid':>8} {'up':<4} replicating"
+    print(header)
+    for r in rows:
+        rep = "-" if r.replicating is None else ("yes" if r.replicating else f"NO ({r.detail})")
+        up = "up" if r.up else "DOWN"
+        print(
+            f"{r.cluster:<13} {r.name:<12} {r.engine:<9} {r.role:<12} {r.port:>6} "
+            f"{r.pid or '-':>8} {up:<4} {rep}"
+        )
+
+
+def cmd_load(args: argparse.Namespace) -> int:
+    from actions.seed import load_cluster
+
+    config = resolve_config(args)
+    cluster = config.cluster(args.cluster)
+    require_actions(args, config, cluster.name, "load (it drops and recreates cleanup_bench)")
+    report = load_cluster(cluster, rows=args.rows, seed=args.seed, progress=_say)
+    if args.json:
+        print(json.dumps(report.to_json(), indent=2))
+    else:
+        for table in report.tables:
+            print(
+                f"{cluster.name} {table.table}: {table.rows} rows in {table.seconds:.2f} s "
+                f"({table.rows_per_s:,.0f} rows/s) checksum {table.checksum}"
+            )
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from actions.seed import is_loaded, load_cluster
+    from lab.lab import Lab
+
+    lab = Lab(args.dir)
+    for note in lab.up(("mariadb", "postgres"), 1, progress=_say):
+        _say(note)
+    config = load_config(lab.config_path)
+    for cluster in config.clusters.values():
+        if is_loaded(cluster, rows=args.rows):
+            _say(f"{cluster.name}: seed data already loaded")
+            continue
+        load_cluster(cluster, rows=args.rows, seed=1, progress=_say)
+    if args.no_tui:
+        return 0
+    return run_tui(config, args)
+
+
+def run_tui(config: Config, args: argparse.Namespace) -> int:
+    from tui.app import make_app
+
+    app = make_app(config, allow_actions=bool(args.allow_actions))
+    app.run()
+    return app.return_code or 0
+
+
+def cmd_top(args: argparse.Namespace) -> int:
+    return run_tui(resolve_config(args), args)
+
+
+COMMANDS = {"lab": cmd_lab, "load": cmd_load, "demo": cmd_demo, "top": cmd_top, None: cmd_top}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except (InputError, EnvironmentProblem) as exc:
+        print(f"clustertop: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("clustertop: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # the last line of defence: one line, never a traceback
+        if os.environ.get("CLUSTERTOP_DEBUG"):
+            raise
+        text = " ".join(str(exc).split())
+        print(
+            f"clustertop: internal error: {type(exc).__name__}: {text} "
+            "(set CLUSTERTOP_DEBUG=1 for details)",
+            file=sys.stderr,
+        )
+        return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,445 @@
+"""The config file and --dsn: parsed strictly, every mistake reported as one line."""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from clustertop.errors import MISSING, InputError
+from collectors.nodes import ENGINES, MYSQL_FAMILY, Engine, NodeSpec, Secret
+
+ROLE_HINTS = ("primary", "replica", "standby", "coordinator", "worker")
+DEFAULT_PORTS = {"mysql": 3306, "mariadb": 3306, "postgres": 5432, "citus": 5432}
+DSN_SCHEMES: dict[str, Engine] = {
+    "mysql": "mysql",
+    "mariadb": "mariadb",
+    "postgresql": "postgres",
+    "postgres": "postgres",
+}
+_NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.:@-]*$")
+_IDENT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]{0,62}$")
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    lag_warn_s: float = 1.0
+    lag_crit_s: float = 5.0
+    skew_warn_ratio: float = 0.2
+    fragmentation_warn_ratio: float = 0.3
+
+
+@dataclass(frozen=True)
+class ClusterConfig:
+    name: str
+    engine: Engine
+    nodes: tuple[NodeSpec, ...]
+    watched_tables: tuple[str, ...] = ()
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    poll_interval: float = 1.0
+    history: int = 600
+    connect_timeout: float = 0.8
+    statement_timeout: float = 0.8
+    actions: bool = False
+    heartbeat: bool = True
+    heartbeat_table: str = "clustertop.heartbeat"
+
+    @property
+    def family(self) -> str:
+        return "mysql" if self.engine in MYSQL_FAMILY else "postgres"
+
+
+@dataclass(frozen=True)
+class UiConfig:
+    keymap: Mapping[str, str] = field(default_factory=dict)
+    bell: bool = False
+
+
+@dataclass(frozen=True)
+class Config:
+    clusters: Mapping[str, ClusterConfig]
+    ui: UiConfig = field(default_factory=UiConfig)
+    source: Path | None = None
+
+    def cluster(self, name: str | None) -> ClusterConfig:
+        """The named cluster, or the only one; `--cluster` is the field an operator fixes."""
+        if name is None:
+            if len(self.clusters) == 1:
+                return next(iter(self.clusters.values()))
+            raise InputError("--cluster", MISSING, f"pick one of {', '.join(self.clusters)}")
+        if name not in self.clusters:
+            known = ", ".join(self.clusters) or "none"
+            raise InputError("--cluster", name, f"no such cluster (known: {known})")
+        return self.clusters[name]
+
+    def select(self, name: str | None) -> Config:
+        """This config narrowed to one cluster when a name is given."""
+        if name is None:
+            return self
+        return Config({name: self.cluster(name)}, self.ui, self.source)
+
+
+# ---------------------------------------------------------------------------------------------
+# Validation helpers: each takes the key path so the error names exactly what to fix.
+
+
+class _Checker:
+    def __init__(self, origin: str) -> None:
+        self.origin = origin
+
+    def fail(self, path: str, value: object, problem: str) -> InputError:
+        where = f"{self.origin}: {path}" if path else self.origin
+        return InputError(where, value, problem)
+
+    def table(self, path: str, value: object) -> Mapping[str, Any]:
+        if not isinstance(value, Mapping):
+            raise self.fail(path, value, "must be a table")
+        return value
+
+    def keys(self, path: str, table: Mapping[str, Any], allowed: Sequence[str]) -> None:
+        for key in table:
+            if key not in allowed:
+                raise self.fail(
+                    _join(path, key), table[key], f"unknown key (allowed: {', '.join(allowed)})"
+                )
+
+    def string(self, path: str, value: object, *, choices: Sequence[str] = ()) -> str:
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(path, value, "must be a non-empty string")
+        if choices and value not in choices:
+            raise self.fail(path, value, f"must be one of {', '.join(choices)}")
+        return value
+
+    def boolean(self, path: str, value: object) -> bool:
+        if not isinstance(value, bool):
+            raise self.fail(path, value, "must be true or false")
+        return value
+
+    def number(self, path: str, value: object, *, low: float, high: float) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.fail(path, value, "must be a number")
+        if not low <= value <= high:
+            raise self.fail(path, value, f"must be between {low:g} and {high:g}")
+        return float(value)
+
+    def integer(self, path: str, value: object, *, low: int, high: int) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.fail(path, value, "must be a whole number")
+        if not low <= value <= high:
+            raise self.fail(path, value, f"must be from {low} to {high}")
+        return value
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def validate_table_name(where: str, name: str) -> str:
+    """`table` or `schema.table` with plain identifiers: anything else is refused, not quoted."""
+    parts = name.split(".")
+    if len(parts) > 2 or not all(_IDENT_RE.match(part) for part in parts):
+        raise InputError(where, name, "must be TABLE or SCHEMA.TABLE of letters, digits and _")
+    return name
+
+
+# ---------------------------------------------------------------------------------------------
+
+_TOP_KEYS = ("clusters", "defaults", "ui")
+_CLUSTER_KEYS = (
+    "engine",
+    "nodes",
+    "watched_tables",
+    "thresholds",
+    "poll_interval",
+    "history",
+    "connect_timeout",
+    "statement_timeout",
+    "actions",
+    "heartbeat",
+    "heartbeat_table",
+)
+_DEFAULT_KEYS = tuple(k for k in _CLUSTER_KEYS if k not in ("engine", "nodes", "watched_tables"))
+_NODE_KEYS = (
+    "name",
+    "host",
+    "port",
+    "user",
+    "database",
+    "role",
+    "password_env",
+    "option_file",
+    "passfile",
+    "service",
+)
+_THRESHOLD_KEYS = ("lag_warn_s", "lag_crit_s", "skew_warn_ratio", "fragmentation_warn_ratio")
+_UI_KEYS = ("keymap", "bell")
+
+
+def load_config(path: str | os.PathLike[str]) -> Config:
+    """Read and validate a config file; any problem raises InputError naming file and key."""
+    source = Path(path).expanduser()
+    try:
+        raw_text = source.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(str(source), MISSING, "config file not found") from None
+    except IsADirectoryError:
+        raise InputError(str(source), MISSING, "config path is a directory, not a file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise InputError(str(source), MISSING, f"cannot read config: {reason}") from None
+    try:
+        data = tomllib.loads(raw_text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(str(source), MISSING, f"not valid TOML: {exc}") from None
+    return parse_config(data, origin=str(source), source=source)
+
+
+def parse_config(
+    data: Mapping[str, Any], *, origin: str = "config", source: Path | None = None
+) -> Config:
+    check = _Checker(origin)
+    check.keys("", data, _TOP_KEYS)
+    defaults = check.table("defaults", data.get("defaults", {}))
+    check.keys("defaults", defaults, _DEFAULT_KEYS)
+    if "clusters" not in data:
+        raise check.fail("clusters", MISSING, "missing: define at least one [clusters.NAME]")
+    clusters_raw = check.table("clusters", data["clusters"])
+    if not clusters_raw:
+        raise check.fail("clusters", MISSING, "empty: define at least one [clusters.NAME]")
+    clusters: dict[str, ClusterConfig] = {}
+    for name, raw in clusters_raw.items():
+        path = f"clusters.{name}"
+        if not _NAME_RE.match(name):
+            raise check.fail(path, name, "cluster names use letters, digits, _ . : @ and -")
+        merged = {**defaults, **check.table(path, raw)}
+        clusters[name] = _parse_cluster(check, path, name, merged)
+    ui = _parse_ui(check, data.get("ui", {}))
+    return Config(clusters, ui, source)
+
+
+def _parse_cluster(check: _Checker, path: str, name: str, raw: Mapping[str, Any]) -> ClusterConfig:
+    check.keys(path, raw, _CLUSTER_KEYS)
+    if "engine" not in raw:
+        raise check.fail(f"{path}.engine", MISSING, f"missing: one of {', '.join(ENGINES)}")
+    engine: Engine = check.string(f"{path}.engine", raw["engine"], choices=ENGINES)  # type: ignore[assignment]
+    poll_interval = check.number(
+        f"{path}.poll_interval", raw.get("poll_interval", 1.0), low=0.1, high=3600
+    )
+    history = check.integer(f"{path}.history", raw.get("history", 600), low=10, high=1_000_000)
+    default_timeout = round(min(2.0, poll_interval * 0.8), 3)
+    timeouts = {}
+    for key in ("connect_timeout", "statement_timeout"):
+        value = check.number(f"{path}.{key}", raw.get(key, default_timeout), low=0.05, high=3600)
+        if value >= poll_interval:
+            raise check.fail(
+                f"{path}.{key}",
+                raw.get(key),
+                f"must be shorter than poll_interval ({poll_interval:g})",
+            )
+        timeouts[key] = value
+    thresholds = _parse_thresholds(check, f"{path}.thresholds", raw.get("thresholds", {}))
+    watched_raw = raw.get("watched_tables", [])
+    if not isinstance(watched_raw, list):
+        raise check.fail(f"{path}.watched_tables", watched_raw, "must be a list of table names")
+    watched = []
+    for i, item in enumerate(watched_raw):
+        item_path = f"{path}.watched_tables[{i}]"
+        watched.append(
+            validate_table_name(f"{check.origin}: {item_path}", check.string(item_path, item))
+        )
+    heartbeat_table = check.string(
+        f"{path}.heartbeat_table", raw.get("heartbeat_table", "clustertop.heartbeat")
+    )
+    validate_table_name(f"{check.origin}: {path}.heartbeat_table", heartbeat_table)
+    if "nodes" not in raw:
+        raise check.fail(f"{path}.nodes", MISSING, "missing: a cluster needs at least one node")
+    nodes_raw = raw["nodes"]
+    if not isinstance(nodes_raw, list) or not nodes_raw:
+        raise check.fail(f"{path}.nodes", nodes_raw, "must be a non-empty list of [[...nodes]]")
+    nodes: list[NodeSpec] = []
+    seen: set[str] = set()
+    for i, node_raw in enumerate(nodes_raw):
+        node = _parse_node(check, f"{path}.nodes[{i}]", name, engine, node_raw)
+        if node.name in seen:
+            raise check.fail(f"{path}.nodes[{i}].name", node.name, "duplicate node name")
+        seen.add(node.name)
+        nodes.append(node)
+    return ClusterConfig(
+        name=name,
+        engine=engine,
+        nodes=tuple(nodes),
+        watched_tables=tuple(watched),
+        thresholds=thresholds,
+        poll_interval=poll_interval,
+        history=history,
+        connect_timeout=timeouts["connect_timeout"],
+        statement_timeout=timeouts["statement_timeout"],
+        actions=check.boolean(f"{path}.actions", raw.get("actions", False)),
+        heartbeat=check.boolean(f"{path}.heartbeat", raw.get("heartbeat", True)),
+        heartbeat_table=heartbeat_table,
+    )
+
+
+def _parse_node(check: _Checker, path: str, cluster: str, engine: Engine, raw: object) -> NodeSpec:
+    table = check.table(path, raw)
+    check.keys(path, table, _NODE_KEYS)
+    if "name" not in table:
+        raise check.fail(f"{path}.name", MISSING, "missing: every node needs a name")
+    name = check.string(f"{path}.name", table["name"])
+    if not _NAME_RE.match(name):
+        raise check.fail(f"{path}.name", name, "node names use letters, digits, _ . : @ and -")
+    optional: dict[str, str | None] = {}
+    for key in ("user", "database", "password_env", "option_file", "passfile", "service"):
+        optional[key] = check.string(f"{path}.{key}", table[key]) if key in table else None
+    if engine in MYSQL_FAMILY:
+        for key in ("passfile", "service"):
+            if optional[key] is not None:
+                raise check.fail(f"{path}.{key}", optional[key], f"is for PostgreSQL, not {engine}")
+    elif optional["option_file"] is not None:
+        raise check.fail(
+            f"{path}.option_file", optional["option_file"], f"is for MySQL, not {engine}"
+        )
+    env = optional["password_env"]
+    if env is not None and not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", env):
+        raise check.fail(f"{path}.password_env", env, "must be an environment variable name")
+    role = table.get("role")
+    if role is not None:
+        role = check.string(f"{path}.role", role, choices=ROLE_HINTS)
+    return NodeSpec(
+        cluster=cluster,
+        name=name,
+        engine=engine,
+        host=check.string(f"{path}.host", table.get("host", "127.0.0.1")),
+        port=check.integer(
+            f"{path}.port", table.get("port", DEFAULT_PORTS[engine]), low=1, high=65535
+        ),
+        user=optional["user"],
+        database=optional["database"],
+        role_hint=role,
+        password_env=env,
+        option_file=optional["option_file"],
+        passfile=optional["passfile"],
+        service=optional["service"],
+    )
+
+
+def _parse_thresholds(check: _Checker, path: str, raw: object) -> Thresholds:
+    table = check.table(path, raw)
+    check.keys(path, table, _THRESHOLD_KEYS)
+    base = Thresholds()
+    values = {
+        key: check.number(f"{path}.{key}", table.get(key, getattr(base, key)), low=0, high=1e9)
+        for key in _THRESHOLD_KEYS
+    }
+    if values["lag_warn_s"] > values["lag_crit_s"]:
+        raise check.fail(
+            f"{path}.lag_warn_s",
+            table.get("lag_warn_s"),
+            f"must not exceed lag_crit_s ({values['lag_crit_s']:g})",
+        )
+    return Thresholds(**values)
+
+
+def _parse_ui(check: _Checker, raw: object) -> UiConfig:
+    table = check.table("ui", raw)
+    check.keys("ui", table, _UI_KEYS)
+    keymap_raw = check.table("ui.keymap", table.get("keymap", {}))
+    keymap = {
+        action: check.string(f"ui.keymap.{action}", keys) for action, keys in keymap_raw.items()
+    }
+    return UiConfig(keymap=keymap, bell=check.boolean("ui.bell", table.get("bell", False)))
+
+
+# ---------------------------------------------------------------------------------------------
+# --dsn: an ad-hoc cluster without a config file.
+
+
+def redact_dsn(dsn: str) -> str:
+    """The DSN with any password masked, safe to print."""
+    try:
+        parts = urlsplit(dsn)
+    except ValueError:
+        return re.sub(r"//([^:/@]*):[^@]*@", r"//\1:***@", dsn)
+    if parts.password is None:
+        return dsn
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return parts._replace(netloc=netloc).geturl()
+
+
+_DSN_OPTIONS = {"option_file", "passfile", "service", "role", "name"}
+
+
+def node_from_dsn(dsn: str, cluster: str | None = None) -> NodeSpec:
+    shown = redact_dsn(dsn)
+    try:
+        parts = urlsplit(dsn)
+        port_value = parts.port
+    except ValueError as exc:
+        raise InputError("--dsn", shown, f"not a valid URL: {exc}") from None
+    engine = DSN_SCHEMES.get(parts.scheme.lower())
+    if engine is None:
+        raise InputError("--dsn", shown, "scheme must be mysql://, mariadb:// or postgresql://")
+    if not parts.hostname:
+        raise InputError("--dsn", shown, "needs a host, e.g. mysql://user@127.0.0.1:3306/db")
+    port = port_value or DEFAULT_PORTS[engine]
+    options = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
+    for key in options:
+        if key not in _DSN_OPTIONS:
+            raise InputError(
+                "--dsn",
+                shown,
+                f"unknown option {key!r} (allowed: {', '.join(sorted(_DSN_OPTIONS))})",
+            )
+    role = options.get("role")
+    if role is not None and role not in ROLE_HINTS:
+        raise InputError("--dsn", shown, f"role must be one of {', '.join(ROLE_HINTS)}")
+    address = f"{parts.hostname}:{port}"
+    database = unquote(parts.path.lstrip("/")) or None
+    password = unquote(parts.password) if parts.password is not None else None
+    return NodeSpec(
+        cluster=cluster or address,
+        name=options.get("name") or address,
+        engine=engine,
+        host=parts.hostname,
+        port=port,
+        user=unquote(parts.username) if parts.username else None,
+        database=database,
+        role_hint=role,
+        option_file=options.get("option_file"),
+        passfile=options.get("passfile"),
+        service=options.get("service"),
+        password=Secret(password) if password else None,
+    )
+
+
+def config_from_dsns(dsns: Sequence[str], cluster: str | None = None) -> Config:
+    """One cluster from --dsn flags; the first node's address names it unless --cluster does."""
+    nodes = [node_from_dsn(dsn) for dsn in dsns]
+    name = cluster or nodes[0].address
+    families = {n.family for n in nodes}
+    if len(families) > 1:
+        raise InputError(
+            "--dsn",
+            ", ".join(redact_dsn(d) for d in dsns),
+            "mixes MySQL and PostgreSQL in one cluster",
+        )
+    renamed = []
+    seen: set[str] = set()
+    for node in nodes:
+        if node.name in seen:
+            raise InputError("--dsn", redact_dsn(dsns[len(renamed)]), "names the same node twice")
+        seen.add(node.name)
+        renamed.append(_with_cluster(node, name))
+    engine = nodes[0].engine
+    return Config({name: ClusterConfig(name=name, engine=engine, nodes=tuple(renamed))})
+
+
+def _with_cluster(node: NodeSpec, cluster: str) -> NodeSpec:
+    from dataclasses import replace
+
+    return replace(node, cluster=cluster)

@@ -1,0 +1,1 @@
+"""Collectors: plain-Python readers of cluster state, usable from a script with no terminal."""

@@ -1,0 +1,129 @@
+"""Open connections with timeouts, so a dead or hung node can never block a caller for long."""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pymysql
+import pymysql.cursors
+
+from collectors.nodes import NodeSpec
+
+APPLICATION_NAME = "clustertop"
+
+
+class ConnectError(Exception):
+    """Could not reach or log in to a node; the message never holds a password."""
+
+
+def default_mysql_option_file() -> str | None:
+    path = Path.home() / ".my.cnf"
+    return str(path) if path.is_file() else None
+
+
+def connect_mysql(
+    spec: NodeSpec,
+    *,
+    connect_timeout: float = 2.0,
+    statement_timeout: float | None = None,
+    database: str | None = None,
+    autocommit: bool = True,
+    local_infile: bool = False,
+) -> pymysql.connections.Connection[Any]:
+    """A PyMySQL connection; read/write timeouts bound every round trip, not only the connect."""
+    option_file = spec.option_file or default_mysql_option_file()
+    kwargs: dict[str, Any] = {
+        "host": spec.host,
+        "port": spec.port,
+        "user": spec.user,
+        "password": spec.resolve_password() or "",
+        "database": database if database is not None else spec.database,
+        "connect_timeout": max(connect_timeout, 0.1),
+        "autocommit": autocommit,
+        "charset": "utf8mb4",
+        "local_infile": local_infile,
+        "program_name": APPLICATION_NAME,
+    }
+    if option_file:
+        kwargs["read_default_file"] = os.path.expanduser(option_file)
+        if not spec.resolve_password():
+            # PyMySQL only falls back to the file's password when none is passed.
+            kwargs.pop("password")
+    if statement_timeout is not None:
+        # The socket timeout is the last line of defence against a server that never answers.
+        kwargs["read_timeout"] = statement_timeout + connect_timeout
+        kwargs["write_timeout"] = statement_timeout + connect_timeout
+    try:
+        conn = pymysql.connect(**kwargs)
+    except pymysql.err.MySQLError as exc:
+        raise ConnectError(_mysql_error_text(exc)) from None
+    except OSError as exc:
+        raise ConnectError(str(exc)) from None
+    if statement_timeout is not None:
+        _set_mysql_statement_timeout(conn, statement_timeout)
+    return conn
+
+
+def _set_mysql_statement_timeout(conn: pymysql.connections.Connection[Any], seconds: float) -> None:
+    with conn.cursor() as cur:
+        cur.execute("SELECT VERSION()")
+        row = cur.fetchone()
+        version = str(row[0]) if row else ""
+        if "MariaDB" in version:
+            cur.execute(f"SET SESSION max_statement_time = {seconds:.3f}")
+        else:
+            # MySQL bounds only SELECTs this way; the socket timeout covers the rest.
+            cur.execute(f"SET SESSION max_execution_time = {math.ceil(seconds * 1000)}")
+
+
+def _mysql_error_text(exc: BaseException) -> str:
+    args = getattr(exc, "args", ())
+    if len(args) >= 2:
+        return f"({args[0]}) {args[1]}"
+    return str(exc)
+
+
+def connect_postgres(
+    spec: NodeSpec,
+    *,
+    connect_timeout: float = 2.0,
+    statement_timeout: float | None = None,
+    database: str | None = None,
+    autocommit: bool = True,
+) -> psycopg.Connection[Any]:
+    """A psycopg connection; libpq rounds connect timeouts below 2 s up to 2 s."""
+    params: dict[str, Any] = {
+        "host": spec.host,
+        "port": spec.port,
+        "connect_timeout": max(2, math.ceil(connect_timeout)),
+        "application_name": APPLICATION_NAME,
+        "autocommit": autocommit,
+    }
+    if spec.user:
+        params["user"] = spec.user
+    db = database if database is not None else spec.database
+    if db:
+        params["dbname"] = db
+    password = spec.resolve_password()
+    if password:
+        params["password"] = password
+    if spec.passfile:
+        params["passfile"] = os.path.expanduser(spec.passfile)
+    if spec.service:
+        params["service"] = spec.service
+    if statement_timeout is not None:
+        params["options"] = f"-c statement_timeout={math.ceil(statement_timeout * 1000)}"
+    try:
+        return psycopg.connect(**params)
+    except psycopg.Error as exc:
+        raise ConnectError(_postgres_error_text(exc)) from None
+
+
+def _postgres_error_text(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    # libpq repeats the attempt per address; the last line is the real reason.
+    return text[-1].strip() if text else type(exc).__name__

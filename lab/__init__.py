@@ -1,0 +1,1 @@
+"""The lab: real MariaDB/MySQL and PostgreSQL/Citus servers on loopback, started by clustertop."""

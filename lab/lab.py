@@ -1,0 +1,446 @@
+"""The lab as a whole: `up`, `down` and `status` over a directory the lab owns."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import shutil
+import stat
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pymysql
+
+from clustertop.errors import EnvironmentProblem, InputError
+from lab.binaries import find_mysql, find_postgres
+from lab.mysql_server import LAB_USER as MYSQL_LAB_USER
+from lab.mysql_server import MySQLServer
+from lab.nodes import LabNode
+from lab.postgres_server import LAB_DATABASE, LAB_USER, PostgresServer
+from lab.processes import POSTGRES_OS_USER, chown_for_server, free_port, running_as_root
+
+LAB_ENGINES = ("mariadb", "postgres", "citus")
+CLUSTER_NAMES = {"mariadb": "lab-mariadb", "postgres": "lab-postgres", "citus": "lab-citus"}
+WATCHED_TABLES = (
+    "cleanup_bench.cleanup_partitioned",
+    "cleanup_bench.cleanup_batch",
+    "cleanup_bench.cleanup_copy",
+    "cleanup_bench.cleanup_truncate",
+)
+Progress = Callable[[str], None]
+
+
+def default_lab_dir() -> Path:
+    """$CLUSTERTOP_LAB_DIR, else a state dir; as root one the postgres user can traverse."""
+    if env := os.environ.get("CLUSTERTOP_LAB_DIR"):
+        return Path(env).expanduser()
+    if running_as_root():
+        return Path("/var/lib/clustertop/lab")
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "clustertop" / "lab"
+
+
+@dataclass(frozen=True)
+class NodeStatus:
+    cluster: str
+    name: str
+    engine: str
+    role: str
+    port: int
+    pid: int | None
+    up: bool
+    replicating: bool | None  # None for a node that replicates from nobody
+    detail: str
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+class Lab:
+    def __init__(self, root: Path | str | None = None) -> None:
+        self.root = Path(root).expanduser().resolve() if root else default_lab_dir().resolve()
+
+    # -- files ------------------------------------------------------------------------------
+
+    @property
+    def state_file(self) -> Path:
+        return self.root / "lab.json"
+
+    @property
+    def config_path(self) -> Path:
+        return self.root / "clustertop.toml"
+
+    @property
+    def client_dir(self) -> Path:
+        return self.root / "client"
+
+    @property
+    def my_cnf(self) -> Path:
+        return self.client_dir / "my.cnf"
+
+    @property
+    def pgpass(self) -> Path:
+        return self.client_dir / "pgpass"
+
+    def nodes(self) -> list[LabNode]:
+        try:
+            data = json.loads(self.state_file.read_text())
+        except FileNotFoundError:
+            return []
+        except (OSError, ValueError) as exc:
+            raise EnvironmentProblem(f"lab state {self.state_file} unreadable: {exc}") from None
+        return [LabNode.from_json(item) for item in data.get("nodes", [])]
+
+    def _save(self, nodes: Sequence[LabNode]) -> None:
+        tmp = self.state_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"nodes": [n.to_json() for n in nodes]}, indent=2))
+        tmp.replace(self.state_file)
+
+    def _password(self) -> str:
+        """One random password per lab, kept in 0600 client files, never in the config."""
+        path = self.client_dir / "password"
+        if path.is_file():
+            return path.read_text().strip()
+        password = secrets.token_urlsafe(18)
+        path.write_text(password + "\n")
+        path.chmod(0o600)
+        return password
+
+    def _prepare_root(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.client_dir.mkdir(exist_ok=True)
+        if running_as_root():
+            # The postgres user must reach its data dirs and the passfile below the root.
+            for path in (self.root, self.client_dir):
+                path.chmod(0o755)
+            blocked = [p for p in self.root.parents if not p.stat().st_mode & stat.S_IXOTH]
+            if blocked:
+                raise EnvironmentProblem(
+                    f"lab dir {self.root}: {blocked[0]} is not reachable by the "
+                    f"{POSTGRES_OS_USER} user; use --dir under /var/tmp or /var/lib"
+                )
+
+    def _write_client_files(self, password: str) -> None:
+        self.my_cnf.write_text(f"[client]\nuser={MYSQL_LAB_USER}\npassword={password}\n")
+        self.my_cnf.chmod(0o600)
+        self.pgpass.write_text(
+            f"127.0.0.1:*:*:{LAB_USER}:{password}\nlocalhost:*:*:{LAB_USER}:{password}\n"
+        )
+        self.pgpass.chmod(0o600)
+        chown_for_server(self.pgpass, "postgres")
+
+    # -- up ---------------------------------------------------------------------------------
+
+    def up(
+        self,
+        engines: Sequence[str] = ("mariadb", "postgres"),
+        replicas: int = 1,
+        progress: Progress = lambda _msg: None,
+    ) -> list[str]:
+        """Start (or reuse) every node; returns notes such as a skipped Citus."""
+        for engine in engines:
+            if engine not in LAB_ENGINES:
+                raise InputError("--engines", engine, f"must be among {', '.join(LAB_ENGINES)}")
+        if not 0 <= replicas <= 5:
+            raise InputError("--replicas", replicas, "must be from 0 to 5")
+        self._prepare_root()
+        password = self._password()
+        self._write_client_files(password)
+        known = {(n.cluster, n.name): n for n in self.nodes()}
+        taken = {n.port for n in known.values()}
+        notes: list[str] = []
+        started: list[MySQLServer | PostgresServer] = []
+        created: list[Path] = []
+        wanted: list[LabNode] = list(known.values())
+
+        def node_for(
+            cluster: str, name: str, engine: str, role: str, sid: int, src: str | None
+        ) -> tuple[LabNode, bool]:
+            existing = known.get((cluster, name))
+            if existing:
+                return existing, False
+            datadir = self.root / cluster / name
+            node = LabNode(cluster, name, engine, role, free_port(taken), str(datadir), sid, src)
+            wanted.append(node)
+            return node, True
+
+        try:
+            if "mariadb" in engines:
+                self._up_mysql(replicas, password, node_for, started, created, progress)
+            if "postgres" in engines:
+                self._up_postgres(replicas, node_for, started, created, progress)
+            if "citus" in engines:
+                note = self._up_citus(node_for, started, created, progress)
+                if note:
+                    notes.append(note)
+        except BaseException:
+            for server in reversed(started):
+                server.stop()
+            for path in created:
+                shutil.rmtree(path, ignore_errors=True)
+            created_set = {str(p) for p in created}
+            self._save([n for n in wanted if n.datadir not in created_set])
+            raise
+        self._save(wanted)
+        self.write_config(wanted)
+        return notes
+
+    def _up_mysql(
+        self,
+        replicas: int,
+        password: str,
+        node_for: Any,
+        started: list[Any],
+        created: list[Path],
+        progress: Progress,
+    ) -> None:
+        binaries = find_mysql()
+        engine = binaries.flavour
+        cluster = CLUSTER_NAMES["mariadb"]
+        primary, _ = node_for(cluster, "primary", engine, "primary", 1, None)
+        servers = [MySQLServer(primary, binaries)]
+        for i in range(1, replicas + 1):
+            node, _ = node_for(cluster, f"replica{i}", engine, "replica", 1 + i, "primary")
+            servers.append(MySQLServer(node, binaries))
+        for server in servers:
+            fresh = not server.initialised
+            if fresh:
+                progress(f"{cluster}/{server.node.name}: initialising {engine}")
+                created.append(server.datadir)
+                server.initialise()
+            if not server.running():
+                progress(f"{cluster}/{server.node.name}: starting on port {server.node.port}")
+                server.start()
+                started.append(server)
+            if fresh:
+                server.bootstrap(password)
+                if server.node.role == "replica":
+                    server.replicate_from(primary.port, password)
+
+    def _up_postgres(
+        self,
+        replicas: int,
+        node_for: Any,
+        started: list[Any],
+        created: list[Path],
+        progress: Progress,
+    ) -> None:
+        binaries = find_postgres()
+        cluster = CLUSTER_NAMES["postgres"]
+        primary, _ = node_for(cluster, "primary", "postgres", "primary", 1, None)
+        server = PostgresServer(primary, binaries, self.pgpass)
+        self._start_pg(server, started, created, progress, clone_from=None)
+        for i in range(1, replicas + 1):
+            node, _ = node_for(cluster, f"standby{i}", "postgres", "standby", 1 + i, "primary")
+            self._start_pg(
+                PostgresServer(node, binaries, self.pgpass),
+                started,
+                created,
+                progress,
+                clone_from=primary.port,
+            )
+
+    def _start_pg(
+        self,
+        server: PostgresServer,
+        started: list[Any],
+        created: list[Path],
+        progress: Progress,
+        clone_from: int | None,
+    ) -> None:
+        name = f"{server.node.cluster}/{server.node.name}"
+        fresh = not server.initialised
+        if fresh:
+            created.append(server.datadir)
+            if clone_from is None:
+                progress(f"{name}: initdb")
+                server.initialise(self._password())
+            else:
+                progress(f"{name}: pg_basebackup from port {clone_from}")
+                server.clone_from(clone_from)
+        if not server.running():
+            progress(f"{name}: starting on port {server.node.port}")
+            server.start()
+            started.append(server)
+        if fresh and clone_from is None:
+            server.bootstrap()
+
+    def _up_citus(
+        self, node_for: Any, started: list[Any], created: list[Path], progress: Progress
+    ) -> str | None:
+        binaries = find_postgres()
+        if not binaries.has_extension("citus"):
+            return (
+                "lab-citus skipped: the citus extension is not installed for PostgreSQL "
+                f"{binaries.version} (no {binaries.sharedir}/extension/citus.control)"
+            )
+        cluster = CLUSTER_NAMES["citus"]
+        coordinator, _ = node_for(cluster, "coordinator", "citus", "coordinator", 1, None)
+        workers = [
+            node_for(cluster, f"worker{i}", "citus", "worker", 1 + i, None)[0] for i in (1, 2)
+        ]
+        servers = [PostgresServer(n, binaries, self.pgpass) for n in (coordinator, *workers)]
+        fresh = not servers[0].initialised
+        for server in servers:
+            self._start_pg(server, started, created, progress, clone_from=None)
+        if fresh:
+            progress(f"{cluster}: adding workers and a distributed table")
+            with servers[0].connect(LAB_DATABASE) as conn:
+                conn.execute(
+                    "SELECT citus_set_coordinator_host('127.0.0.1', %s)", (coordinator.port,)
+                )
+                for worker in workers:
+                    conn.execute("SELECT citus_add_node('127.0.0.1', %s)", (worker.port,))
+                conn.execute(
+                    "CREATE TABLE IF NOT EXISTS lab_events ("
+                    " tenant_id int NOT NULL, id bigserial, ts timestamptz NOT NULL DEFAULT now(),"
+                    " payload text, PRIMARY KEY (tenant_id, id))"
+                )
+                conn.execute("SELECT create_distributed_table('lab_events', 'tenant_id')")
+                conn.execute(
+                    "INSERT INTO lab_events (tenant_id, payload)"
+                    " SELECT (g % 64), md5(g::text) FROM generate_series(1, 10000) g"
+                )
+        return None
+
+    # -- config -----------------------------------------------------------------------------
+
+    def write_config(self, nodes: Sequence[LabNode] | None = None) -> Path:
+        nodes = list(nodes if nodes is not None else self.nodes())
+        lines = [
+            "# Written by `clustertop lab up`: the lab's own clusters. Passwords live in the",
+            "# client files under client/ (0600), never here. The lab is a sandbox: actions on.",
+            "",
+        ]
+        clusters: dict[str, list[LabNode]] = {}
+        for node in nodes:
+            clusters.setdefault(node.cluster, []).append(node)
+        watched = ", ".join(f'"{t}"' for t in WATCHED_TABLES)
+        for cluster, members in clusters.items():
+            engine = members[0].engine
+            lines += [
+                f"[clusters.{cluster}]",
+                f'engine = "{engine}"',
+                "poll_interval = 1.0",
+                "actions = true",
+            ]
+            if engine != "citus":
+                lines.append(f"watched_tables = [{watched}]")
+            lines.append("")
+            for node in members:
+                lines += [
+                    f"[[clusters.{cluster}.nodes]]",
+                    f'name = "{node.name}"',
+                    'host = "127.0.0.1"',
+                    f"port = {node.port}",
+                    f'role = "{node.role}"',
+                ]
+                if node.family == "mysql":
+                    lines += [f'user = "{MYSQL_LAB_USER}"', f'option_file = "{self.my_cnf}"']
+                else:
+                    lines += [
+                        f'user = "{LAB_USER}"',
+                        f'database = "{LAB_DATABASE}"',
+                        f'passfile = "{self.pgpass}"',
+                    ]
+                lines.append("")
+        tmp = self.config_path.with_suffix(".tmp")
+        tmp.write_text("\n".join(lines))
+        tmp.replace(self.config_path)
+        return self.config_path
+
+    # -- down / status ----------------------------------------------------------------------
+
+    def _server(self, node: LabNode) -> MySQLServer | PostgresServer:
+        if node.family == "mysql":
+            return MySQLServer(node, find_mysql())
+        return PostgresServer(node, find_postgres(), self.pgpass)
+
+    def down(self, progress: Progress = lambda _msg: None) -> list[str]:
+        """Stop exactly the processes this lab started (by pid, checked against the data dir)."""
+        stopped = []
+        # Replicas first, so none of them logs a burst of reconnect errors.
+        for node in sorted(self.nodes(), key=lambda n: n.source is None):
+            server = self._server(node)
+            if server.running():
+                progress(f"{node.cluster}/{node.name}: stopping pid {server.pid()}")
+                server.stop()
+                stopped.append(f"{node.cluster}/{node.name}")
+        return stopped
+
+    def destroy(self) -> None:
+        """Stop everything and remove the lab directory."""
+        self.down()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def status(self) -> list[NodeStatus]:
+        password = self._password() if self.client_dir.is_dir() else ""
+        return [self._status(node, password) for node in self.nodes()]
+
+    def _status(self, node: LabNode, password: str) -> NodeStatus:
+        server = self._server(node)
+        pid = server.pid() if server.running() else None
+        up, replicating, detail = False, None, "not running"
+        if pid:
+            try:
+                if node.family == "mysql":
+                    up, replicating, detail = _mysql_status(node, password)
+                else:
+                    up, replicating, detail = _postgres_status(node, self.pgpass)
+            except (pymysql.err.MySQLError, psycopg.Error, OSError) as exc:
+                detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return NodeStatus(
+            node.cluster, node.name, node.engine, node.role, node.port, pid, up, replicating, detail
+        )
+
+    def pids(self) -> list[int]:
+        result = []
+        for node in self.nodes():
+            server = self._server(node)
+            if server.running() and (pid := server.pid()):
+                result.append(pid)
+        return result
+
+
+def _mysql_status(node: LabNode, password: str) -> tuple[bool, bool | None, str]:
+    conn = pymysql.connect(
+        host="127.0.0.1",
+        port=node.port,
+        user=MYSQL_LAB_USER,
+        password=password,
+        connect_timeout=2,
+        read_timeout=5,
+    )
+    with contextlib.closing(conn), conn.cursor(pymysql.cursors.DictCursor) as cur:
+        cur.execute("SELECT VERSION() AS v")
+        version = cur.fetchone()["v"]
+        if node.role != "replica":
+            return True, None, version
+        cur.execute("SHOW SLAVE STATUS")
+        row = cur.fetchone() or {}
+        io = row.get("Slave_IO_Running") or row.get("Replica_IO_Running")
+        sql = row.get("Slave_SQL_Running") or row.get("Replica_SQL_Running")
+        ok = io == "Yes" and sql == "Yes"
+        return True, ok, f"io={io} sql={sql}"
+
+
+def _postgres_status(node: LabNode, passfile: Path) -> tuple[bool, bool | None, str]:
+    with psycopg.connect(
+        host="127.0.0.1",
+        port=node.port,
+        user=LAB_USER,
+        dbname="postgres",
+        passfile=str(passfile),
+        connect_timeout=2,
+    ) as conn:
+        version = conn.execute("SHOW server_version").fetchone()[0]  # type: ignore[index]
+        if node.role != "standby":
+            return True, None, f"PostgreSQL {version}"
+        row = conn.execute("SELECT status FROM pg_stat_wal_receiver").fetchone()
+        status = row[0] if row else "no wal receiver"
+        return True, status == "streaming", f"wal receiver {status}"
