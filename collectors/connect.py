@@ -47,6 +47,8 @@ def connect_mysql(
         "charset": "utf8mb4",
         "local_infile": local_infile,
         "program_name": APPLICATION_NAME,
+        # Timestamps are UTC everywhere clustertop reads or writes them.
+        "init_command": "SET time_zone = '+00:00'",
     }
     if option_file:
         kwargs["read_default_file"] = os.path.expanduser(option_file)

@@ -1,0 +1,1 @@
+"""Actions: changes clustertop starts (load, workloads, cleanups, rebalances). No textual imports."""

@@ -1,0 +1,1 @@
+"""SQL text of the actions, one module per engine family."""
