@@ -6,35 +6,17 @@ import contextlib
 from typing import Any
 
 from collectors.connect import ConnectError, connect_mysql, connect_postgres
+from collectors.mysql import MySQLNodeReader
 from collectors.nodes import NodeSpec
+from collectors.postgres import PostgresNodeReader
 
 WRITABLE_ROLES = ("primary", "coordinator")
 
 
 def detect_role(spec: NodeSpec, conn: Any) -> str:
     """primary / replica for MySQL; primary / standby / coordinator / worker for PostgreSQL."""
-    if spec.family == "mysql":
-        with conn.cursor() as cur:
-            cur.execute("SHOW SLAVE STATUS") if _is_mariadb(cur) else cur.execute(
-                "SHOW REPLICA STATUS"
-            )
-            if cur.fetchone():
-                return "replica"
-            return "primary"
-    row = conn.execute("SELECT pg_is_in_recovery()").fetchone()
-    if row and row[0]:
-        return "standby"
-    citus = conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'citus'").fetchone()
-    if citus:
-        groupid = conn.execute("SELECT groupid FROM pg_dist_local_group").fetchone()
-        return "coordinator" if groupid and groupid[0] == 0 else "worker"
-    return "primary"
-
-
-def _is_mariadb(cur: Any) -> bool:
-    cur.execute("SELECT VERSION()")
-    row = cur.fetchone()
-    return bool(row) and "MariaDB" in str(row[0])
+    reader = MySQLNodeReader() if spec.family == "mysql" else PostgresNodeReader()
+    return str(reader.read(conn)["role"])
 
 
 def find_writable(nodes: tuple[NodeSpec, ...], timeout: float = 3.0) -> NodeSpec:

@@ -1,0 +1,1 @@
+"""SQL text of the collectors, one module per engine family."""
