@@ -77,6 +77,9 @@ def build_parser() -> OneLineParser:
 
     add("top", "open the TUI (the same as no subcommand)")
 
+    check = add("check", "validate the config (or --dsn) and list its clusters and nodes")
+    check.add_argument("--json", action="store_true", help="print the parsed config as JSON")
+
     lab = add("lab", "start, stop and inspect the local lab cluster of real servers")
     lab_sub = lab.add_subparsers(
         dest="lab_command", metavar="ACTION", parser_class=OneLineParser, required=True
@@ -261,11 +264,60 @@ def run_tui(config: Config, args: argparse.Namespace) -> int:
     return app.return_code or 0
 
 
+def cmd_check(args: argparse.Namespace) -> int:
+    config = resolve_config(args)
+    if args.json:
+        print(json.dumps(config_summary(config), indent=2))
+        return 0
+    origin = config.source or "--dsn"
+    print(f"{origin}: ok")
+    for cluster in config.clusters.values():
+        actions = "actions on" if cluster.actions else "actions off"
+        print(f"  {cluster.name} ({cluster.engine}, poll {cluster.poll_interval:g} s, {actions})")
+        for node in cluster.nodes:
+            print(f"    {node.name} {node.address} role hint {node.role_hint or '-'}")
+    return 0
+
+
+def config_summary(config: Config) -> dict[str, Any]:
+    """The config as plain data, with nothing secret in it."""
+    return {
+        "source": str(config.source) if config.source else None,
+        "clusters": {
+            c.name: {
+                "engine": c.engine,
+                "poll_interval": c.poll_interval,
+                "actions": c.actions,
+                "watched_tables": list(c.watched_tables),
+                "nodes": [
+                    {
+                        "name": n.name,
+                        "host": n.host,
+                        "port": n.port,
+                        "user": n.user,
+                        "database": n.database,
+                        "role_hint": n.role_hint,
+                    }
+                    for n in c.nodes
+                ],
+            }
+            for c in config.clusters.values()
+        },
+    }
+
+
 def cmd_top(args: argparse.Namespace) -> int:
     return run_tui(resolve_config(args), args)
 
 
-COMMANDS = {"lab": cmd_lab, "load": cmd_load, "demo": cmd_demo, "top": cmd_top, None: cmd_top}
+COMMANDS = {
+    "check": cmd_check,
+    "lab": cmd_lab,
+    "load": cmd_load,
+    "demo": cmd_demo,
+    "top": cmd_top,
+    None: cmd_top,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -103,6 +103,15 @@ class _Checker:
 
     def keys(self, path: str, table: Mapping[str, Any], allowed: Sequence[str]) -> None:
         for key in table:
+            if key in allowed:
+                continue
+            if "password" in key.lower() or "secret" in key.lower():
+                raise self.fail(
+                    _join(path, key),
+                    "***",
+                    "passwords never live in the config: use password_env, a .pgpass/passfile "
+                    "or a MySQL option_file",
+                )
             if key not in allowed:
                 raise self.fail(
                     _join(path, key), table[key], f"unknown key (allowed: {', '.join(allowed)})"

@@ -1,0 +1,1 @@
+"""The Textual front end: one client of collectors/ and actions/."""
