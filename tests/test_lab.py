@@ -180,3 +180,14 @@ def test_a_taken_port_fails_clearly_and_leaves_nothing_running(spare_lab: Lab) -
         assert _lab_processes(spare_lab.root) == []
     finally:
         blocker.close()
+
+
+def test_demo_brings_the_lab_up_loads_once_and_reuses(spare_lab: Lab) -> None:
+    first = run_cli("demo", "--dir", str(spare_lab.root), "--rows", "2000", "--no-tui")
+    assert first.returncode == 0, first.stderr
+    assert "loading cleanup_bench.cleanup_batch" in first.stderr
+    assert all(r.up for r in spare_lab.status())
+    second = run_cli("demo", "--dir", str(spare_lab.root), "--rows", "2000", "--no-tui")
+    assert second.returncode == 0, second.stderr
+    assert "lab-mariadb: seed data already loaded" in second.stderr
+    assert "lab-postgres: seed data already loaded" in second.stderr
