@@ -77,6 +77,24 @@ def build_parser() -> OneLineParser:
 
     add("top", "open the TUI (the same as no subcommand)")
 
+    poll = add("poll", "collect rounds from every node and print them (text or JSON)")
+    poll.add_argument(
+        "--once",
+        action="store_true",
+        help="print one full round (after a baseline round, so rates are filled)",
+    )
+    poll.add_argument(
+        "--json",
+        action="store_true",
+        help="JSON: one object per round (one line per round without --once)",
+    )
+    poll.add_argument(
+        "--count",
+        type=_positive_int,
+        default=0,
+        help="stop after N rounds (default: until interrupted)",
+    )
+
     check = add("check", "validate the config (or --dsn) and list its clusters and nodes")
     check.add_argument("--json", action="store_true", help="print the parsed config as JSON")
 
@@ -264,6 +282,56 @@ def run_tui(config: Config, args: argparse.Namespace) -> int:
     return app.return_code or 0
 
 
+def cmd_poll(args: argparse.Namespace) -> int:
+    import time
+
+    from clustertop.wiring import make_poller
+
+    config = resolve_config(args)
+    interval = min(c.poll_interval for c in config.clusters.values())
+    poller = make_poller(config)
+    try:
+        if args.once:
+            poller.poll_round()
+            time.sleep(interval)
+            poller.wait_for_details(max(t.detail_timeout for t in _targets(poller)))
+            _print_round(poller.poll_round(), as_json=args.json, pretty=True)
+            return 0
+        done = 0
+        while not args.count or done < args.count:
+            started = time.monotonic()
+            _print_round(poller.poll_round(), as_json=args.json, pretty=False)
+            done += 1
+            time.sleep(max(0.0, interval - (time.monotonic() - started)))
+        return 0
+    finally:
+        poller.close()
+
+
+def _targets(poller: Any) -> list[Any]:
+    return [s.target for s in poller.sessions]
+
+
+def _print_round(round_: Any, *, as_json: bool, pretty: bool) -> None:
+    from tui import format as fmt
+
+    if as_json:
+        print(json.dumps(round_.to_json(), indent=2 if pretty else None, default=str), flush=True)
+        return
+    for n in round_.nodes:
+        if not n.up:
+            print(f"{n.key:<28} DOWN  {n.error}", flush=True)
+            continue
+        t = n.throughput
+        tps = "-" if t is None or t.tps is None else f"{t.tps:.0f}"
+        print(
+            f"{n.key:<28} {n.role or '-':<11} lag {fmt.seconds(n.lag_s):>6} "
+            f"tps {tps:>6} conns {fmt.count_of(n.connections, n.max_connections):>9} "
+            f"poll {n.poll_ms or 0:.0f} ms",
+            flush=True,
+        )
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     config = resolve_config(args)
     if args.json:
@@ -311,6 +379,7 @@ def cmd_top(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {
+    "poll": cmd_poll,
     "check": cmd_check,
     "lab": cmd_lab,
     "load": cmd_load,
@@ -331,6 +400,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("clustertop: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader of our output went away (`| head`): that is not an error of ours.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except Exception as exc:  # the last line of defence: one line, never a traceback
         if os.environ.get("CLUSTERTOP_DEBUG"):
             raise

@@ -1,14 +1,31 @@
-"""Reading a MySQL/MariaDB node: status, role and replication, from one connection."""
+"""Reading a MySQL/MariaDB node: status, replication, counters, and the slower details."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import time
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+import pymysql
 import pymysql.cursors
 
-from collectors.samples import ReplicationSample
+from collectors.heartbeat import split_table
+from collectors.samples import (
+    DetailSample,
+    PartitionSample,
+    ReplicationSample,
+    StatementsSample,
+    StatementStat,
+    TableSample,
+    skew,
+)
 from collectors.sql import mysql as sql
+
+# Rows are counted exactly per partition when a table is at most this big (estimated).
+EXACT_COUNT_LIMIT = 2_000_000
+TABLESPACE_RESERVE = 4 << 20
+TOP_STATEMENTS = 10
+LARGEST_TABLES = 10
 
 
 def _first(row: Mapping[str, Any], *names: str) -> Any:
@@ -26,7 +43,7 @@ def parse_replica_status(row: Mapping[str, Any]) -> ReplicationSample:
     lag = _first(row, "Seconds_Behind_Source", "Seconds_Behind_Master")
     host = _first(row, "Source_Host", "Master_Host")
     port = _first(row, "Source_Port", "Master_Port")
-    errors = [str(_first(row, key) or "").strip() for key in ("Last_IO_Error", "Last_SQL_Error")]
+    source_id = _first(row, "Source_Server_Id", "Master_Server_Id")
     position = _first(row, "Gtid_IO_Pos", "Executed_Gtid_Set") or None
     if not position:
         file_ = _first(row, "Relay_Source_Log_File", "Relay_Master_Log_File")
@@ -34,46 +51,309 @@ def parse_replica_status(row: Mapping[str, Any]) -> ReplicationSample:
         position = f"{file_}:{pos}" if file_ else None
     # With a stopped thread the server's figure means nothing (it can read 0 while far
     # behind), so it is reported as unknown rather than trusted.
-    engine_lag = float(lag) if lag is not None and io == "Yes" and sql_thread == "Yes" else None
+    running = io == "Yes" and sql_thread == "Yes"
+    engine_lag = float(lag) if lag is not None and running else None
     return ReplicationSample(
         source=f"{host}:{port}" if host else None,
         channel=str(_first(row, "Connection_name", "Channel_Name") or ""),
-        running=io == "Yes" and sql_thread == "Yes",
+        running=running,
         io_running=io,
         sql_running=sql_thread,
         engine_lag_s=engine_lag,
-        last_error="; ".join(e for e in errors if e) or None,
+        last_io_error=str(_first(row, "Last_IO_Error") or "").strip() or None,
+        last_sql_error=str(_first(row, "Last_SQL_Error") or "").strip() or None,
         position=str(position) if position else None,
+        source_server_id=int(source_id) if source_id not in (None, "") else None,
     )
 
 
-class MySQLNodeReader:
-    """Stateless apart from what the server told it once (its flavour)."""
+class MySQLCollector:
+    """One node's reader; remembers only what the server told it once (flavour, page size)."""
 
-    def __init__(self) -> None:
+    def __init__(self, heartbeat_table: str | None = None) -> None:
         self.is_mariadb: bool | None = None
+        self.page_size = 16384
+        self.heartbeat_table = heartbeat_table
+        self.queries = 0
+        # Our own reads of InnoDB tables, which InnoDB's trx counters count as transactions.
+        self.innodb_reads = 0
+
+    def _execute(self, cur: Any, statement: str, args: Any = None) -> None:
+        self.queries += 1
+        cur.execute(statement, args)
+
+    # -- every round ------------------------------------------------------------------------
 
     def read(self, conn: pymysql.connections.Connection[Any]) -> dict[str, Any]:
         with conn.cursor() as cur:
-            cur.execute(sql.VERSION)
-            version, max_connections, _read_only = cur.fetchone()  # type: ignore[misc]
+            self._execute(cur, sql.VERSION)
+            version, max_connections, server_id, page_size = cur.fetchone()  # type: ignore[misc]
             self.is_mariadb = "MariaDB" in str(version)
-            cur.execute(sql.GLOBAL_STATUS)
+            self.page_size = int(page_size)
+            self._execute(cur, sql.GLOBAL_STATUS)
             status = {name: value for name, value in cur.fetchall()}
+            trx = self._trx_metrics(cur)
         with conn.cursor(pymysql.cursors.DictCursor) as dcur:
-            dcur.execute(
-                sql.REPLICA_STATUS_MARIADB if self.is_mariadb else sql.REPLICA_STATUS_MYSQL
+            self._execute(
+                dcur, sql.REPLICA_STATUS_MARIADB if self.is_mariadb else sql.REPLICA_STATUS_MYSQL
             )
-            replicas = tuple(parse_replica_status(row) for row in dcur.fetchall())
-        requests = float(status.get("Innodb_buffer_pool_read_requests", 0) or 0)
-        misses = float(status.get("Innodb_buffer_pool_reads", 0) or 0)
+            replicas = [parse_replica_status(row) for row in dcur.fetchall()]
+        if replicas and self.heartbeat_table:
+            replicas = [self._with_heartbeat(conn, r) for r in replicas]
+
+        def num(name: str) -> float | None:
+            value = status.get(name)
+            return float(value) if value not in (None, "") else None
+
+        if trx is not None:
+            commits, tps_source = trx, "innodb_metrics trx commits+rollbacks"
+        else:
+            com = [num("Com_commit"), num("Com_rollback")]
+            commits = (
+                sum(v for v in com if v is not None) if any(v is not None for v in com) else None
+            )
+            tps_source = "Com_commit+Com_rollback (explicit transactions only)"
         return {
-            "version": str(version),
-            "role": "replica" if replicas else "primary",
-            "uptime_s": float(status.get("Uptime", 0)),
-            "connections": int(status.get("Threads_connected", 0)),
-            "max_connections": int(max_connections),
-            "active": int(status.get("Threads_running", 0)),
-            "cache_hit_ratio": (1 - misses / requests) if requests > 0 else None,
-            "replication": replicas,
+            "values": {
+                "version": str(version),
+                "role": "replica" if replicas else "primary",
+                "server_id": str(server_id),
+                "uptime_s": num("Uptime"),
+                "connections": int(status.get("Threads_connected", 0)),
+                "max_connections": int(max_connections),
+                "active": int(status.get("Threads_running", 0)),
+                "replication": tuple(replicas),
+            },
+            "counters": {
+                "transactions": commits,
+                "queries": num("Questions"),
+                # MariaDB 10.11 dropped Innodb_rows_*; its handler counters are the same thing.
+                "rows_read": _either(num("Innodb_rows_read"), num("Rows_read")),
+                "rows_inserted": _either(num("Innodb_rows_inserted"), num("Handler_write")),
+                "rows_updated": _either(num("Innodb_rows_updated"), num("Handler_update")),
+                "rows_deleted": _either(num("Innodb_rows_deleted"), num("Handler_delete")),
+                "log_bytes": num("Binlog_bytes_written"),
+                "cache_requests": num("Innodb_buffer_pool_read_requests"),
+                "cache_misses": num("Innodb_buffer_pool_reads"),
+            },
+            "tps_source": tps_source,
+            "trx_metrics": trx is not None,
         }
+
+    def _trx_metrics(self, cur: Any) -> float | None:
+        try:
+            self._execute(cur, sql.TRX_METRICS if self.is_mariadb else sql.TRX_METRICS_MYSQL)
+        except pymysql.err.MySQLError:
+            return None
+        rows = cur.fetchall()
+        if len(rows) < 4 or not all(int(r[2]) for r in rows):
+            return None
+        return float(sum(int(r[1]) for r in rows))
+
+    def _with_heartbeat(
+        self, conn: pymysql.connections.Connection[Any], rep: ReplicationSample
+    ) -> ReplicationSample:
+        from dataclasses import replace
+
+        assert self.heartbeat_table is not None
+        schema, table = split_table(self.heartbeat_table)
+        if rep.source_server_id is None:
+            return replace(rep, heartbeat_error="source server_id unknown")
+        try:
+            with conn.cursor() as cur:
+                self._execute(
+                    cur,
+                    sql.HEARTBEAT_READ.format(schema=schema, table=table),
+                    (rep.source_server_id,),
+                )
+                row = cur.fetchone()
+        except pymysql.err.MySQLError as exc:
+            return replace(rep, heartbeat_error=f"({exc.args[0]}) {exc.args[-1]}")
+        if not row or row[0] is None:
+            return replace(rep, heartbeat_error="no heartbeat row from the source yet")
+        return replace(rep, heartbeat_lag_s=max(0.0, float(row[0])), heartbeat_at=float(row[1]))
+
+    # -- the slower details -------------------------------------------------------------------
+
+    def read_detail(
+        self,
+        conn: pymysql.connections.Connection[Any],
+        watched: Sequence[str],
+        default_schema: str | None,
+    ) -> DetailSample:
+        started = time.perf_counter()
+        at = time.time()
+        with conn.cursor() as cur:
+            statements = self._statements(cur)
+            names = self._table_names(cur, watched, default_schema)
+            tables = tuple(self._table(cur, schema, table) for schema, table in names)
+        return DetailSample(
+            at=at,
+            statements=statements,
+            tables=tables,
+            duration_ms=(time.perf_counter() - started) * 1000,
+        )
+
+    def _statements(self, cur: Any) -> StatementsSample:
+        try:
+            self._execute(cur, sql.STATEMENTS_ENABLED)
+            enabled = cur.fetchone()
+            if not enabled or not int(enabled[0]):
+                return StatementsSample(
+                    False, "performance_schema is OFF (set performance_schema=ON)"
+                )
+            self._execute(cur, sql.TOP_STATEMENTS, (TOP_STATEMENTS,))
+            rows = cur.fetchall()
+        except pymysql.err.MySQLError as exc:
+            return StatementsSample(False, f"performance_schema digests unreadable: {exc.args[-1]}")
+        return StatementsSample(
+            True,
+            top=tuple(
+                StatementStat(r[0], str(r[1]), int(r[2]), float(r[3]), float(r[4]), int(r[5]))
+                for r in rows
+            ),
+        )
+
+    def _table_names(
+        self, cur: Any, watched: Sequence[str], default_schema: str | None
+    ) -> list[tuple[str, str]]:
+        if watched:
+            result = []
+            for name in watched:
+                schema, _, table = name.rpartition(".")
+                result.append((schema or default_schema or "", table))
+            return result
+        self._execute(cur, sql.LARGEST_TABLES, (LARGEST_TABLES,))
+        return [(r[0], r[1]) for r in cur.fetchall()]
+
+    def _table(self, cur: Any, schema: str, table: str) -> TableSample:
+        try:
+            self._execute(cur, sql.TABLE_SIZES, (schema, table))
+            row = cur.fetchone()
+        except pymysql.err.MySQLError as exc:
+            return _missing_table(schema, table, f"({exc.args[0]}) {exc.args[-1]}")
+        if not row:
+            return _missing_table(schema, table, "no such table")
+        _s, _t, est_rows, data, index, free, partitioned = row
+        data, index, free = int(data or 0), int(index or 0), int(free or 0)
+        leaf_pages, updated = self._leaf_pages(cur, schema, table)
+        partitions: tuple[PartitionSample, ...] = ()
+        rows, exact = int(est_rows or 0), False
+        if partitioned:
+            self._execute(cur, sql.PARTITIONS, (schema, table))
+            parts = list(cur.fetchall())
+            partitions = self._partitions(cur, schema, table, parts, int(est_rows or 0))
+            if partitions and all(p.rows_exact for p in partitions):
+                rows, exact = sum(p.rows for p in partitions), True
+            spaces = [(str(p[0]), int(p[2] or 0), int(p[3] or 0), int(p[4] or 0)) for p in parts]
+        else:
+            spaces = [("", data, index, free)]
+            if rows <= EXACT_COUNT_LIMIT:
+                try:
+                    self.innodb_reads += 1
+                    self._execute(cur, sql.TABLE_COUNT.format(schema=schema, table=table))
+                    rows, exact = int(cur.fetchone()[0]), True
+                except pymysql.err.MySQLError:
+                    pass  # the estimate stands
+        reclaimable = 0
+        method = "InnoDB leaf pages in use vs allocated"
+        for name, s_data, s_index, s_free in spaces:
+            leaves = leaf_pages.get(name.lower())
+            if leaves is None:
+                method = "DATA_FREE (innodb_index_stats missing for a tablespace)"
+                reclaimable += max(0, s_free - TABLESPACE_RESERVE)
+                continue
+            reclaimable += reclaimable_bytes(s_data + s_index + s_free, leaves * self.page_size)
+        allocated = data + index + free
+        populated = [p.rows for p in partitions if p.rows > 0]
+        return TableSample(
+            schema=schema,
+            table=table,
+            rows=rows,
+            rows_exact=exact,
+            data_bytes=data,
+            index_bytes=index,
+            allocated_bytes=allocated,
+            reclaimable_bytes=reclaimable,
+            fragmentation_ratio=(reclaimable / allocated) if allocated else None,
+            method=method,
+            stats_updated=updated,
+            partitions=partitions,
+            partition_skew=skew(populated) if partitions else None,
+        )
+
+    def _leaf_pages(self, cur: Any, schema: str, table: str) -> tuple[dict[str, int], str | None]:
+        """Leaf pages in use per tablespace: '' for the table, the partition's name otherwise."""
+        escaped = table.replace("\\", "\\\\").replace("_", "\\_").replace("%", "\\%")
+        try:
+            self.innodb_reads += 1
+            self._execute(cur, sql.LEAF_PAGES, (schema, table, escaped + "#%"))
+            rows = cur.fetchall()
+        except pymysql.err.MySQLError:
+            return {}, None
+        pages: dict[str, int] = {}
+        updated = None
+        for name, leaves, last in rows:
+            _, sep, part = str(name).lower().partition("#p#")
+            pages[part if sep else ""] = int(leaves)
+            if last is not None:
+                updated = max(updated or str(last), str(last))
+        return pages, updated
+
+    def _partitions(
+        self, cur: Any, schema: str, table: str, parts: list[Any], est_rows: int
+    ) -> tuple[PartitionSample, ...]:
+        exact: dict[str, int] = {}
+        if parts and est_rows <= EXACT_COUNT_LIMIT:
+            union = " UNION ALL ".join(
+                sql.PARTITION_COUNT.format(schema=schema, table=table, partition=p[0])
+                for p in parts
+            )
+            try:
+                self.innodb_reads += 1
+                self._execute(cur, union, tuple(p[0] for p in parts))
+                exact = {name: int(count) for name, count in cur.fetchall()}
+            except pymysql.err.MySQLError:
+                exact = {}
+        return tuple(
+            PartitionSample(
+                name=str(name),
+                rows=exact.get(name, int(rows or 0)),
+                data_bytes=int(data or 0),
+                index_bytes=int(index or 0),
+                rows_exact=name in exact,
+            )
+            for name, rows, data, index, _free in parts
+        )
+
+
+def reclaimable_bytes(allocated: int, leaf_bytes: int) -> int:
+    """What a rebuild would give back from one InnoDB tablespace.
+
+    A rebuilt index needs its leaf pages plus the 1/16 of each page InnoDB leaves free, and a
+    tablespace keeps up to 4 MiB of preallocated extents whatever its state; the rest of the
+    allocation holds only pages that deleted rows left behind. DATA_FREE alone misses the pages
+    left inside an index's segment, and counts the preallocation as waste.
+    """
+    needed = leaf_bytes * 17 // 16
+    return max(0, allocated - needed - TABLESPACE_RESERVE)
+
+
+def _either(first: float | None, second: float | None) -> float | None:
+    return first if first is not None else second
+
+
+def _missing_table(schema: str, table: str, error: str) -> TableSample:
+    return TableSample(
+        schema=schema,
+        table=table,
+        rows=None,
+        rows_exact=False,
+        data_bytes=None,
+        index_bytes=None,
+        allocated_bytes=None,
+        reclaimable_bytes=None,
+        fragmentation_ratio=None,
+        method="-",
+        error=error,
+    )

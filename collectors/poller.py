@@ -1,8 +1,9 @@
 """Polling every node in its own thread, with deadlines, so one dead node never stalls the rest.
 
-Each node has one session: a connection, a reader, and a reconnect backoff. A round starts one
-thread per idle node and waits until a deadline; a node whose thread is still busy from an
-earlier round is not polled again (so polls of a node never overlap) and reads as DOWN.
+Each node has one session: a connection, a collector, counters for rates, a heartbeat writer
+(on a primary) and a slower detail reader with its own connection. A round starts one thread
+per idle node and waits until a deadline; a node whose thread is still busy from an earlier
+round is not polled again (polls of a node never overlap) and reads as DOWN meanwhile.
 """
 
 from __future__ import annotations
@@ -11,48 +12,155 @@ import contextlib
 import socket
 import threading
 import time
+from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import psycopg
 import pymysql
 
 from collectors.connect import ConnectError, connect_mysql, connect_postgres
-from collectors.mysql import MySQLNodeReader
+from collectors.heartbeat import HeartbeatWriter
+from collectors.mysql import MySQLCollector
 from collectors.nodes import NodeSpec
-from collectors.postgres import PostgresNodeReader
-from collectors.samples import NodeSample, PollRound
+from collectors.postgres import PostgresCollector
+from collectors.rates import CounterRates
+from collectors.samples import (
+    DetailSample,
+    NodeSample,
+    PollRound,
+    ReplicationSample,
+    ThroughputSample,
+)
 
 MAX_BACKOFF_S = 5.0
+CATCHUP_WINDOW_S = 5.0
+WRITER_ROLES = ("primary", "coordinator")
+DB_ERRORS = (pymysql.err.MySQLError, psycopg.Error, OSError, AssertionError, ConnectError)
 
 
 @dataclass(frozen=True)
 class PollTarget:
+    """A node plus how to poll it; built by the caller from its config, so collectors/ never
+    needs to know the config format."""
+
     spec: NodeSpec
     connect_timeout: float = 0.8
     statement_timeout: float = 0.8
+    heartbeat_table: str | None = "clustertop.heartbeat"
+    heartbeat_interval: float = 0.1
+    watched_tables: tuple[str, ...] = ()
+    detail_interval: float = 5.0
+    detail_timeout: float = 10.0
+
+
+def _connect(spec: NodeSpec, connect_timeout: float, statement_timeout: float) -> Any:
+    if spec.family == "mysql":
+        return connect_mysql(
+            spec, connect_timeout=connect_timeout, statement_timeout=statement_timeout
+        )
+    return connect_postgres(
+        spec, connect_timeout=connect_timeout, statement_timeout=statement_timeout
+    )
+
+
+def _collector(target: PollTarget) -> MySQLCollector | PostgresCollector:
+    if target.spec.family == "mysql":
+        return MySQLCollector(target.heartbeat_table)
+    return PostgresCollector(target.heartbeat_table)
+
+
+def _error_text(exc: BaseException) -> str:
+    args = getattr(exc, "args", ())
+    if isinstance(exc, pymysql.err.MySQLError) and len(args) >= 2:
+        return f"({args[0]}) {args[1]}"
+    text = " ".join(str(exc).split())
+    return text or type(exc).__name__
+
+
+def _same_address(address: str, source: str | None) -> bool:
+    if source is None:
+        return False
+    if address == source:
+        return True
+    loopback = ("127.0.0.1", "localhost", "::1")
+    host, _, port = address.rpartition(":")
+    s_host, _, s_port = source.rpartition(":")
+    return port == s_port and host in loopback and s_host in loopback
+
+
+class DetailReader:
+    """Statements, tables, partitions and shards: heavier, so read every few seconds on a
+    connection of their own, in a thread of their own, never two at once."""
+
+    def __init__(self, target: PollTarget) -> None:
+        self.target = target
+        self.collector = _collector(target)
+        self.conn: Any = None
+        self.latest: DetailSample | None = None
+        self.next_at = 0.0
+        self.thread: threading.Thread | None = None
+        self.passes = 0
+
+    @property
+    def busy(self) -> bool:
+        return self.thread is not None and self.thread.is_alive()
+
+    def maybe_start(self) -> None:
+        if self.busy or time.monotonic() < self.next_at:
+            return
+        self.next_at = time.monotonic() + self.target.detail_interval
+        self.thread = threading.Thread(
+            target=self._run, name=f"detail-{self.target.spec.key}", daemon=True
+        )
+        self.thread.start()
+
+    def _run(self) -> None:
+        spec = self.target.spec
+        try:
+            if self.conn is None:
+                self.conn = _connect(spec, self.target.connect_timeout, self.target.detail_timeout)
+            self.latest = self.collector.read_detail(
+                self.conn, self.target.watched_tables, spec.database
+            )
+        except DB_ERRORS as exc:
+            self.close()
+            self.latest = DetailSample(at=time.time(), error=_error_text(exc))
+        self.passes += 1
+
+    def wait(self, timeout: float) -> None:
+        if self.thread is not None:
+            self.thread.join(timeout)
+
+    def close(self) -> None:
+        conn, self.conn = self.conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                conn.close()
 
 
 class NodeSession:
-    """One node's connection and reader; used by one thread at a time."""
+    """One node's connection, collector and derived state; used by one thread at a time."""
 
     def __init__(self, target: PollTarget) -> None:
         self.target = target
         self.spec = target.spec
         self.conn: Any = None
-        self.reader: Any = (
-            MySQLNodeReader() if self.spec.family == "mysql" else PostgresNodeReader()
-        )
+        self.collector = _collector(target)
+        self.rates = CounterRates()
+        self.detail = DetailReader(target)
+        self.writer: HeartbeatWriter | None = None
+        self.lag_history: dict[str, deque[tuple[float, float]]] = {}
         self.backoff = 0.0
         self.next_attempt = 0.0
         self.last_error: str | None = None
-        self.lock = threading.Lock()
         self.thread: threading.Thread | None = None
         self.started_at = 0.0
         self.result: NodeSample | None = None
+        self.peers: Sequence[NodeSession] = ()
 
-    def _down(self, at: float, error: str, started: float) -> NodeSample:
+    def down_sample(self, at: float, error: str, started: float) -> NodeSample:
         self.last_error = error
         return NodeSample(
             cluster=self.spec.cluster,
@@ -66,35 +174,37 @@ class NodeSession:
             poll_ms=(time.perf_counter() - started) * 1000,
         )
 
-    def _connect(self) -> Any:
-        kwargs = {
-            "connect_timeout": self.target.connect_timeout,
-            "statement_timeout": self.target.statement_timeout,
-        }
-        if self.spec.family == "mysql":
-            return connect_mysql(self.spec, **kwargs)
-        return connect_postgres(self.spec, **kwargs)
-
     def collect(self) -> NodeSample:
         at = time.time()
         started = time.perf_counter()
         if self.conn is None:
             if time.monotonic() < self.next_attempt:
                 wait = self.next_attempt - time.monotonic()
-                return self._down(at, f"{self.last_error} (retry in {wait:.1f} s)", started)
+                return self.down_sample(at, f"{self.last_error} (retry in {wait:.1f} s)", started)
             try:
-                self.conn = self._connect()
+                self.conn = _connect(
+                    self.spec, self.target.connect_timeout, self.target.statement_timeout
+                )
             except ConnectError as exc:
                 self.backoff = min(MAX_BACKOFF_S, max(0.5, self.backoff * 2))
                 self.next_attempt = time.monotonic() + self.backoff
-                return self._down(at, str(exc), started)
+                return self.down_sample(at, str(exc), started)
             self.backoff = 0.0
+            self.rates.forget()
+        queries_before = self.collector.queries
         try:
-            values = self.reader.read(self.conn)
-        except (pymysql.err.MySQLError, psycopg.Error, OSError, AssertionError) as exc:
+            reading = self.collector.read(self.conn)
+        except DB_ERRORS as exc:
             self.close()
-            return self._down(at, _error_text(exc), started)
+            return self.down_sample(at, _error_text(exc), started)
         self.last_error = None
+        values = reading["values"]
+        self._manage_writer(values["role"])
+        throughput, hit = self._throughput(reading, values["replication"])
+        replication = tuple(
+            self._with_catchup(self._fresh_heartbeat(r)) for r in values["replication"]
+        )
+        self.detail.maybe_start()
         return NodeSample(
             cluster=self.spec.cluster,
             node=self.spec.name,
@@ -103,8 +213,151 @@ class NodeSession:
             at=at,
             up=True,
             poll_ms=(time.perf_counter() - started) * 1000,
-            **values,
+            queries=self.collector.queries - queries_before,
+            cache_hit_ratio=hit,
+            throughput=throughput,
+            heartbeat_writer=self._writer_state(),
+            detail=self.detail.latest,
+            **{**values, "replication": replication},
         )
+
+    # -- derived figures ------------------------------------------------------------------------
+
+    def _source_writes(self, replication: Sequence[ReplicationSample]) -> float:
+        """Heartbeat writes of our own that a MySQL replica applies, and counts, as commits."""
+        if self.spec.family != "mysql":
+            return 0.0  # a standby's xact_commit does not count replayed transactions
+        total = 0.0
+        for rep in replication:
+            writer = self._source_writer(rep)
+            if writer is not None:
+                total += writer.writes
+        return total
+
+    def _own_totals(
+        self, trx_metrics: bool, replication: Sequence[ReplicationSample]
+    ) -> dict[str, float]:
+        """Running totals of what clustertop itself added to the transaction and query counters,
+        so that rates show the workload's activity and not the monitor's."""
+        writes = float(self.writer.writes) if self.writer else 0.0
+        c, d = self.collector, self.detail.collector
+        queries = float(c.queries + d.queries) + writes
+        if isinstance(c, PostgresCollector) and isinstance(d, PostgresCollector):
+            own_tx = float(c.own_transactions + d.own_transactions) + writes
+        elif isinstance(c, MySQLCollector) and isinstance(d, MySQLCollector):
+            # A replica's applier commits our heartbeat writes, and both counters see that;
+            # only InnoDB's trx counters see our own autocommit writes and InnoDB reads.
+            own_tx = self._source_writes(replication)
+            if trx_metrics:
+                own_tx += float(c.innodb_reads + d.innodb_reads) + writes
+        else:
+            own_tx = 0.0
+        return {"transactions": own_tx, "queries": queries}
+
+    def _throughput(
+        self, reading: dict[str, Any], replication: Sequence[ReplicationSample]
+    ) -> tuple[ThroughputSample | None, float | None]:
+        counters = reading["counters"]
+        own = self._own_totals(bool(reading.get("trx_metrics")), replication)
+        rates = self.rates.update(time.monotonic(), counters, own)
+        requests, misses = counters.get("cache_requests"), counters.get("cache_misses")
+        hit = None
+        if requests:
+            hit = 1 - (misses or 0) / requests  # since start, until there is an interval
+        if rates is None:
+            return None, hit
+        r = rates.per_second
+        if r.get("cache_requests"):
+            hit = 1 - (r.get("cache_misses") or 0) / r["cache_requests"]  # type: ignore[operator]
+        return (
+            ThroughputSample(
+                interval_s=rates.interval_s,
+                tps=r.get("transactions"),
+                qps=r.get("queries"),
+                rows_read_ps=r.get("rows_read"),
+                rows_inserted_ps=r.get("rows_inserted"),
+                rows_updated_ps=r.get("rows_updated"),
+                rows_deleted_ps=r.get("rows_deleted"),
+                log_bytes_ps=r.get("log_bytes"),
+                tps_source=reading["tps_source"],
+                reset=rates.reset,
+            ),
+            hit,
+        )
+
+    def _source_writer(self, rep: ReplicationSample) -> HeartbeatWriter | None:
+        for peer in self.peers:
+            if peer.writer is not None and _same_address(peer.spec.address, rep.source):
+                return peer.writer
+        return None
+
+    def _fresh_heartbeat(self, rep: ReplicationSample) -> ReplicationSample:
+        """A heartbeat row left from before our writer started says nothing about now: the
+        replica is then behind by at least the time since our first write, and that is the
+        figure shown until it applies that write."""
+        if rep.heartbeat_at is None or rep.heartbeat_lag_s is None:
+            return rep
+        writer = self._source_writer(rep)
+        if writer is None:
+            source_is_ours = any(
+                p.target.heartbeat_table and _same_address(p.spec.address, rep.source)
+                for p in self.peers
+            )
+            if not source_is_ours:
+                return rep  # someone else (pt-heartbeat, another clustertop) keeps it fresh
+        if writer is None or writer.started_at is None:
+            return replace(
+                rep,
+                heartbeat_lag_s=None,
+                heartbeat_error="waiting for the source's first heartbeat",
+            )
+        if rep.heartbeat_at >= writer.started_at:
+            return rep
+        replica_now = rep.heartbeat_at + rep.heartbeat_lag_s
+        return replace(rep, heartbeat_lag_s=max(0.0, replica_now - writer.started_at))
+
+    def _with_catchup(self, rep: ReplicationSample) -> ReplicationSample:
+        lag = rep.lag_s
+        key = f"{rep.channel}|{rep.source}"
+        history = self.lag_history.setdefault(key, deque(maxlen=64))
+        now = time.monotonic()
+        if lag is None:
+            history.clear()
+            return rep
+        history.append((now, lag))
+        while history and now - history[0][0] > CATCHUP_WINDOW_S:
+            history.popleft()
+        then, old_lag = history[0]
+        if now - then < 1.0:
+            return rep
+        return replace(rep, catchup_rate=(old_lag - lag) / (now - then))
+
+    # -- heartbeat ------------------------------------------------------------------------------
+
+    def _manage_writer(self, role: str) -> None:
+        if not self.target.heartbeat_table:
+            return
+        if role in WRITER_ROLES:
+            if self.writer is None:
+                self.writer = HeartbeatWriter(
+                    self.spec,
+                    self.target.heartbeat_table,
+                    interval=self.target.heartbeat_interval,
+                    connect_timeout=self.target.connect_timeout,
+                    statement_timeout=self.target.statement_timeout,
+                )
+            self.writer.start()
+        elif self.writer is not None:
+            self.writer.stop()
+
+    def _writer_state(self) -> str | None:
+        if self.writer is None or not self.writer.running:
+            return None
+        if self.writer.error:
+            return f"error: {self.writer.error}"
+        return f"writing every {self.writer.interval:g} s"
+
+    # -- threads --------------------------------------------------------------------------------
 
     def run_in_thread(self) -> None:
         def target() -> None:
@@ -139,13 +392,14 @@ class NodeSession:
             with contextlib.suppress(Exception):
                 conn.close()
 
-
-def _error_text(exc: BaseException) -> str:
-    args = getattr(exc, "args", ())
-    if isinstance(exc, pymysql.err.MySQLError) and len(args) >= 2:
-        return f"({args[0]}) {args[1]}"
-    text = " ".join(str(exc).split())
-    return text or type(exc).__name__
+    def shutdown(self) -> None:
+        if self.writer is not None:
+            self.writer.stop()
+        if self.busy:
+            self.abort()
+        else:
+            self.close()
+        self.detail.close()
 
 
 class Poller:
@@ -153,6 +407,8 @@ class Poller:
 
     def __init__(self, targets: Sequence[PollTarget], round_timeout: float | None = None) -> None:
         self.sessions = [NodeSession(t) for t in targets]
+        for session in self.sessions:
+            session.peers = self.sessions
         longest = max((t.connect_timeout + t.statement_timeout for t in targets), default=1.0)
         # A round waits for the slowest healthy node, never longer.
         self.round_timeout = round_timeout if round_timeout is not None else longest + 0.2
@@ -160,28 +416,26 @@ class Poller:
     def poll_round(self) -> PollRound:
         at = time.time()
         started = time.perf_counter()
-        waiting = []
-        stuck: list[NodeSession] = []
-        for session in self.sessions:
-            if session.busy:
-                stuck.append(session)
-            else:
+        polled: set[int] = set()
+        for i, session in enumerate(self.sessions):
+            if not session.busy:
                 session.run_in_thread()
-                waiting.append(session)
+                polled.add(i)
         deadline = time.monotonic() + self.round_timeout
-        for session in waiting:
-            assert session.thread is not None
-            session.thread.join(max(0.0, deadline - time.monotonic()))
+        for i in polled:
+            thread = self.sessions[i].thread
+            assert thread is not None
+            thread.join(max(0.0, deadline - time.monotonic()))
         samples = []
-        for session in self.sessions:
-            if not session.busy and session.result is not None and session in waiting:
+        for i, session in enumerate(self.sessions):
+            if i in polled and not session.busy and session.result is not None:
                 samples.append(session.result)
                 continue
             hung_for = time.monotonic() - session.started_at
             if hung_for > 3 * self.round_timeout:
                 session.abort()
             samples.append(
-                session._down(
+                session.down_sample(
                     at,
                     f"no answer within {self.round_timeout:.1f} s (waiting {hung_for:.1f} s)",
                     started,
@@ -191,9 +445,12 @@ class Poller:
             at=at, nodes=tuple(samples), duration_ms=(time.perf_counter() - started) * 1000
         )
 
+    def wait_for_details(self, timeout: float) -> None:
+        """Let the first slow readings land (for one-shot callers such as `poll --once`)."""
+        deadline = time.monotonic() + timeout
+        for session in self.sessions:
+            session.detail.wait(max(0.0, deadline - time.monotonic()))
+
     def close(self) -> None:
         for session in self.sessions:
-            if not session.busy:
-                session.close()
-            else:
-                session.abort()
+            session.shutdown()

@@ -1,53 +1,315 @@
-"""Reading a PostgreSQL (or Citus) node: status, role and replication, from one connection."""
+"""Reading a PostgreSQL (or Citus) node: status, replication, counters, slower details."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import psycopg
 
-from collectors.samples import ReplicationSample
+from collectors.citus import read_citus
+from collectors.heartbeat import split_table, system_identifier
+from collectors.samples import (
+    DetailSample,
+    PartitionSample,
+    ReplicationSample,
+    SlotSample,
+    StatementsSample,
+    StatementStat,
+    TableSample,
+    WalSenderSample,
+    skew,
+)
 from collectors.sql import postgres as sql
 
+EXACT_COUNT_LIMIT = 2_000_000
+TOP_STATEMENTS = 10
+LARGEST_TABLES = 10
 
-class PostgresNodeReader:
-    def read(self, conn: psycopg.Connection[Any]) -> dict[str, Any]:
-        row = conn.execute(sql.NODE).fetchone()
-        assert row is not None
-        version, in_recovery, uptime, connections, max_connections, active, hit = row
-        replication: tuple[ReplicationSample, ...] = ()
-        if in_recovery:
-            role = "standby"
-            replication = (self._standby(conn),)
-        else:
-            role = self.citus_role(conn) or "primary"
-        return {
-            "version": f"PostgreSQL {version}",
-            "role": role,
-            "uptime_s": float(uptime),
-            "connections": int(connections),
-            "max_connections": int(max_connections),
-            "active": int(active),
-            "cache_hit_ratio": float(hit) if hit is not None else None,
-            "replication": replication,
-        }
+
+def _f(value: Any) -> float | None:
+    return float(value) if value is not None else None
+
+
+def _i(value: Any) -> int | None:
+    return int(value) if value is not None else None
+
+
+class PostgresCollector:
+    def __init__(self, heartbeat_table: str | None = None) -> None:
+        self.heartbeat_table = heartbeat_table
+        self.queries = 0
+        self.own_transactions = 0  # each counts in xact_commit like anyone else's
+        self._system_id: int | None = None
+        self._has: dict[str, bool] = {}
+
+    def _execute(self, conn: psycopg.Connection[Any], statement: str, args: Any = None) -> Any:
+        self.queries += 1
+        if conn.autocommit and conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
+            self.own_transactions += 1  # a statement outside BEGIN is a transaction of its own
+        return conn.execute(statement, args)
+
+    def has_extension(self, conn: psycopg.Connection[Any], name: str) -> bool:
+        if name not in self._has:
+            self._has[name] = bool(self._execute(conn, sql.HAS_EXTENSION, (name,)).fetchone())
+        return self._has[name]
 
     def citus_role(self, conn: psycopg.Connection[Any]) -> str | None:
-        if not conn.execute(sql.HAS_CITUS).fetchone():
+        if not self.has_extension(conn, "citus"):
             return None
-        group = conn.execute(sql.CITUS_GROUP).fetchone()
+        group = self._execute(conn, sql.CITUS_GROUP).fetchone()
         return "coordinator" if group and group[0] == 0 else "worker"
 
+    # -- every round ------------------------------------------------------------------------
+
+    def read(self, conn: psycopg.Connection[Any]) -> dict[str, Any]:
+        # One transaction per round: one commit of ours in the counters, one stats snapshot.
+        self.own_transactions += 1
+        self.queries += 2  # BEGIN and COMMIT, which pg_stat_statements counts as calls
+        with conn.transaction():
+            row = self._execute(conn, sql.NODE).fetchone()
+            assert row is not None
+            version, in_recovery, uptime, connections, max_connections, active, _db = row
+            counters = self._execute(conn, sql.COUNTERS).fetchone()
+            assert counters is not None
+            xacts, hits, reads, rows_read, inserted, updated, deleted, _reset = counters
+            wal = self._execute(conn, sql.WAL_POSITION).fetchone()
+            calls = None
+            if self.has_extension(conn, "pg_stat_statements"):
+                calls_row = self._execute(conn, sql.STATEMENT_CALLS).fetchone()
+                calls = _f(calls_row[0]) if calls_row else None
+            if self._system_id is None:
+                self._system_id = system_identifier(conn)
+            replication: tuple[ReplicationSample, ...] = ()
+            senders: tuple[WalSenderSample, ...] = ()
+            slots: tuple[SlotSample, ...] = ()
+            if in_recovery:
+                role = "standby"
+                replication = (self._standby(conn),)
+            else:
+                role = self.citus_role(conn) or "primary"
+                senders = tuple(
+                    WalSenderSample(
+                        r[0],
+                        r[1],
+                        r[2],
+                        r[3],
+                        _i(r[4]),
+                        _i(r[5]),
+                        _i(r[6]),
+                        _i(r[7]),
+                        _f(r[8]),
+                        _f(r[9]),
+                        _f(r[10]),
+                    )
+                    for r in self._execute(conn, sql.WAL_SENDERS).fetchall()
+                )
+            slots = tuple(
+                SlotSample(r[0], r[1], bool(r[2]), _i(r[3]))
+                for r in self._execute(conn, sql.SLOTS).fetchall()
+            )
+        return {
+            "values": {
+                "version": f"PostgreSQL {version}",
+                "role": role,
+                "server_id": str(self._system_id),
+                "uptime_s": float(uptime),
+                "connections": int(connections),
+                "max_connections": int(max_connections),
+                "active": int(active),
+                "replication": replication,
+                "senders": senders,
+                "slots": slots,
+            },
+            "counters": {
+                "transactions": _f(xacts),
+                "queries": calls,
+                "rows_read": _f(rows_read),
+                "rows_inserted": _f(inserted),
+                "rows_updated": _f(updated),
+                "rows_deleted": _f(deleted),
+                "log_bytes": _f(wal[0]) if wal else None,
+                "cache_requests": _f((hits or 0) + (reads or 0)),
+                "cache_misses": _f(reads),
+            },
+            "tps_source": "pg_stat_database xact_commit+xact_rollback",
+        }
+
     def _standby(self, conn: psycopg.Connection[Any]) -> ReplicationSample:
-        row = conn.execute(sql.STANDBY).fetchone()
+        row = self._execute(conn, sql.STANDBY).fetchone()
         assert row is not None
         status, host, port, paused, lag, replay_lsn = row
         streaming = status == "streaming"
-        return ReplicationSample(
+        sample = ReplicationSample(
             source=f"{host}:{port}" if host else None,
             running=streaming and not paused,
             io_running=status or "stopped",
             sql_running="paused" if paused else "replaying",
-            engine_lag_s=float(lag) if lag is not None and streaming else None,
+            # While paused, the delay figure no longer tells how far behind replay is.
+            engine_lag_s=float(lag) if lag is not None and streaming and not paused else None,
             position=replay_lsn,
         )
+        if not self.heartbeat_table:
+            return sample
+        schema, table = split_table(self.heartbeat_table)
+        try:
+            with conn.transaction():
+                found = self._execute(
+                    conn, sql.HEARTBEAT_READ.format(schema=schema, table=table), (self._system_id,)
+                ).fetchone()
+        except psycopg.errors.UndefinedTable:
+            return replace(sample, heartbeat_error="no heartbeat table yet")
+        if not found or found[0] is None:
+            return replace(sample, heartbeat_error="no heartbeat row from the primary yet")
+        return replace(
+            sample, heartbeat_lag_s=max(0.0, float(found[0])), heartbeat_at=float(found[1])
+        )
+
+    # -- the slower details -------------------------------------------------------------------
+
+    def read_detail(
+        self, conn: psycopg.Connection[Any], watched: Sequence[str], default_schema: str | None
+    ) -> DetailSample:
+        started = time.perf_counter()
+        at = time.time()
+        statements = self._statements(conn)
+        names = self._table_names(conn, watched, default_schema)
+        tables = tuple(self._table(conn, schema, table) for schema, table in names)
+        citus = None
+        if self.citus_role(conn) == "coordinator":
+            citus = read_citus(conn, self._execute)
+        return DetailSample(
+            at=at,
+            statements=statements,
+            tables=tables,
+            citus=citus,
+            duration_ms=(time.perf_counter() - started) * 1000,
+        )
+
+    def _statements(self, conn: psycopg.Connection[Any]) -> StatementsSample:
+        if not self.has_extension(conn, "pg_stat_statements"):
+            return StatementsSample(
+                False,
+                "pg_stat_statements is not installed in this database "
+                "(shared_preload_libraries + CREATE EXTENSION pg_stat_statements)",
+            )
+        try:
+            rows = self._execute(conn, sql.TOP_STATEMENTS, (TOP_STATEMENTS,)).fetchall()
+        except psycopg.Error as exc:
+            return StatementsSample(False, f"pg_stat_statements unreadable: {_text(exc)}")
+        return StatementsSample(
+            True,
+            top=tuple(
+                StatementStat(r[0], str(r[1]), int(r[2]), float(r[3]), float(r[4]), int(r[5]))
+                for r in rows
+            ),
+        )
+
+    def _table_names(
+        self, conn: psycopg.Connection[Any], watched: Sequence[str], default_schema: str | None
+    ) -> list[tuple[str, str]]:
+        if watched:
+            result = []
+            for name in watched:
+                schema, _, table = name.rpartition(".")
+                result.append((schema or default_schema or "public", table))
+            return result
+        rows = self._execute(conn, sql.LARGEST_TABLES, (LARGEST_TABLES,)).fetchall()
+        return [(r[0], r[1]) for r in rows]
+
+    def _table(self, conn: psycopg.Connection[Any], schema: str, table: str) -> TableSample:
+        try:
+            rel = self._execute(conn, sql.RELATION, (schema, table)).fetchone()
+            if rel is None:
+                return _missing_table(schema, table, "no such table")
+            oid, relkind = rel
+            leaves = self._execute(conn, sql.LEAVES, {"oid": oid}).fetchall()
+            approx = self.has_extension(conn, "pgstattuple")
+            total_len = free = 0
+            for leaf in leaves:
+                if approx:
+                    bloat = self._execute(conn, sql.APPROX_BLOAT, (leaf[0],)).fetchone()
+                    if bloat:
+                        total_len += int(bloat[0])
+                        free += int(bloat[1]) + int(bloat[2])
+            exact = self._exact_counts(conn, schema, table, leaves)
+        except psycopg.Error as exc:
+            return _missing_table(schema, table, _text(exc))
+        data = sum(int(leaf[3]) for leaf in leaves)
+        index = sum(int(leaf[4]) for leaf in leaves)
+        dead = sum(int(leaf[5]) for leaf in leaves)
+        live = sum(int(leaf[6]) for leaf in leaves)
+        if approx:
+            method, allocated, reclaimable = "pgstattuple_approx", total_len, free
+        else:
+            # Without pgstattuple, dead tuples' share of the heap is the best estimate there is.
+            method, allocated = "n_dead_tup share of the heap (install pgstattuple)", data
+            reclaimable = int(data * dead / (dead + live)) if dead + live else 0
+        partitions: tuple[PartitionSample, ...] = ()
+        if relkind == "p":
+            partitions = tuple(
+                PartitionSample(
+                    name=leaf[1],
+                    rows=exact.get(leaf[1], max(0, int(leaf[2]))),
+                    data_bytes=int(leaf[3]),
+                    index_bytes=int(leaf[4]),
+                    rows_exact=leaf[1] in exact,
+                    bound=leaf[9],
+                )
+                for leaf in leaves
+            )
+        rows_exact = bool(leaves) and all(leaf[1] in exact for leaf in leaves)
+        rows = sum(exact.values()) if rows_exact else sum(max(0, int(leaf[2])) for leaf in leaves)
+        vacuums = [str(leaf[7]) for leaf in leaves if leaf[7] is not None]
+        autovacuums = [str(leaf[8]) for leaf in leaves if leaf[8] is not None]
+        populated = [p.rows for p in partitions if p.rows > 0]
+        return TableSample(
+            schema=schema,
+            table=table,
+            rows=rows,
+            rows_exact=rows_exact,
+            data_bytes=data,
+            index_bytes=index,
+            allocated_bytes=allocated,
+            reclaimable_bytes=reclaimable,
+            fragmentation_ratio=(reclaimable / allocated) if allocated else None,
+            method=method,
+            dead_tuples=dead,
+            last_vacuum=max(vacuums) if vacuums else None,
+            last_autovacuum=max(autovacuums) if autovacuums else None,
+            partitions=partitions,
+            partition_skew=skew(populated) if partitions else None,
+        )
+
+    def _exact_counts(
+        self, conn: psycopg.Connection[Any], schema: str, table: str, leaves: Sequence[Any]
+    ) -> dict[str, int]:
+        estimated = sum(max(0, int(leaf[2])) for leaf in leaves)
+        if estimated > EXACT_COUNT_LIMIT:
+            return {}
+        rows = self._execute(conn, sql.EXACT_COUNTS.format(schema=schema, table=table)).fetchall()
+        counts = {str(name).rpartition(".")[2].strip('"'): int(n) for name, n in rows}
+        # Leaves with no rows do not appear in a GROUP BY: they are exactly 0.
+        return {leaf[1]: counts.get(leaf[1], 0) for leaf in leaves}
+
+
+def _missing_table(schema: str, table: str, error: str) -> TableSample:
+    return TableSample(
+        schema=schema,
+        table=table,
+        rows=None,
+        rows_exact=False,
+        data_bytes=None,
+        index_bytes=None,
+        allocated_bytes=None,
+        reclaimable_bytes=None,
+        fragmentation_ratio=None,
+        method="-",
+        error=error,
+    )
+
+
+def _text(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__

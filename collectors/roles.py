@@ -6,17 +6,17 @@ import contextlib
 from typing import Any
 
 from collectors.connect import ConnectError, connect_mysql, connect_postgres
-from collectors.mysql import MySQLNodeReader
+from collectors.mysql import MySQLCollector
 from collectors.nodes import NodeSpec
-from collectors.postgres import PostgresNodeReader
+from collectors.postgres import PostgresCollector
 
 WRITABLE_ROLES = ("primary", "coordinator")
 
 
 def detect_role(spec: NodeSpec, conn: Any) -> str:
     """primary / replica for MySQL; primary / standby / coordinator / worker for PostgreSQL."""
-    reader = MySQLNodeReader() if spec.family == "mysql" else PostgresNodeReader()
-    return str(reader.read(conn)["role"])
+    reader = MySQLCollector() if spec.family == "mysql" else PostgresCollector()
+    return str(reader.read(conn)["values"]["role"])
 
 
 def find_writable(nodes: tuple[NodeSpec, ...], timeout: float = 3.0) -> NodeSpec:

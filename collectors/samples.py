@@ -1,8 +1,11 @@
-"""Immutable samples: what one poll of one node saw. The TUI renders these and nothing else."""
+"""Immutable samples: what one poll of one node saw. The TUI renders these and nothing else.
+
+Every figure that could not be read is None (shown as unknown), never a made-up 0.
+"""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 
@@ -12,12 +15,192 @@ class ReplicationSample:
 
     source: str | None  # host:port the node replicates from, where known
     channel: str = ""
-    running: bool | None = None  # both threads running / WAL receiver streaming
+    running: bool | None = None  # both threads running / WAL receiver streaming and replaying
     io_running: str | None = None  # Yes / No / Connecting, or the WAL receiver status
-    sql_running: str | None = None  # Yes / No, or "paused" when replay is paused
-    engine_lag_s: float | None = None  # None: unknown (a thread stopped), never a made-up 0
-    last_error: str | None = None
-    position: str | None = None  # GTID set or replay LSN
+    sql_running: str | None = None  # Yes / No, or replaying / paused
+    engine_lag_s: float | None = None  # Seconds_Behind_* / replay delay; None when unknown
+    heartbeat_lag_s: float | None = None  # now - the newest heartbeat applied here
+    heartbeat_at: float | None = None  # source-clock time of the newest heartbeat applied here
+    heartbeat_error: str | None = None
+    catchup_rate: float | None = None  # lag seconds recovered per second (> 0: catching up)
+    last_io_error: str | None = None
+    last_sql_error: str | None = None
+    position: str | None = None  # GTID position / executed set, or the replay LSN
+    source_server_id: int | None = None
+
+    @property
+    def lag_s(self) -> float | None:
+        """The best lag figure: heartbeat when there is one, else the engine's."""
+        return self.heartbeat_lag_s if self.heartbeat_lag_s is not None else self.engine_lag_s
+
+
+@dataclass(frozen=True)
+class WalSenderSample:
+    """PostgreSQL primary side: one standby's progress through the WAL stages."""
+
+    application_name: str
+    client: str
+    state: str
+    sync_state: str
+    sent_bytes_behind: int | None
+    write_bytes_behind: int | None
+    flush_bytes_behind: int | None
+    replay_bytes_behind: int | None
+    write_lag_s: float | None
+    flush_lag_s: float | None
+    replay_lag_s: float | None
+
+
+@dataclass(frozen=True)
+class SlotSample:
+    name: str
+    slot_type: str
+    active: bool
+    retained_wal_bytes: int | None
+
+
+@dataclass(frozen=True)
+class ThroughputSample:
+    """Per-second rates from counter deltas over `interval_s`; None across a counter reset."""
+
+    interval_s: float
+    tps: float | None
+    qps: float | None
+    rows_read_ps: float | None
+    rows_inserted_ps: float | None
+    rows_updated_ps: float | None
+    rows_deleted_ps: float | None
+    log_bytes_ps: float | None  # binlog or WAL bytes written per second
+    tps_source: str  # which counters TPS comes from
+    reset: bool = False  # a counter went backwards (restart or stats reset) in this interval
+
+
+@dataclass(frozen=True)
+class StatementStat:
+    schema: str | None
+    text: str
+    calls: int
+    total_ms: float
+    mean_ms: float
+    rows: int
+
+
+@dataclass(frozen=True)
+class StatementsSample:
+    available: bool
+    reason: str | None = None  # why not, when not available
+    top: tuple[StatementStat, ...] = ()
+
+
+@dataclass(frozen=True)
+class PartitionSample:
+    name: str
+    rows: int
+    data_bytes: int
+    index_bytes: int
+    rows_exact: bool
+    bound: str | None = None
+
+
+@dataclass(frozen=True)
+class TableSample:
+    schema: str
+    table: str
+    rows: int | None
+    rows_exact: bool
+    data_bytes: int | None
+    index_bytes: int | None
+    allocated_bytes: int | None
+    reclaimable_bytes: int | None
+    fragmentation_ratio: float | None  # reclaimable / allocated
+    method: str  # how reclaimable space was measured
+    dead_tuples: int | None = None
+    last_vacuum: str | None = None
+    last_autovacuum: str | None = None
+    stats_updated: str | None = None
+    partitions: tuple[PartitionSample, ...] = ()
+    partition_skew: float | None = None  # (max - min) / mean rows over non-empty partitions
+    error: str | None = None
+
+    @property
+    def name(self) -> str:
+        return f"{self.schema}.{self.table}"
+
+
+@dataclass(frozen=True)
+class CitusWorkerSample:
+    node: str  # host:port
+    active: bool
+    role: str
+    should_have_shards: bool
+    shard_count: int
+    bytes: int
+
+
+@dataclass(frozen=True)
+class CitusTableSample:
+    table: str
+    table_type: str
+    colocation_id: int
+    shard_count: int
+    bytes_by_worker: tuple[tuple[str, int], ...]
+    shards_by_worker: tuple[tuple[str, int], ...]
+    skew: float | None
+
+
+@dataclass(frozen=True)
+class CitusShardSample:
+    table: str
+    shard_id: int
+    shard_name: str
+    node: str
+    bytes: int
+
+
+@dataclass(frozen=True)
+class RebalanceTaskSample:
+    phase: str | None
+    state: str | None
+    source: str | None
+    target: str | None
+    size_source: str | None
+    size_target: str | None
+    command: str | None
+
+
+@dataclass(frozen=True)
+class RebalanceSample:
+    job_id: int
+    state: str
+    job_type: str
+    description: str | None
+    started_at: str | None
+    finished_at: str | None
+    tasks: tuple[RebalanceTaskSample, ...]
+    task_state_counts: tuple[tuple[str, int], ...]
+
+
+@dataclass(frozen=True)
+class CitusSample:
+    workers: tuple[CitusWorkerSample, ...]
+    tables: tuple[CitusTableSample, ...]
+    skew: float | None  # bytes, (max - min) / mean over active workers that hold shards
+    count_skew: float | None
+    hot_shards: tuple[CitusShardSample, ...]
+    rebalance: RebalanceSample | None
+    unavailable_tables: tuple[str, ...] = ()  # tables with shards on an inactive worker
+
+
+@dataclass(frozen=True)
+class DetailSample:
+    """The slower, heavier readings (statements, tables, shards), refreshed less often."""
+
+    at: float
+    statements: StatementsSample | None = None
+    tables: tuple[TableSample, ...] = ()
+    citus: CitusSample | None = None
+    error: str | None = None
+    duration_ms: float | None = None
 
 
 @dataclass(frozen=True)
@@ -31,25 +214,45 @@ class NodeSample:
     error: str | None = None
     version: str | None = None
     role: str | None = None
+    server_id: str | None = None  # server_id, or the PostgreSQL system identifier
     uptime_s: float | None = None
     connections: int | None = None
     max_connections: int | None = None
     active: int | None = None  # Threads_running, or active client backends
     cache_hit_ratio: float | None = None
-    replication: tuple[ReplicationSample, ...] = field(default_factory=tuple)
+    replication: tuple[ReplicationSample, ...] = ()
+    senders: tuple[WalSenderSample, ...] = ()
+    slots: tuple[SlotSample, ...] = ()
+    throughput: ThroughputSample | None = None
+    heartbeat_writer: str | None = None  # "writing" on a primary, or why not
+    detail: DetailSample | None = None
     poll_ms: float | None = None
+    queries: int = 0  # statements this poll sent to the node
 
     @property
     def key(self) -> str:
         return f"{self.cluster}/{self.node}"
 
+    def _worst(self, attr: str) -> float | None:
+        values = [getattr(r, attr) for r in self.replication if getattr(r, attr) is not None]
+        return max(values) if values else None
+
     @property
     def engine_lag_s(self) -> float | None:
-        lags = [r.engine_lag_s for r in self.replication if r.engine_lag_s is not None]
-        return max(lags) if lags else None
+        return self._worst("engine_lag_s")
+
+    @property
+    def heartbeat_lag_s(self) -> float | None:
+        return self._worst("heartbeat_lag_s")
+
+    @property
+    def lag_s(self) -> float | None:
+        return self._worst("lag_s")
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        data["key"] = self.key
+        return data
 
 
 @dataclass(frozen=True)
@@ -64,3 +267,13 @@ class PollRound:
             "duration_ms": round(self.duration_ms, 2),
             "nodes": [n.to_json() for n in self.nodes],
         }
+
+
+def skew(values: list[float] | list[int]) -> float | None:
+    """(max - min) / mean: 0 for perfectly even, None when there is nothing to compare."""
+    if len(values) < 2:
+        return None
+    mean = sum(values) / len(values)
+    if mean <= 0:
+        return None
+    return (max(values) - min(values)) / mean

@@ -105,6 +105,8 @@ class MySQLServer:
             "--max-connections=300",
             "--local-infile=1",
             "--performance-schema=ON",
+            # Exact transaction counts for TPS, autocommit statements included.
+            "--innodb-monitor-enable=trx_%",
         ]
         if self.bin.flavour == "mariadb":
             argv += ["--log-slave-updates", "--gtid-strict-mode=ON", "--innodb-stats-persistent=ON"]

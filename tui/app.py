@@ -9,10 +9,11 @@ from textual.timer import Timer
 from textual.worker import Worker, WorkerState
 
 from clustertop.config import Config
+from clustertop.wiring import make_poller
 from collectors.history import History
 from tui.messages import PollCompleted
 from tui.screens.overview import OverviewScreen
-from tui.source import SampleSource, live_source
+from tui.source import SampleSource
 
 
 class ClustertopApp(App[int]):
@@ -87,4 +88,4 @@ def make_app(
     config: Config, *, source: SampleSource | None = None, allow_actions: bool = False
 ) -> ClustertopApp:
     """The one factory: the CLI passes a live poller, tests pass canned or lab sources."""
-    return ClustertopApp(config, source or live_source(config), allow_actions=allow_actions)
+    return ClustertopApp(config, source or make_poller(config), allow_actions=allow_actions)

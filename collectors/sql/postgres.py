@@ -1,25 +1,122 @@
-"""Every statement the collectors send to PostgreSQL."""
+"""Every statement the collectors send to PostgreSQL (and Citus)."""
 
 NODE = """
 SELECT current_setting('server_version'),
        pg_is_in_recovery(),
-       extract(epoch FROM now() - pg_postmaster_start_time()),
+       extract(epoch FROM clock_timestamp() - pg_postmaster_start_time()),
        (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'),
        current_setting('max_connections')::int,
        (SELECT count(*) FROM pg_stat_activity
          WHERE backend_type = 'client backend' AND state = 'active' AND pid <> pg_backend_pid()),
-       (SELECT sum(blks_hit)::float8 / nullif(sum(blks_hit) + sum(blks_read), 0)
-          FROM pg_stat_database)
+       current_database()
 """
-HAS_CITUS = "SELECT 1 FROM pg_extension WHERE extname = 'citus'"
+# Counters summed over every database of the node; cumulative since the last stats reset.
+COUNTERS = """
+SELECT sum(xact_commit + xact_rollback)::bigint, sum(blks_hit)::bigint, sum(blks_read)::bigint,
+       sum(tup_returned + tup_fetched)::bigint, sum(tup_inserted)::bigint,
+       sum(tup_updated)::bigint, sum(tup_deleted)::bigint,
+       max(coalesce(stats_reset, pg_postmaster_start_time()))
+  FROM pg_stat_database
+"""
+WAL_POSITION = """
+SELECT CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() - '0/0'::pg_lsn
+            ELSE pg_current_wal_lsn() - '0/0'::pg_lsn END
+"""
+HAS_EXTENSION = "SELECT 1 FROM pg_extension WHERE extname = %s"
+STATEMENT_CALLS = "SELECT coalesce(sum(calls), 0)::bigint FROM pg_stat_statements"
+TOP_STATEMENTS = """
+SELECT d.datname, left(s.query, 300), s.calls, s.total_exec_time, s.mean_exec_time, s.rows
+  FROM pg_stat_statements s LEFT JOIN pg_database d ON d.oid = s.dbid
+ ORDER BY s.total_exec_time DESC LIMIT %s
+"""
 CITUS_GROUP = "SELECT groupid FROM pg_dist_local_group"
-# Replay lag is 0 when everything received is replayed; the replay timestamp alone goes stale
-# while the primary is idle.
+
+# Replay lag is 0 when everything received is replayed: the replay timestamp alone goes
+# stale while the primary is idle.
 STANDBY = """
 SELECT r.status, r.sender_host, r.sender_port, pg_is_wal_replay_paused(),
        CASE WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0
-            ELSE extract(epoch FROM now() - pg_last_xact_replay_timestamp()) END,
+            ELSE extract(epoch FROM clock_timestamp() - pg_last_xact_replay_timestamp()) END,
        pg_last_wal_replay_lsn()::text
   FROM (SELECT 1) AS one
   LEFT JOIN pg_stat_wal_receiver r ON true
+"""
+WAL_SENDERS = """
+SELECT application_name, coalesce(host(client_addr), 'local'), state, sync_state,
+       pg_wal_lsn_diff(pg_current_wal_lsn(), sent_lsn)::bigint,
+       pg_wal_lsn_diff(pg_current_wal_lsn(), write_lsn)::bigint,
+       pg_wal_lsn_diff(pg_current_wal_lsn(), flush_lsn)::bigint,
+       pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)::bigint,
+       extract(epoch FROM write_lag), extract(epoch FROM flush_lag),
+       extract(epoch FROM replay_lag)
+  FROM pg_stat_replication ORDER BY application_name
+"""
+SLOTS = """
+SELECT slot_name, slot_type, active,
+       CASE WHEN pg_is_in_recovery() THEN NULL
+            ELSE pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::bigint END
+  FROM pg_replication_slots ORDER BY slot_name
+"""
+
+HEARTBEAT_CREATE_SCHEMA = 'CREATE SCHEMA IF NOT EXISTS "{schema}"'
+HEARTBEAT_CREATE = (
+    'CREATE TABLE IF NOT EXISTS "{schema}"."{table}" ('
+    " system_identifier bigint PRIMARY KEY, ts timestamptz NOT NULL)"
+)
+SYSTEM_IDENTIFIER = "SELECT system_identifier FROM pg_control_system()"
+HEARTBEAT_WRITE = (
+    'INSERT INTO "{schema}"."{table}" (system_identifier, ts) VALUES (%s, clock_timestamp())'
+    " ON CONFLICT (system_identifier) DO UPDATE SET ts = EXCLUDED.ts"
+)
+HEARTBEAT_READ = (
+    "SELECT extract(epoch FROM clock_timestamp() - ts), extract(epoch FROM ts)"
+    ' FROM "{schema}"."{table}" WHERE system_identifier = %s'
+)
+SERVER_CLOCK = "SELECT extract(epoch FROM clock_timestamp())"
+
+# Tables: a relation, or every leaf partition under it.
+RELATION = """
+SELECT c.oid, c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE n.nspname = %s AND c.relname = %s
+"""
+LARGEST_TABLES = """
+SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
+   AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%%'
+ ORDER BY pg_total_relation_size(c.oid) DESC LIMIT %s
+"""
+# A plain table is its own single leaf; pg_partition_tree() only answers for partitioned ones.
+LEAVES = """
+WITH tree AS (
+    SELECT relid::oid AS relid FROM pg_partition_tree(%(oid)s::oid::regclass) WHERE isleaf
+    UNION
+    SELECT %(oid)s::oid WHERE NOT EXISTS (SELECT 1 FROM pg_partition_tree(%(oid)s::oid::regclass))
+)
+SELECT t.relid, c.relname, c.reltuples::bigint, pg_relation_size(t.relid),
+       pg_indexes_size(t.relid), coalesce(s.n_dead_tup, 0), coalesce(s.n_live_tup, 0),
+       s.last_vacuum, s.last_autovacuum,
+       pg_get_expr(c.relpartbound, c.oid)
+  FROM tree t
+  JOIN pg_class c ON c.oid = t.relid
+  LEFT JOIN pg_stat_user_tables s ON s.relid = t.relid
+ ORDER BY c.relname
+"""
+APPROX_BLOAT = (
+    "SELECT table_len, approx_free_space, dead_tuple_len FROM pgstattuple_approx(%s::oid)"
+)
+EXACT_COUNTS = 'SELECT tableoid::regclass::text, count(*) FROM "{schema}"."{table}" GROUP BY 1'
+
+# Citus, read on the coordinator.
+CITUS_NODES = """
+SELECT nodename, nodeport, isactive, noderole::text, shouldhaveshards, groupid
+  FROM pg_dist_node ORDER BY groupid, nodename, nodeport
+"""
+CITUS_SHARDS = """
+SELECT table_name::text, shardid, shard_name, citus_table_type, colocation_id,
+       nodename, nodeport, coalesce(shard_size, 0)
+  FROM citus_shards
+"""
+CITUS_REBALANCE = """
+SELECT job_id, state::text, job_type::text, description, started_at, finished_at, details
+  FROM citus_rebalance_status()
 """

@@ -1,0 +1,139 @@
+"""Heartbeat rows, as pt-heartbeat does: a primary writes its clock every interval, replicas
+read how old the newest applied row is. Exact to the interval even when the primary is idle
+or a replication thread is stopped, where the engine's own figure reads 0 or nothing."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from typing import Any
+
+import psycopg
+import pymysql
+
+from collectors.connect import ConnectError, connect_mysql, connect_postgres
+from collectors.nodes import NodeSpec
+from collectors.sql import mysql as my_sql
+from collectors.sql import postgres as pg_sql
+
+
+def split_table(name: str, default_schema: str = "clustertop") -> tuple[str, str]:
+    schema, _, table = name.rpartition(".")
+    return (schema or default_schema), table
+
+
+class HeartbeatWriter:
+    """A thread that keeps the heartbeat row of one primary fresh; counts its own writes so
+    that throughput figures can leave them out."""
+
+    def __init__(
+        self,
+        spec: NodeSpec,
+        table: str,
+        *,
+        interval: float = 0.1,
+        connect_timeout: float = 1.0,
+        statement_timeout: float = 1.0,
+    ) -> None:
+        self.spec = spec
+        self.schema, self.table = split_table(table)
+        self.interval = interval
+        self.connect_timeout = connect_timeout
+        self.statement_timeout = statement_timeout
+        self.writes = 0
+        # Server-clock time just before this writer's first write: a replica whose newest
+        # heartbeat is older than this has not applied that first write yet.
+        self.started_at: float | None = None
+        self.error: str | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self) -> None:
+        if self.running:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(
+            target=self._run, name=f"heartbeat-{self.spec.key}", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self, timeout: float = 2.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        backoff = 0.5
+        while not self._stop.is_set():
+            try:
+                conn, write = self._prepare()
+            except (ConnectError, pymysql.err.MySQLError, psycopg.Error, OSError) as exc:
+                self.error = _text(exc)
+                self._stop.wait(backoff)
+                backoff = min(5.0, backoff * 2)
+                continue
+            backoff = 0.5
+            self.error = None
+            try:
+                next_tick = time.monotonic()
+                while not self._stop.is_set():
+                    write()
+                    self.writes += 1
+                    next_tick += self.interval
+                    self._stop.wait(max(0.0, next_tick - time.monotonic()))
+            except (pymysql.err.MySQLError, psycopg.Error, OSError) as exc:
+                self.error = _text(exc)
+            finally:
+                with contextlib.suppress(Exception):
+                    conn.close()
+
+    def _prepare(self) -> tuple[Any, Any]:
+        names = {"schema": self.schema, "table": self.table}
+        if self.spec.family == "mysql":
+            conn = connect_mysql(
+                self.spec,
+                connect_timeout=self.connect_timeout,
+                statement_timeout=self.statement_timeout,
+            )
+            cur = conn.cursor()
+            cur.execute(my_sql.HEARTBEAT_CREATE_SCHEMA.format(**names))
+            cur.execute(my_sql.HEARTBEAT_CREATE.format(**names))
+            if self.started_at is None:
+                cur.execute(my_sql.SERVER_CLOCK)
+                self.started_at = float(cur.fetchone()[0])
+            sql = my_sql.HEARTBEAT_WRITE.format(**names)
+            return conn, lambda: cur.execute(sql)
+        pg = connect_postgres(
+            self.spec,
+            connect_timeout=self.connect_timeout,
+            statement_timeout=self.statement_timeout,
+        )
+        pg.execute(pg_sql.HEARTBEAT_CREATE_SCHEMA.format(**names))
+        pg.execute(pg_sql.HEARTBEAT_CREATE.format(**names))
+        system_id = system_identifier(pg)
+        if self.started_at is None:
+            row = pg.execute(pg_sql.SERVER_CLOCK).fetchone()
+            self.started_at = float(row[0]) if row else None
+        sql = pg_sql.HEARTBEAT_WRITE.format(**names)
+        return pg, lambda: pg.execute(sql, (system_id,))
+
+
+def system_identifier(conn: psycopg.Connection[Any]) -> int:
+    """The cluster's identity, shared by a primary and its standbys (key of the heartbeat)."""
+    try:
+        row = conn.execute(pg_sql.SYSTEM_IDENTIFIER).fetchone()
+    except psycopg.errors.InsufficientPrivilege:
+        return 0  # one heartbeat row per database is still right without the identifier
+    return int(row[0]) if row else 0
+
+
+def _text(exc: BaseException) -> str:
+    args = getattr(exc, "args", ())
+    if isinstance(exc, pymysql.err.MySQLError) and len(args) >= 2:
+        return f"({args[0]}) {args[1]}"
+    return " ".join(str(exc).split()) or type(exc).__name__
