@@ -255,16 +255,25 @@ class MySQLCollector:
                     rows, exact = int(cur.fetchone()[0]), True
                 except pymysql.err.MySQLError:
                     pass  # the estimate stands
-        reclaimable = 0
-        method = "InnoDB leaf pages in use vs allocated"
+        files = self._tablespace_files(cur, schema, table)
+        stats_rows, stats_at = self._stats_rows(cur, schema, table)
+        reclaimable: int | None = 0
+        allocated = 0
+        method = "InnoDB: file size - leaf pages in use"
         for name, s_data, s_index, s_free in spaces:
+            size = files.get(name.lower(), s_data + s_index + s_free)
+            allocated += size
             leaves = leaf_pages.get(name.lower())
             if leaves is None:
                 method = "DATA_FREE (innodb_index_stats missing for a tablespace)"
-                reclaimable += max(0, s_free - TABLESPACE_RESERVE)
+                reclaimable = (reclaimable or 0) + max(0, s_free - TABLESPACE_RESERVE)
                 continue
-            reclaimable += reclaimable_bytes(s_data + s_index + s_free, leaves * self.page_size)
-        allocated = data + index + free
+            reclaimable = (reclaimable or 0) + reclaimable_bytes(size, leaves * self.page_size)
+        if exact and stats_rows is not None and abs(stats_rows - rows) > 0.1 * max(rows, 1000):
+            # Leaf-page counts come from the same statistics: until InnoDB refreshes them
+            # after a large change, a figure would be a guess, so none is given.
+            reclaimable = None
+            method = f"InnoDB statistics stale (as of {stats_at}: {stats_rows} rows, now {rows})"
         populated = [p.rows for p in partitions if p.rows > 0]
         return TableSample(
             schema=schema,
@@ -275,19 +284,45 @@ class MySQLCollector:
             index_bytes=index,
             allocated_bytes=allocated,
             reclaimable_bytes=reclaimable,
-            fragmentation_ratio=(reclaimable / allocated) if allocated else None,
+            fragmentation_ratio=(reclaimable / allocated)
+            if allocated and reclaimable is not None
+            else None,
             method=method,
             stats_updated=updated,
             partitions=partitions,
             partition_skew=skew(populated) if partitions else None,
         )
 
-    def _leaf_pages(self, cur: Any, schema: str, table: str) -> tuple[dict[str, int], str | None]:
-        """Leaf pages in use per tablespace: '' for the table, the partition's name otherwise."""
-        escaped = table.replace("\\", "\\\\").replace("_", "\\_").replace("%", "\\%")
+    def _tablespace_files(self, cur: Any, schema: str, table: str) -> dict[str, int]:
+        """File size per tablespace: '' for the table, the partition's name otherwise."""
+        statement = sql.TABLESPACE_FILES_MARIADB if self.is_mariadb else sql.TABLESPACE_FILES_MYSQL
+        try:
+            self._execute(cur, statement, (f"{schema}/{table}", f"{_like(schema)}/{_like(table)}#%"))
+            rows = cur.fetchall()
+        except pymysql.err.MySQLError:
+            return {}
+        files = {}
+        for name, size in rows:
+            _, sep, part = str(name).lower().partition("#p#")
+            files[part if sep else ""] = int(size)
+        return files
+
+    def _stats_rows(self, cur: Any, schema: str, table: str) -> tuple[int | None, str | None]:
         try:
             self.innodb_reads += 1
-            self._execute(cur, sql.LEAF_PAGES, (schema, table, escaped + "#%"))
+            self._execute(cur, sql.TABLE_STATS_ROWS, (schema, table, _like(table) + "#%"))
+            row = cur.fetchone()
+        except pymysql.err.MySQLError:
+            return None, None
+        if not row or row[0] is None:
+            return None, None
+        return int(row[0]), str(row[1])
+
+    def _leaf_pages(self, cur: Any, schema: str, table: str) -> tuple[dict[str, int], str | None]:
+        """Leaf pages in use per tablespace: '' for the table, the partition's name otherwise."""
+        try:
+            self.innodb_reads += 1
+            self._execute(cur, sql.LEAF_PAGES, (schema, table, _like(table) + "#%"))
             rows = cur.fetchall()
         except pymysql.err.MySQLError:
             return {}, None
@@ -337,6 +372,11 @@ def reclaimable_bytes(allocated: int, leaf_bytes: int) -> int:
     """
     needed = leaf_bytes * 17 // 16
     return max(0, allocated - needed - TABLESPACE_RESERVE)
+
+
+def _like(name: str) -> str:
+    """A name as a LIKE pattern that matches only itself."""
+    return name.replace("\\", "\\\\").replace("_", "\\_").replace("%", "\\%")
 
 
 def _either(first: float | None, second: float | None) -> float | None:

@@ -90,6 +90,20 @@ def _same_address(address: str, source: str | None) -> bool:
     return port == s_port and host in loopback and s_host in loopback
 
 
+def _shutdown_socket(conn: Any, family: str) -> None:
+    """Make a blocked read on this connection return at once, from any thread."""
+    if conn is None:
+        return
+    fd = -1
+    with contextlib.suppress(Exception):
+        fd = conn.pgconn.socket if family == "postgres" else conn._sock.fileno()
+    if fd >= 0:
+        with contextlib.suppress(OSError):
+            sock = socket.socket(fileno=socket.dup(fd))
+            sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
+
+
 class DetailReader:
     """Statements, tables, partitions and shards: heavier, so read every few seconds on a
     connection of their own, in a thread of their own, never two at once."""
@@ -102,6 +116,7 @@ class DetailReader:
         self.next_at = 0.0
         self.thread: threading.Thread | None = None
         self.passes = 0
+        self.closing = False
 
     @property
     def busy(self) -> bool:
@@ -124,20 +139,30 @@ class DetailReader:
             self.latest = self.collector.read_detail(
                 self.conn, self.target.watched_tables, spec.database
             )
-        except DB_ERRORS as exc:
-            self.close()
+        except Exception as exc:  # a thread must hand back an error, never die with it
+            self._drop_connection()
             self.latest = DetailSample(at=time.time(), error=_error_text(exc))
         self.passes += 1
+        if self.closing:
+            self._drop_connection()
 
     def wait(self, timeout: float) -> None:
         if self.thread is not None:
             self.thread.join(timeout)
 
-    def close(self) -> None:
+    def _drop_connection(self) -> None:
         conn, self.conn = self.conn, None
         if conn is not None:
             with contextlib.suppress(Exception):
                 conn.close()
+
+    def close(self) -> None:
+        """Close now, or, while a pass runs, let that pass close it when done."""
+        self.closing = True
+        if self.busy:
+            _shutdown_socket(self.conn, self.target.spec.family)
+        else:
+            self._drop_connection()
 
 
 class NodeSession:
@@ -361,7 +386,11 @@ class NodeSession:
 
     def run_in_thread(self) -> None:
         def target() -> None:
-            self.result = self.collect()
+            try:
+                self.result = self.collect()
+            except Exception as exc:  # a bug must show as an error on the node, not hang it
+                self.close()
+                self.result = self.down_sample(time.time(), _error_text(exc), time.perf_counter())
 
         self.result = None
         self.started_at = time.monotonic()
@@ -374,17 +403,7 @@ class NodeSession:
 
     def abort(self) -> None:
         """Unblock a call stuck on a server that stopped answering: shut its socket down."""
-        conn = self.conn
-        if conn is None:
-            return
-        fd = -1
-        with contextlib.suppress(Exception):
-            fd = conn.pgconn.socket if self.spec.family == "postgres" else conn._sock.fileno()
-        if fd >= 0:
-            with contextlib.suppress(OSError):
-                sock = socket.socket(fileno=socket.dup(fd))
-                sock.shutdown(socket.SHUT_RDWR)
-                sock.close()
+        _shutdown_socket(self.conn, self.spec.family)
 
     def close(self) -> None:
         conn, self.conn = self.conn, None

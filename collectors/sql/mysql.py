@@ -62,6 +62,19 @@ LEAF_PAGES = (
     " WHERE database_name = %s AND (table_name = %s OR table_name LIKE %s)"
     " AND stat_name = 'n_leaf_pages' GROUP BY table_name"
 )
+# The real size of each file-per-table tablespace, current at every read (the sizes in
+# information_schema.TABLES come from statistics and can be minutes old).
+TABLESPACE_FILES_MARIADB = (
+    "SELECT NAME, FILE_SIZE FROM information_schema.INNODB_SYS_TABLESPACES"
+    " WHERE NAME = %s OR NAME LIKE %s"
+)
+TABLESPACE_FILES_MYSQL = TABLESPACE_FILES_MARIADB.replace(
+    "INNODB_SYS_TABLESPACES", "INNODB_TABLESPACES"
+)
+TABLE_STATS_ROWS = (
+    "SELECT SUM(n_rows), MAX(last_update) FROM mysql.innodb_table_stats"
+    " WHERE database_name = %s AND (table_name = %s OR table_name LIKE %s)"
+)
 PARTITIONS = (
     "SELECT PARTITION_NAME, TABLE_ROWS, DATA_LENGTH, INDEX_LENGTH, DATA_FREE"
     " FROM information_schema.PARTITIONS WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s"

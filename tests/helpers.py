@@ -1,0 +1,73 @@
+"""Small helpers for tests that talk to the lab's real servers."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+from clustertop.config import ClusterConfig
+from collectors.connect import connect_mysql, connect_postgres
+from collectors.nodes import NodeSpec
+from collectors.poller import Poller, PollTarget
+from collectors.samples import NodeSample, PollRound
+
+T = TypeVar("T")
+
+
+def wait_for(predicate: Callable[[], T], timeout: float = 15.0, step: float = 0.1) -> T:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(step)
+
+
+@contextlib.contextmanager
+def sql(node: NodeSpec) -> Iterator[Any]:
+    """A cursor-like executor on a node: `run(statement, args)` returns all rows."""
+    if node.family == "mysql":
+        conn = connect_mysql(node, connect_timeout=5)
+        cur = conn.cursor()
+
+        def run_mysql(statement: str, args: Any = None) -> list[Any]:
+            cur.execute(statement, args)
+            return list(cur.fetchall())
+
+        try:
+            yield run_mysql
+        finally:
+            conn.close()
+    else:
+        pg = connect_postgres(node, connect_timeout=5)
+
+        def run_pg(statement: str, args: Any = None) -> list[Any]:
+            result = pg.execute(statement, args)
+            return list(result.fetchall()) if result.description else []
+
+        try:
+            yield run_pg
+        finally:
+            pg.close()
+
+
+def poller_for(cluster: ClusterConfig, **overrides: Any) -> Poller:
+    targets = [
+        PollTarget(
+            spec=node,
+            connect_timeout=overrides.get("connect_timeout", 0.8),
+            statement_timeout=overrides.get("statement_timeout", 0.8),
+            heartbeat_table=overrides.get("heartbeat_table", cluster.heartbeat_table),
+            watched_tables=overrides.get("watched_tables", cluster.watched_tables),
+            detail_interval=overrides.get("detail_interval", 1.0),
+            detail_timeout=overrides.get("detail_timeout", 20.0),
+        )
+        for node in cluster.nodes
+    ]
+    return Poller(targets)
+
+
+def node_sample(round_: PollRound, name: str) -> NodeSample:
+    return next(n for n in round_.nodes if n.node == name)
