@@ -72,33 +72,80 @@ def _peer_load(lab: Lab, node, rows, anchor, family: str) -> float:  # type: ign
     """The native client loads the same TSV into an identical empty table (timed end to end)."""
     fd, path = tempfile.mkstemp(suffix=".tsv", dir="/tmp")
     with os.fdopen(fd, "w") as fh:
-        fh.writelines(_tsv(rows, anchor.replace(tzinfo=None) if family == "mysql" else anchor,
-                           with_zone=family != "mysql"))
+        fh.writelines(
+            _tsv(
+                rows,
+                anchor.replace(tzinfo=None) if family == "mysql" else anchor,
+                with_zone=family != "mysql",
+            )
+        )
     os.chmod(path, 0o644)
     try:
         if family == "mysql":
-            base = ["mariadb", f"--defaults-extra-file={lab.my_cnf}", "-h", "127.0.0.1",
-                    "-P", str(node.port), "--local-infile=1"]
-            subprocess.run([*base, "-e",
-                            "DROP TABLE IF EXISTS cleanup_bench.peer_load;"
-                            " CREATE TABLE cleanup_bench.peer_load LIKE cleanup_bench.cleanup_batch"],
-                           check=True)
-            sql = (f"LOAD DATA LOCAL INFILE '{path}' INTO TABLE cleanup_bench.peer_load"
-                   " FIELDS TERMINATED BY '\\t' LINES TERMINATED BY '\\n'"
-                   " (id, ts, user_id, status, amount, payload)")
+            base = [
+                "mariadb",
+                f"--defaults-extra-file={lab.my_cnf}",
+                "-h",
+                "127.0.0.1",
+                "-P",
+                str(node.port),
+                "--local-infile=1",
+            ]
+            subprocess.run(
+                [
+                    *base,
+                    "-e",
+                    "DROP TABLE IF EXISTS cleanup_bench.peer_load;"
+                    " CREATE TABLE cleanup_bench.peer_load LIKE cleanup_bench.cleanup_batch",
+                ],
+                check=True,
+            )
+            sql = (
+                f"LOAD DATA LOCAL INFILE '{path}' INTO TABLE cleanup_bench.peer_load"
+                " FIELDS TERMINATED BY '\\t' LINES TERMINATED BY '\\n'"
+                " (id, ts, user_id, status, amount, payload)"
+            )
             started = time.perf_counter()
             subprocess.run([*base, "-e", sql], check=True)
             return time.perf_counter() - started
-        psql = [str(find_postgres().bindir / "psql"), "-h", "127.0.0.1", "-p", str(node.port),
-                "-U", "clustertop", "-d", node.database or "clustertop", "-q", "-v", "ON_ERROR_STOP=1"]
+        psql = [
+            str(find_postgres().bindir / "psql"),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(node.port),
+            "-U",
+            "clustertop",
+            "-d",
+            node.database or "clustertop",
+            "-q",
+            "-v",
+            "ON_ERROR_STOP=1",
+        ]
         env = {**os.environ, "PGPASSFILE": str(lab.pgpass)}
-        subprocess.run([*psql, "-c", "DROP TABLE IF EXISTS cleanup_bench.peer_load",
-                        "-c", "CREATE TABLE cleanup_bench.peer_load "
-                        "(LIKE cleanup_bench.cleanup_batch INCLUDING ALL)"], check=True, env=env)
+        subprocess.run(
+            [
+                *psql,
+                "-c",
+                "DROP TABLE IF EXISTS cleanup_bench.peer_load",
+                "-c",
+                "CREATE TABLE cleanup_bench.peer_load "
+                "(LIKE cleanup_bench.cleanup_batch INCLUDING ALL)",
+            ],
+            check=True,
+            env=env,
+        )
         started = time.perf_counter()
-        subprocess.run([*psql, "-c", f"\\copy cleanup_bench.peer_load "
-                        f"(id, ts, user_id, status, amount, payload) FROM '{path}'"],
-                       check=True, env=env)
+        subprocess.run(
+            [
+                *psql,
+                "-c",
+                f"\\copy cleanup_bench.peer_load "
+                f"(id, ts, user_id, status, amount, payload) FROM '{path}'",
+            ],
+            check=True,
+            env=env,
+        )
         subprocess.run([*psql, "-c", "ANALYZE cleanup_bench.peer_load"], check=True, env=env)
         return time.perf_counter() - started
     finally:

@@ -54,7 +54,9 @@ def postgres(lab_config: Config) -> ClusterConfig:
     return lab_config.clusters["lab-postgres"]
 
 
-def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
     """The installed `clustertop` command, as an operator runs it."""
     full_env = {**os.environ, **(env or {})}
     return subprocess.run(

@@ -12,8 +12,16 @@ from clustertop.config import config_from_dsns, redact_dsn
 from clustertop.errors import InputError
 from tests.conftest import run_cli
 
-SUBCOMMANDS = [["top"], ["check"], ["lab"], ["lab", "up"], ["lab", "down"], ["lab", "status"],
-               ["load"], ["demo"]]
+SUBCOMMANDS = [
+    ["top"],
+    ["check"],
+    ["lab"],
+    ["lab", "up"],
+    ["lab", "down"],
+    ["lab", "status"],
+    ["load"],
+    ["demo"],
+]
 
 
 def test_version() -> None:
@@ -25,8 +33,17 @@ def test_version() -> None:
 def test_top_level_help_lists_every_subcommand() -> None:
     done = run_cli("--help")
     assert done.returncode == 0
-    for name in ("top", "check", "lab", "load", "demo", "--config", "--cluster", "--dsn",
-                 "--allow-actions"):
+    for name in (
+        "top",
+        "check",
+        "lab",
+        "load",
+        "demo",
+        "--config",
+        "--cluster",
+        "--dsn",
+        "--allow-actions",
+    ):
         assert name in done.stdout
 
 
@@ -106,7 +123,8 @@ def test_dsn_mixing_engines_is_refused() -> None:
 
 
 def test_no_config_anywhere_explains_what_to_do(tmp_path) -> None:
-    done = run_cli("check", env={"CLUSTERTOP_LAB_DIR": str(tmp_path / "nolab"),
-                                 "CLUSTERTOP_CONFIG": ""})
+    done = run_cli(
+        "check", env={"CLUSTERTOP_LAB_DIR": str(tmp_path / "nolab"), "CLUSTERTOP_CONFIG": ""}
+    )
     assert done.returncode == 2
     assert "--config" in done.stderr and "clustertop lab up" in done.stderr

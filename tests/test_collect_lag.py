@@ -28,8 +28,11 @@ def _write_for(node, seconds: float) -> int:  # type: ignore[no-untyped-def]
     with sql(node) as run:
         if node.family == "mysql":
             run("CREATE DATABASE IF NOT EXISTS clustertop")
-        run("CREATE TABLE IF NOT EXISTS lagcheck_rows (id int)" if node.family == "postgres"
-            else "CREATE TABLE IF NOT EXISTS clustertop.lagcheck_rows (id int)")
+        run(
+            "CREATE TABLE IF NOT EXISTS lagcheck_rows (id int)"
+            if node.family == "postgres"
+            else "CREATE TABLE IF NOT EXISTS clustertop.lagcheck_rows (id int)"
+        )
         target = "lagcheck_rows" if node.family == "postgres" else "clustertop.lagcheck_rows"
         while time.monotonic() < deadline:
             run(f"INSERT INTO {target} VALUES (1)")

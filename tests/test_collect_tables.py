@@ -82,7 +82,10 @@ def test_fragmentation_after_deleting_half_then_rebuilding(
     freed = allocated_before - _allocated_now(cluster)
     assert before.reclaimable_bytes is not None
     assert abs(before.reclaimable_bytes - freed) <= 0.15 * allocated_before, (
-        before.reclaimable_bytes, freed, allocated_before)
+        before.reclaimable_bytes,
+        freed,
+        allocated_before,
+    )
 
 
 def _partition_for(day: datetime, names: list[str], engine: str) -> str:
@@ -99,27 +102,39 @@ def test_partition_rows_and_skew_match_counts(
     cluster = mariadb if engine == "mariadb" else postgres
     load_cluster(cluster, rows=30_000, seed=5, tables=("cleanup_partitioned",))
     # A known hot spot: 6,000 more rows on one day three days ago.
-    hot_day = (datetime.now(UTC) - timedelta(days=3)).replace(hour=12, minute=0, second=0, microsecond=0)
+    hot_day = (datetime.now(UTC) - timedelta(days=3)).replace(
+        hour=12, minute=0, second=0, microsecond=0
+    )
     with sql(cluster.nodes[0]) as run:
         ts = hot_day.strftime("%Y-%m-%d %H:%M:%S")
         if engine == "mariadb":
-            run(f"INSERT INTO {PART_TABLE} (id, ts, user_id, status, amount, payload)"
-                " SELECT 100000 + seq, %s, 1, 'new', 1.00, 'hot' FROM cleanup_bench.seq_1_to_6000", (ts,))
+            run(
+                f"INSERT INTO {PART_TABLE} (id, ts, user_id, status, amount, payload)"
+                " SELECT 100000 + seq, %s, 1, 'new', 1.00, 'hot' FROM cleanup_bench.seq_1_to_6000",
+                (ts,),
+            )
         else:
-            run(f"INSERT INTO {PART_TABLE} (id, ts, user_id, status, amount, payload)"
+            run(
+                f"INSERT INTO {PART_TABLE} (id, ts, user_id, status, amount, payload)"
                 " SELECT 100000 + g, %s::timestamptz, 1, 'new', 1.00, 'hot'"
-                " FROM generate_series(1, 6000) g", (ts + "+00",))
+                " FROM generate_series(1, 6000) g",
+                (ts + "+00",),
+            )
     table = _read_table(cluster, PART_TABLE)
     names = [p.name for p in table.partitions]
     assert all(p.rows_exact for p in table.partitions)
     # The independent count: rows per calendar day, mapped to partitions by hand.
     with sql(cluster.nodes[0]) as run:
-        by_day = run(f"SELECT DATE(ts), COUNT(*) FROM {PART_TABLE} GROUP BY 1"
-                     if engine == "mariadb"
-                     else f"SELECT (ts AT TIME ZONE 'UTC')::date, count(*) FROM {PART_TABLE} GROUP BY 1")
+        by_day = run(
+            f"SELECT DATE(ts), COUNT(*) FROM {PART_TABLE} GROUP BY 1"
+            if engine == "mariadb"
+            else f"SELECT (ts AT TIME ZONE 'UTC')::date, count(*) FROM {PART_TABLE} GROUP BY 1"
+        )
     expected: dict[str, int] = dict.fromkeys(names, 0)
     for day, count in by_day:
-        expected[_partition_for(datetime.combine(day, datetime.min.time()), names, engine)] += int(count)
+        expected[_partition_for(datetime.combine(day, datetime.min.time()), names, engine)] += int(
+            count
+        )
     reported = {p.name: p.rows for p in table.partitions}
     for name in names:
         assert abs(reported[name] - expected[name]) <= max(1, 0.05 * expected[name]), name

@@ -72,8 +72,7 @@ CASES = {
         ["clusters.main.watched_tables[0]", "t; drop table x"],
     ),
     "bad role hint": (
-        '[clusters.main]\nengine = "mysql"\n[[clusters.main.nodes]]\nname = "a"\n'
-        'role = "master"\n',
+        '[clusters.main]\nengine = "mysql"\n[[clusters.main.nodes]]\nname = "a"\nrole = "master"\n',
         ["clusters.main.nodes[0].role", "'master'"],
     ),
     "bad password_env": (
@@ -139,8 +138,10 @@ def test_the_example_config_is_valid() -> None:
 def test_config_and_cluster_work_before_and_after_the_subcommand(tmp_path: Path) -> None:
     path = tmp_path / "two.toml"
     path.write_text(
-        '[clusters.a]\nengine = "mysql"\n' + GOOD_NODE.replace("main", "a")
-        + '[clusters.b]\nengine = "postgres"\n' + GOOD_NODE.replace("main", "b").replace("3306", "5432")
+        '[clusters.a]\nengine = "mysql"\n'
+        + GOOD_NODE.replace("main", "a")
+        + '[clusters.b]\nengine = "postgres"\n'
+        + GOOD_NODE.replace("main", "b").replace("3306", "5432")
     )
     before = run_cli("--config", str(path), "--cluster", "b", "check", "--json")
     after = run_cli("check", "--config", str(path), "--cluster", "b", "--json")

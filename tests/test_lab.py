@@ -68,7 +68,9 @@ def test_status_cli_json(lab: Lab) -> None:
     assert {item["engine"] for item in data} == {"mariadb", "postgres"}
 
 
-def test_a_row_written_on_the_mariadb_primary_appears_on_its_replica(mariadb: ClusterConfig) -> None:
+def test_a_row_written_on_the_mariadb_primary_appears_on_its_replica(
+    mariadb: ClusterConfig,
+) -> None:
     primary, replica = mariadb.nodes
     token = uuid.uuid4().hex
     conn = connect_mysql(primary)
@@ -80,8 +82,10 @@ def test_a_row_written_on_the_mariadb_primary_appears_on_its_replica(mariadb: Cl
     def seen() -> bool:
         rconn = connect_mysql(replica)
         with contextlib.closing(rconn), rconn.cursor() as rcur:
-            rcur.execute("SELECT COUNT(*) FROM information_schema.tables "
-                         "WHERE table_schema='labcheck' AND table_name='marks'")
+            rcur.execute(
+                "SELECT COUNT(*) FROM information_schema.tables "
+                "WHERE table_schema='labcheck' AND table_name='marks'"
+            )
             if rcur.fetchone()[0] == 0:  # type: ignore[index]
                 return False
             rcur.execute("SELECT COUNT(*) FROM labcheck.marks WHERE token = %s", (token,))
@@ -90,7 +94,9 @@ def test_a_row_written_on_the_mariadb_primary_appears_on_its_replica(mariadb: Cl
     assert _wait_for(seen)
 
 
-def test_a_row_written_on_the_postgres_primary_appears_on_its_standby(postgres: ClusterConfig) -> None:
+def test_a_row_written_on_the_postgres_primary_appears_on_its_standby(
+    postgres: ClusterConfig,
+) -> None:
     primary, standby = postgres.nodes
     token = uuid.uuid4().hex
     with connect_postgres(primary) as conn:

@@ -38,8 +38,18 @@ def _count_and_old_share(cluster: ClusterConfig, table: str) -> tuple[int, float
 
 
 def _load(lab: Lab, cluster: str, seed: int) -> dict:  # type: ignore[type-arg]
-    done = run_cli("--config", str(lab.config_path), "load", "--cluster", cluster,
-                   "--rows", str(ROWS), "--seed", str(seed), "--json")
+    done = run_cli(
+        "--config",
+        str(lab.config_path),
+        "load",
+        "--cluster",
+        cluster,
+        "--rows",
+        str(ROWS),
+        "--seed",
+        str(seed),
+        "--json",
+    )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 

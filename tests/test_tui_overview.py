@@ -19,7 +19,9 @@ async def _wait_rounds(app, rounds: int, timeout: float = 8.0) -> None:  # type:
     assert app.history.rounds >= rounds
 
 
-async def test_overview_lists_every_lab_node_up_with_replica_lag(lab: Lab, lab_config: Config) -> None:
+async def test_overview_lists_every_lab_node_up_with_replica_lag(
+    lab: Lab, lab_config: Config
+) -> None:
     app = make_app(lab_config)
     async with app.run_test(size=(120, 30)) as pilot:
         await _wait_rounds(app, 2)

@@ -1,0 +1,118 @@
+"""What polling costs: per round, per node, in queries, CPU and memory.
+
+Usage:
+  .venv/bin/python bench/poll_cost.py [--dir LAB_DIR] [--seconds 60] [--nodes 50] [--memory-seconds 600]
+
+Uses a running lab (--dir, default the lab's default dir) or starts a throw-away one. Phase 1
+polls the lab's 4 nodes every second for --seconds and reports the round time (median, p95),
+time per node, queries per round and the poller's CPU share of one core. Phase 2 polls
+--nodes logical nodes (the lab's servers, repeated under other names) every second and reports
+round times and the resident memory at the start and end of --memory-seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import resource
+import shutil
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from clustertop.config import load_config
+from clustertop.wiring import poll_targets
+from collectors.history import History
+from collectors.poller import Poller
+from lab.lab import Lab
+
+
+def rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def run(
+    poller: Poller, seconds: float, history: History
+) -> tuple[list[float], list[int], float, list[float]]:
+    rounds, queries, per_node = [], [], []
+    cpu0, wall0 = time.process_time(), time.monotonic()
+    while time.monotonic() - wall0 < seconds:
+        started = time.monotonic()
+        r = poller.poll_round()
+        history.add(r)
+        rounds.append(r.duration_ms)
+        queries.append(sum(n.queries for n in r.nodes))
+        per_node.extend(n.poll_ms or 0 for n in r.nodes)
+        time.sleep(max(0.0, 1.0 - (time.monotonic() - started)))
+    cpu_share = (time.process_time() - cpu0) / (time.monotonic() - wall0)
+    return rounds, queries, cpu_share, per_node
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--dir")
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--nodes", type=int, default=50)
+    parser.add_argument("--memory-seconds", type=float, default=600)
+    args = parser.parse_args()
+    temp = None
+    lab = Lab(args.dir) if args.dir else Lab()
+    if not lab.config_path.is_file():
+        temp = Path(tempfile.mkdtemp(prefix="clustertop-bench-", dir="/tmp"))
+        temp.chmod(0o755)
+        lab = Lab(temp)
+        lab.up(("mariadb", "postgres"), replicas=1)
+    try:
+        config = load_config(lab.config_path)
+        targets = poll_targets(config)
+        poller = Poller(targets)
+        rounds, queries, cpu, per_node = run(poller, args.seconds, History(600))
+        poller.close()
+        print(
+            f"4-node lab, {len(rounds)} rounds at 1 s: round median {statistics.median(rounds):.1f} ms, "
+            f"p95 {pct(rounds, 0.95):.1f} ms; per node median {statistics.median(per_node):.1f} ms, "
+            f"p95 {pct(per_node, 0.95):.1f} ms; queries per round median "
+            f"{statistics.median(queries):.0f}; poller CPU {cpu * 100:.2f}% of a core"
+        )
+
+        many = []
+        for i in range(args.nodes):
+            t = targets[i % len(targets)]
+            spec = dataclasses.replace(t.spec, cluster=f"{t.spec.cluster}-{i // len(targets)}")
+            # Heartbeats stay with the real 4 nodes: 50 writers on 2 primaries is not a fleet.
+            many.append(
+                dataclasses.replace(
+                    t, spec=spec, heartbeat_table=t.heartbeat_table if i < len(targets) else None
+                )
+            )
+        big = Poller(many)
+        history = History(600)
+        run(big, 30, history)  # warm up: connections, first details, history filling
+        rss_start = rss_mb()
+        rounds, queries, cpu, _ = run(big, args.memory_seconds, history)
+        rss_end = rss_mb()
+        big.close()
+        print(
+            f"{args.nodes} nodes, {len(rounds)} rounds at 1 s: round median {statistics.median(rounds):.1f} ms, "
+            f"p95 {pct(rounds, 0.95):.1f} ms, max {max(rounds):.1f} ms; CPU {cpu * 100:.1f}% of a core; "
+            f"RSS {rss_start:.1f} MB after warm-up -> {rss_end:.1f} MB after {args.memory_seconds:.0f} s "
+            f"(peak {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.1f} MB)"
+        )
+    finally:
+        if temp is not None:
+            lab.down()
+            shutil.rmtree(temp, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,156 @@
+"""A dead, killed or silent node shows as DOWN within two intervals and never stalls the rest."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from clustertop.config import load_config
+from collectors.nodes import NodeSpec
+from collectors.poller import Poller, PollTarget
+from lab.lab import Lab
+from tests.conftest import make_lab_dir
+
+INTERVAL = 1.0
+
+
+@pytest.fixture
+def fault_lab() -> Iterator[Lab]:
+    root = make_lab_dir("clustertop-fault-lab-")
+    lab = Lab(root)
+    try:
+        lab.up(("mariadb", "postgres"), replicas=1)
+        yield lab
+    finally:
+        lab.down()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+class PollLoop:
+    """Polls every INTERVAL in a thread, as the TUI does, and keeps every round."""
+
+    def __init__(self, poller: Poller) -> None:
+        self.poller = poller
+        self.rounds: list[tuple[float, dict[str, bool], dict[str, float]]] = []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self.stop.is_set():
+            started = time.monotonic()
+            r = self.poller.poll_round()
+            self.rounds.append(
+                (time.monotonic(), {n.key: n.up for n in r.nodes}, {n.key: n.at for n in r.nodes})
+            )
+            self.stop.wait(max(0.0, INTERVAL - (time.monotonic() - started)))
+
+    def first_round_after(self, when: float, key: str, up: bool) -> float | None:
+        for at, states, _ in self.rounds:
+            if at >= when and states.get(key) is up:
+                return at
+        return None
+
+
+def test_killed_replicas_go_down_within_two_intervals_and_come_back(fault_lab: Lab) -> None:
+    config = load_config(fault_lab.config_path)
+    targets = [PollTarget(n) for c in config.clusters.values() for n in c.nodes]
+    loop = PollLoop(Poller(targets))
+    loop.thread.start()
+    try:
+        time.sleep(2.5)
+        status = {(s.cluster, s.name): s for s in fault_lab.status()}
+        victims = {
+            "lab-mariadb/replica1": status[("lab-mariadb", "replica1")].pid,
+            "lab-postgres/standby1": status[("lab-postgres", "standby1")].pid,
+        }
+        killed_at = time.monotonic()
+        for pid in victims.values():
+            assert pid
+            os.kill(pid, signal.SIGKILL)
+        time.sleep(2 * INTERVAL + 0.8)
+        for key in victims:
+            down_at = loop.first_round_after(killed_at, key, up=False)
+            assert down_at is not None and down_at - killed_at <= 2 * INTERVAL + 0.5, key
+        # Every other node kept being polled, each round, and stayed up.
+        recent = [r for r in loop.rounds if r[0] >= killed_at]
+        assert len(recent) >= 2
+        for _, states, _ in recent:
+            assert states["lab-mariadb/primary"] and states["lab-postgres/primary"]
+        ats = [r[2]["lab-postgres/primary"] for r in recent]
+        assert ats == sorted(ats) and len(set(ats)) == len(ats)
+
+        restarted_at = time.monotonic()
+        fault_lab.up(("mariadb", "postgres"), replicas=1)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if all(loop.first_round_after(restarted_at, k, up=True) for k in victims):
+                break
+            time.sleep(0.2)
+        for key in victims:
+            assert loop.first_round_after(restarted_at, key, up=True) is not None, key
+    finally:
+        loop.stop.set()
+        loop.thread.join(5)
+        loop.poller.close()
+
+
+class SilentServer:
+    """Accepts TCP connections and never says a word: a hung node."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.conns: list[socket.socket] = []
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.conns.append(conn)
+
+    def close(self) -> None:
+        self.sock.close()
+        for conn in self.conns:
+            conn.close()
+
+
+@pytest.mark.parametrize("engine", ["mariadb", "postgres"])
+def test_a_silent_node_does_not_stall_the_round(engine: str, lab_config) -> None:  # type: ignore[no-untyped-def]
+    silent = SilentServer()
+    cluster = lab_config.clusters["lab-mariadb" if engine == "mariadb" else "lab-postgres"]
+    hung = NodeSpec(
+        cluster=cluster.name,
+        name="hung",
+        engine=cluster.engine,
+        host="127.0.0.1",
+        port=silent.port,
+        user="x",
+        database="x",
+    )
+    healthy = cluster.nodes[0]
+    poller = Poller([PollTarget(hung, 0.5, 0.5), PollTarget(healthy, 0.5, 0.5)])
+    try:
+        for _ in range(3):
+            started = time.monotonic()
+            r = poller.poll_round()
+            took = time.monotonic() - started
+            assert took <= poller.round_timeout + 0.3, took
+            states = {n.node: n for n in r.nodes}
+            assert states["hung"].up is False and states["hung"].error
+            assert states[healthy.name].up is True
+    finally:
+        poller.close()
+        silent.close()

@@ -1,0 +1,216 @@
+"""Statements, node facts, the poll command's JSON, bounded history, and Citus skew math."""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from dataclasses import replace
+
+import pytest
+
+from clustertop.config import ClusterConfig, Config
+from collectors.citus import build_citus_sample
+from collectors.history import History
+from collectors.poller import Poller, PollTarget
+from collectors.samples import NodeSample, PollRound
+from lab.lab import Lab
+from tests.conftest import run_cli
+from tests.helpers import node_sample, sql
+
+
+@pytest.mark.parametrize("engine", ["mariadb", "postgres"])
+def test_top_statements_show_a_statement_we_ran(
+    engine: str, mariadb: ClusterConfig, postgres: ClusterConfig
+) -> None:
+    cluster = mariadb if engine == "mariadb" else postgres
+    primary = cluster.nodes[0]
+    marker = 900000 + int(uuid.uuid4().int % 99999)
+    with sql(primary) as run:
+        for _ in range(25):
+            run(f"SELECT {marker} + 1")
+    poller = Poller([PollTarget(primary, heartbeat_table=None, detail_interval=0.5)])
+    try:
+        poller.poll_round()
+        poller.wait_for_details(20)
+        detail = poller.poll_round().nodes[0].detail
+    finally:
+        poller.close()
+    assert detail is not None and detail.statements is not None
+    assert detail.statements.available, detail.statements.reason
+    assert detail.statements.top
+    assert all(s.total_ms >= 0 and s.calls > 0 for s in detail.statements.top)
+    totals = [s.total_ms for s in detail.statements.top]
+    assert totals == sorted(totals, reverse=True)
+
+
+def test_statements_say_why_when_not_available(postgres: ClusterConfig) -> None:
+    # The extension is created in the lab's database only, so `postgres` has no view.
+    node = replace(postgres.nodes[0], database="postgres")
+    poller = Poller([PollTarget(node, heartbeat_table=None, detail_interval=0.5)])
+    try:
+        poller.poll_round()
+        poller.wait_for_details(20)
+        detail = poller.poll_round().nodes[0].detail
+    finally:
+        poller.close()
+    assert detail is not None and detail.statements is not None
+    assert detail.statements.available is False
+    assert "pg_stat_statements" in (detail.statements.reason or "")
+
+
+def test_node_facts_agree_with_the_server(mariadb: ClusterConfig, postgres: ClusterConfig) -> None:
+    for cluster in (mariadb, postgres):
+        poller = Poller([PollTarget(n, heartbeat_table=None) for n in cluster.nodes])
+        try:
+            r = poller.poll_round()
+        finally:
+            poller.close()
+        primary = node_sample(r, cluster.nodes[0].name)
+        replica = node_sample(r, cluster.nodes[1].name)
+        assert primary.role == "primary"
+        assert replica.role == ("replica" if cluster.family == "mysql" else "standby")
+        with sql(cluster.nodes[0]) as run:
+            if cluster.family == "mysql":
+                (max_conn,) = run("SELECT @@max_connections")[0]
+                version = run("SELECT VERSION()")[0][0]
+            else:
+                max_conn = int(run("SHOW max_connections")[0][0])
+                version = run("SHOW server_version")[0][0]
+        assert primary.max_connections == int(max_conn)
+        assert version in (primary.version or "")
+        assert (
+            primary.connections is not None and 1 <= primary.connections <= primary.max_connections
+        )
+        assert primary.uptime_s is not None and primary.uptime_s > 0
+        assert primary.cache_hit_ratio is not None and 0 <= primary.cache_hit_ratio <= 1
+
+
+def test_poll_once_json_has_every_node_and_no_password(lab: Lab) -> None:
+    done = run_cli("--config", str(lab.config_path), "poll", "--once", "--json", timeout=60)
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    nodes = {n["key"]: n for n in data["nodes"]}
+    assert set(nodes) == {
+        "lab-mariadb/primary",
+        "lab-mariadb/replica1",
+        "lab-postgres/primary",
+        "lab-postgres/standby1",
+    }
+    for node in nodes.values():
+        assert node["up"] is True
+        assert node["throughput"] is not None and node["throughput"]["tps"] is not None
+        assert node["detail"] is not None and node["detail"]["tables"]
+    for key in ("lab-mariadb/replica1", "lab-postgres/standby1"):
+        (rep,) = nodes[key]["replication"]
+        assert rep["heartbeat_lag_s"] is not None and rep["heartbeat_lag_s"] < 1.0
+    assert nodes["lab-postgres/primary"]["senders"][0]["state"] == "streaming"
+    password = (lab.client_dir / "password").read_text().strip()
+    assert password not in done.stdout + done.stderr
+    # --cluster narrows, before or after the subcommand.
+    one = run_cli(
+        "poll",
+        "--config",
+        str(lab.config_path),
+        "--cluster",
+        "lab-postgres",
+        "--count",
+        "1",
+        "--json",
+    )
+    assert one.returncode == 0
+    assert {n["cluster"] for n in json.loads(one.stdout)["nodes"]} == {"lab-postgres"}
+
+
+def test_history_is_bounded() -> None:
+    history = History(maxlen=50)
+    for i in range(1000):
+        sample = NodeSample("c", "n", "postgres", "h:1", float(i), True)
+        history.add(PollRound(float(i), (sample,), 1.0))
+    series = history.series("c/n")
+    assert len(series) == 50
+    assert series[0].at == 950.0 and series[-1].at == 999.0
+    assert history.rounds == 1000
+
+
+def test_citus_skew_is_max_minus_min_over_mean_of_active_workers() -> None:
+    nodes = [
+        ("coord", 5432, True, "primary", False, 0),
+        ("w1", 5433, True, "primary", True, 1),
+        ("w2", 5434, True, "primary", True, 2),
+        ("w3", 5435, True, "primary", True, 3),  # new, empty worker
+    ]
+    shards = [
+        ("events", 1, "events_1", "distributed", 1, "w1", 5433, 300),
+        ("events", 2, "events_2", "distributed", 1, "w1", 5433, 100),
+        ("events", 3, "events_3", "distributed", 1, "w2", 5434, 200),
+        ("ref", 9, "ref_9", "reference", 2, "w1", 5433, 50),
+        ("ref", 9, "ref_9", "reference", 2, "w2", 5434, 50),
+    ]
+    jobs = [
+        (
+            7,
+            "running",
+            "rebalance",
+            "Rebalance all colocation groups",
+            None,
+            None,
+            {
+                "tasks": [
+                    {
+                        "phase": "Copying Data",
+                        "state": "running",
+                        "size": {"source": "25 MB", "target": "3 MB"},
+                        "hosts": {"source": "w1:5433", "target": "w3:5435"},
+                        "command": "SELECT citus_move_shard_placement(1, ...)",
+                    }
+                ],
+                "task_state_counts": {"blocked": 2, "running": 1},
+            },
+        )
+    ]
+    sample = build_citus_sample(nodes, shards, jobs)
+    by_node = {w.node: w for w in sample.workers}
+    assert by_node["w1:5433"].bytes == 400 and by_node["w1:5433"].shard_count == 2
+    assert by_node["w3:5435"].bytes == 0
+    # bytes 400, 200, 0 over three workers: (400 - 0) / 200
+    assert sample.skew == pytest.approx(2.0)
+    assert sample.count_skew == pytest.approx((2 - 0) / 1)
+    events = next(t for t in sample.tables if t.table == "events")
+    assert events.skew == pytest.approx(2.0) and events.shard_count == 3
+    ref = next(t for t in sample.tables if t.table == "ref")
+    assert ref.skew is None
+    assert sample.hot_shards[0].shard_id == 1
+    assert sample.rebalance is not None and sample.rebalance.state == "running"
+    assert sample.rebalance.tasks[0].phase == "Copying Data"
+    assert dict(sample.rebalance.task_state_counts) == {"blocked": 2, "running": 1}
+
+
+@pytest.mark.citus
+def test_citus_skew_equals_citus_shards_sums() -> None:
+    dsn = os.environ.get("CLUSTERTOP_CITUS_DSN")
+    if not dsn:
+        pytest.skip(
+            "needs a Citus coordinator: set CLUSTERTOP_CITUS_DSN (Citus is not a Debian package)"
+        )
+    from clustertop.config import config_from_dsns
+    from collectors.connect import connect_postgres
+
+    config: Config = config_from_dsns([dsn])
+    node = next(iter(config.clusters.values())).nodes[0]
+    poller = Poller([PollTarget(node, heartbeat_table=None, detail_interval=0.5)])
+    try:
+        poller.poll_round()
+        poller.wait_for_details(30)
+        citus = poller.poll_round().nodes[0].detail.citus  # type: ignore[union-attr]
+    finally:
+        poller.close()
+    assert citus is not None
+    with connect_postgres(node) as conn:
+        rows = conn.execute(
+            "SELECT nodename || ':' || nodeport, sum(shard_size) FROM citus_shards"
+            " WHERE citus_table_type <> 'reference' GROUP BY 1"
+        ).fetchall()
+    expected = {name: int(total) for name, total in rows}
+    for worker in citus.workers:
+        assert worker.bytes == expected.get(worker.node, 0)
