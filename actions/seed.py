@@ -295,8 +295,7 @@ def read_seed_info(node: NodeSpec) -> dict[str, SeedInfo]:
             cur.execute(my_sql.READ_SEED_INFO.format(schema=SCHEMA))
             rows = cur.fetchall()
         return {
-            r[0]: SeedInfo(r[0], int(r[1]), int(r[2]), r[3].replace(tzinfo=UTC), r[4])
-            for r in rows
+            r[0]: SeedInfo(r[0], int(r[1]), int(r[2]), r[3].replace(tzinfo=UTC), r[4]) for r in rows
         }
     with connect_postgres(node, connect_timeout=5) as pg:
         exists = pg.execute(pg_sql.SEED_INFO_EXISTS, (f"{SCHEMA}.seed_info",)).fetchone()

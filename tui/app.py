@@ -2,45 +2,95 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from textual import work
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.screen import Screen
 from textual.timer import Timer
 from textual.worker import Worker, WorkerState
 
+from actions.jobs import JobRegistry
 from clustertop.config import Config
 from clustertop.wiring import make_poller
 from collectors.history import History
+from tui.alerts import AlertBook
 from tui.messages import PollCompleted
+from tui.screens.base import MonitorScreen
+from tui.screens.dialogs import ConfirmScreen, FilterScreen, HelpScreen
+from tui.screens.jobs import JobsScreen
 from tui.screens.overview import OverviewScreen
+from tui.screens.replication import ReplicationScreen
+from tui.screens.shards import ShardsScreen
+from tui.screens.tables import TablesScreen
+from tui.screens.throughput import ThroughputScreen
 from tui.source import SampleSource
+
+SCREENS_BY_KEY = {
+    "1": ("overview", "Overview: every node"),
+    "2": ("replication", "Replication: lag per replica"),
+    "3": ("throughput", "Throughput: TPS, QPS, statements"),
+    "4": ("shards", "Shards and partitions: skew"),
+    "5": ("tables", "Tables: fragmentation"),
+    "6": ("jobs", "Jobs: actions and results"),
+}
+MIN_INTERVAL, MAX_INTERVAL = 0.5, 60.0
 
 
 class ClustertopApp(App[int]):
     TITLE = "clustertop"
+    MODES = {
+        "overview": OverviewScreen,
+        "replication": ReplicationScreen,
+        "throughput": ThroughputScreen,
+        "shards": ShardsScreen,
+        "tables": TablesScreen,
+        "jobs": JobsScreen,
+    }
+    DEFAULT_MODE = "overview"
     BINDINGS = [
-        Binding("q", "quit", "Quit", id="quit"),
+        *(
+            Binding(key, f"show('{mode}')", mode.capitalize(), id=f"show_{mode}", show=key in "12")
+            for key, (mode, _description) in SCREENS_BY_KEY.items()
+        ),
+        Binding("question_mark", "help", "Help", id="help"),
         Binding("p", "toggle_pause", "Pause", id="pause"),
-        Binding("r", "poll_now", "Refresh", id="refresh"),
+        Binding("r", "poll_now", "Refresh", id="refresh", show=False),
+        Binding("plus", "interval(0.5)", "Slower", id="slower", show=False),
+        Binding("minus", "interval(-0.5)", "Faster", id="faster", show=False),
+        Binding("slash", "filter", "Filter", id="filter"),
+        Binding("q", "quit", "Quit", id="quit"),
     ]
 
     def __init__(
-        self, config: Config, source: SampleSource, *, allow_actions: bool = False
+        self,
+        config: Config,
+        source: SampleSource,
+        *,
+        allow_actions: bool = False,
+        jobs: JobRegistry | None = None,
     ) -> None:
         super().__init__()
+        from tui.state import AppState
+
         self.config = config
         self.source = source
         self.allow_actions = allow_actions
-        self.poll_interval = min((c.poll_interval for c in config.clusters.values()), default=1.0)
+        interval = min((c.poll_interval for c in config.clusters.values()), default=1.0)
         history_len = max((c.history for c in config.clusters.values()), default=600)
-        self.history = History(history_len)
-        self.paused = False
+        self.state = AppState(
+            config=config,
+            history=History(history_len),
+            alerts=AlertBook(config),
+            jobs=jobs or JobRegistry(),
+            poll_interval=interval,
+        )
         self._next_poll: Timer | None = None
         if config.ui.keymap:
             self.set_keymap(dict(config.ui.keymap))
 
     def on_mount(self) -> None:
-        self.push_screen(OverviewScreen(self.config))
         self.action_poll_now()
 
     # -- polling: one round at a time, the next armed only after the last one landed ------------
@@ -52,20 +102,35 @@ class ClustertopApp(App[int]):
     def _arm_next_poll(self) -> None:
         if self._next_poll is not None:
             self._next_poll.stop()
-        if not self.paused:
-            self._next_poll = self.set_timer(self.poll_interval, self._poll)
+        if not self.state.paused:
+            self._next_poll = self.set_timer(self.state.poll_interval, self._poll)
 
     def on_poll_completed(self, message: PollCompleted) -> None:
-        self.history.add(message.round)
-        screen = self.screen
-        if isinstance(screen, OverviewScreen):
-            screen.show_round(message.round)
+        state = self.state
+        state.history.add(message.round)
+        state.job_snapshots = state.jobs.snapshots()
+        state.note_fragmentation(message.round)
+        for alert in state.alerts.update(message.round):
+            self.notify(alert.text, title="critical", severity="error", timeout=8)
+            if self.config.ui.bell:
+                self.bell()
+        self.refresh_screen()
         self._arm_next_poll()
+
+    def refresh_screen(self) -> None:
+        screen = self.screen
+        if isinstance(screen, MonitorScreen):
+            screen.refresh_view()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker.group == "poll" and event.state == WorkerState.ERROR:
             self.notify(f"poll failed: {event.worker.error}", severity="error")
             self._arm_next_poll()
+
+    # -- actions --------------------------------------------------------------------------------
+
+    def action_show(self, mode: str) -> None:
+        self.switch_mode(mode)
 
     def action_poll_now(self) -> None:
         if self._next_poll is not None:
@@ -73,19 +138,85 @@ class ClustertopApp(App[int]):
         self._poll()
 
     def action_toggle_pause(self) -> None:
-        self.paused = not self.paused
-        if self.paused and self._next_poll is not None:
-            self._next_poll.stop()
-        elif not self.paused:
+        self.state.paused = not self.state.paused
+        if self.state.paused:
+            if self._next_poll is not None:
+                self._next_poll.stop()
+        else:
             self.action_poll_now()
-        self.notify("polling paused" if self.paused else "polling resumed")
+        self.notify("polling paused" if self.state.paused else "polling resumed")
+        self.refresh_screen()
+
+    def action_interval(self, step: float) -> None:
+        value = min(MAX_INTERVAL, max(MIN_INTERVAL, self.state.poll_interval + step))
+        self.state.poll_interval = value
+        self.notify(f"poll every {value:g} s")
+        self._arm_next_poll()
+        self.refresh_screen()
+
+    def action_filter(self) -> None:
+        def apply(text: str | None) -> None:
+            if text is not None:
+                self.state.filter = text
+                self.refresh_screen()
+
+        self.push_screen(FilterScreen(self.state.filter), apply)
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen(self.key_help()))
+
+    def key_help(self) -> list[tuple[str, str]]:
+        rows = [(key, description) for key, (_mode, description) in SCREENS_BY_KEY.items()]
+        rows += [
+            ("?", "this help"),
+            ("p", "pause / resume polling"),
+            ("r", "poll now"),
+            ("+ / -", "poll less / more often (0.5 s steps)"),
+            ("/", "filter nodes by cluster, node, engine or role"),
+            ("x", "stop the selected job (Jobs screen)"),
+            ("up / down", "move through rows; the detail line follows"),
+            ("ctrl+p", "command palette"),
+            ("q", "quit (running jobs are asked to stop first)"),
+        ]
+        return rows
+
+    async def action_quit(self) -> None:
+        running = self.state.jobs.running()
+        if not running:
+            self.exit(0)
+            return
+
+        def answer(stop: bool | None) -> None:
+            if stop:
+                self._stop_jobs_and_exit()
+
+        self.push_screen(
+            ConfirmScreen(f"{len(running)} job(s) running. Stop them and quit?"), answer
+        )
+
+    @work(thread=True, group="quit", exit_on_error=False)
+    def _stop_jobs_and_exit(self) -> None:
+        self.state.jobs.cancel_all(wait=10)
+        self.call_from_thread(self.exit, 0)
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for _key, (mode, description) in SCREENS_BY_KEY.items():
+            yield SystemCommand(mode.capitalize(), description, lambda m=mode: self.switch_mode(m))
+        yield SystemCommand("Pause or resume", "Pause or resume polling", self.action_toggle_pause)
 
     def on_unmount(self) -> None:
         self.source.close()
 
 
 def make_app(
-    config: Config, *, source: SampleSource | None = None, allow_actions: bool = False
+    config: Config,
+    *,
+    source: SampleSource | None = None,
+    allow_actions: bool = False,
+    jobs: JobRegistry | None = None,
 ) -> ClustertopApp:
     """The one factory: the CLI passes a live poller, tests pass canned or lab sources."""
-    return ClustertopApp(config, source or make_poller(config), allow_actions=allow_actions)
+    return ClustertopApp(
+        config, source or make_poller(config), allow_actions=allow_actions, jobs=jobs
+    )

@@ -37,3 +37,52 @@ def duration(value: float | None) -> str:
     if hours:
         return f"{hours}h{minutes}m"
     return f"{minutes}m"
+
+
+BLOCKS = " ▁▂▃▄▅▆▇█"
+
+
+def sparkline(values: list[float | None], width: int = 12) -> str:
+    """The last `width` values as block characters, scaled to their own maximum."""
+    tail = values[-width:]
+    known = [v for v in tail if v is not None]
+    top = max(known) if known else 0.0
+    out = []
+    for v in tail:
+        if v is None:
+            out.append(" ")
+        elif top <= 0:
+            out.append(BLOCKS[1])
+        else:
+            out.append(BLOCKS[max(1, round(v / top * (len(BLOCKS) - 1)))])
+    return "".join(out).rjust(width)
+
+
+def rate(value: float | None) -> str:
+    if value is None:
+        return DASH
+    if value >= 10_000:
+        return f"{value / 1000:.0f}k"
+    if value >= 100:
+        return f"{value:.0f}"
+    return f"{value:.1f}"
+
+
+def size(value: float | None) -> str:
+    if value is None:
+        return DASH
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if abs(value) < 1024 or unit == "TB":
+            return f"{value:.0f}{unit}" if unit == "B" else f"{value:.1f}{unit}"
+        value /= 1024
+    return DASH
+
+
+def count(value: float | None) -> str:
+    if value is None:
+        return DASH
+    if value >= 1_000_000:
+        return f"{value / 1_000_000:.1f}M"
+    if value >= 10_000:
+        return f"{value / 1000:.0f}k"
+    return f"{value:.0f}"

@@ -1,81 +1,170 @@
-"""Screen 1: every node of every cluster in one table."""
+"""Screen 1: every node of every cluster in one table, the columns that fit, most useful first."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.screen import Screen
-from textual.widgets import DataTable, Footer
+from textual.events import Resize
+from textual.widgets import DataTable, Static
 
-from clustertop.config import Config
-from collectors.samples import NodeSample, PollRound
+from collectors.samples import NodeSample
 from tui import format as fmt
-from tui.widgets.health import HealthBar
+from tui.alerts import CRIT, OK, lag_level
+from tui.screens.base import MonitorScreen, styled
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    label: str
+    width: int
+    priority: int  # 0 always shown; higher numbers drop first on a narrow terminal
+
 
 COLUMNS = (
-    ("cluster", "Cluster"),
-    ("node", "Node"),
-    ("engine", "Engine"),
-    ("role", "Role"),
-    ("state", "State"),
-    ("lag", "Lag"),
-    ("conns", "Conns"),
-    ("active", "Active"),
-    ("hit", "Cache hit"),
-    ("uptime", "Uptime"),
+    Column("node", "Node", 22, 0),
+    Column("state", "State", 5, 0),
+    Column("lag", "Lag", 6, 1),
+    Column("tps", "TPS", 6, 1),
+    Column("role", "Role", 11, 2),
+    Column("conns", "Conns", 7, 2),
+    Column("lag_trend", "Lag trend", 10, 3),
+    Column("tps_trend", "TPS trend", 10, 3),
+    Column("engine_lag", "Eng lag", 7, 4),
+    Column("qps", "QPS", 6, 4),
+    Column("hit", "Hit", 6, 5),
+    Column("engine", "Engine", 8, 5),
+    Column("active", "Active", 6, 6),
+    Column("uptime", "Uptime", 6, 6),
 )
 
 
-class OverviewScreen(Screen[None]):
-    def __init__(self, config: Config) -> None:
+def columns_for(width: int) -> tuple[Column, ...]:
+    """The columns that fit `width`, dropping the highest priority numbers first."""
+    chosen = list(COLUMNS)
+    for priority in sorted({c.priority for c in COLUMNS}, reverse=True):
+        if sum(c.width + 2 for c in chosen) + 2 <= width or priority == 0:
+            break
+        chosen = [c for c in chosen if c.priority < priority]
+    return tuple(chosen)
+
+
+class OverviewScreen(MonitorScreen):
+    SCREEN_TITLE = "1 Overview"
+
+    def __init__(self) -> None:
         super().__init__(id="overview")
-        self.config = config
+        self.columns: tuple[Column, ...] = ()
 
-    def compose(self) -> ComposeResult:
-        yield HealthBar(self.config)
-        table: DataTable[str | Text] = DataTable(id="nodes", cursor_type="row", zebra_stripes=True)
-        for key, label in COLUMNS:
-            table.add_column(label, key=key)
-        yield table
-        yield Footer()
+    DEFAULT_CSS = """
+    OverviewScreen #nodes { height: 1fr; }
+    OverviewScreen #node-detail { height: auto; max-height: 4; padding: 0 1; color: $text-muted; }
+    """
 
-    def show_round(self, round_: PollRound) -> None:
-        self.query_one(HealthBar).show_round(round_)
+    def compose_body(self) -> ComposeResult:
+        yield DataTable(id="nodes", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="node-detail")
+
+    def on_data_table_row_highlighted(self, _event: DataTable.RowHighlighted) -> None:
+        self._show_detail()
+
+    def _show_detail(self) -> None:
+        """The highlighted node's error in full (a DOWN node, a stopped thread), or its facts."""
+        key = self.selected_key
+        sample = next((n for n in self.state.nodes() if n.key == key), None)
+        detail = self.query_one("#node-detail", Static)
+        if sample is None:
+            detail.update("")
+            return
+        if not sample.up:
+            detail.update(Text(f"{sample.key} DOWN: {sample.error}", style="bold red"))
+            return
+        parts = [f"{sample.key} {sample.version or ''}"]
+        for rep in sample.replication:
+            parts.append(f"from {rep.source} io={rep.io_running} sql={rep.sql_running}")
+            for err in (rep.last_io_error, rep.last_sql_error):
+                if err:
+                    parts.append(err)
+            if rep.heartbeat_error:
+                parts.append(f"heartbeat: {rep.heartbeat_error}")
+        if sample.heartbeat_writer:
+            parts.append(f"heartbeat {sample.heartbeat_writer}")
+        detail.update(" · ".join(parts))
+
+    def on_mount(self) -> None:
+        self._set_columns(self.app.size.width)
+
+    def on_resize(self, event: Resize) -> None:
+        self._set_columns(event.size.width)
+        self.update_body()
+
+    def _set_columns(self, width: int) -> None:
+        columns = columns_for(width)
+        if columns == self.columns:
+            return
+        self.columns = columns
         table: DataTable[str | Text] = self.query_one("#nodes", DataTable)
-        for sample in round_.nodes:
-            cells = self._cells(sample)
-            if sample.key in table.rows:
-                for (column, _label), value in zip(COLUMNS, cells, strict=True):
-                    table.update_cell(sample.key, column, value)
-            else:
-                table.add_row(*cells, key=sample.key)
+        table.clear(columns=True)
+        for c in columns:
+            table.add_column(c.label, key=c.key, width=c.width)
 
-    def _cells(self, s: NodeSample) -> list[str | Text]:
-        thresholds = (
-            self.config.clusters[s.cluster].thresholds
-            if s.cluster in self.config.clusters
-            else None
-        )
-        state = Text("up", style="green") if s.up else Text("DOWN", style="bold red")
-        lag_text = fmt.seconds(s.engine_lag_s)
-        lag_style = ""
+    def update_body(self) -> None:
+        table: DataTable[str | Text] = self.query_one("#nodes", DataTable)
+        wanted = [n.key for n in self.state.nodes()]
+        for key in [k.value for k in table.rows]:
+            if key not in wanted:
+                table.remove_row(key)
+        for sample in self.state.nodes():
+            cells = self.cells(sample)
+            values = [cells[c.key] for c in self.columns]
+            if sample.key in table.rows:
+                for c, value in zip(self.columns, values, strict=True):
+                    table.update_cell(sample.key, c.key, value)
+            else:
+                table.add_row(*values, key=sample.key)
+        self._show_detail()
+
+    def cells(self, s: NodeSample) -> dict[str, str | Text]:
+        thresholds = self.state.alerts.thresholds(s.cluster)
+        history = self.state.series(s.key)
+        if s.replication and s.lag_s is None:
+            lag = styled("?", CRIT)  # a replica whose lag is unknown is not "no lag"
+        elif s.replication:
+            lag = styled(fmt.seconds(s.lag_s), lag_level(s.lag_s, thresholds))
+        else:
+            lag = Text(fmt.DASH)
         if s.replication and s.engine_lag_s is None:
-            lag_text = "?"
-            lag_style = "bold red"
-        elif s.engine_lag_s is not None and thresholds is not None:
-            if s.engine_lag_s >= thresholds.lag_crit_s:
-                lag_style = "bold red"
-            elif s.engine_lag_s >= thresholds.lag_warn_s:
-                lag_style = "yellow"
-        return [
-            s.cluster,
-            s.node,
-            s.engine,
-            s.role or fmt.DASH,
-            state,
-            Text(lag_text, style=lag_style),
-            fmt.count_of(s.connections, s.max_connections),
-            fmt.DASH if s.active is None else str(s.active),
-            fmt.ratio(s.cache_hit_ratio),
-            fmt.duration(s.uptime_s),
-        ]
+            stopped = next((r for r in s.replication if r.running is False), None)
+            engine_lag = styled("stopped" if stopped else "?", CRIT)
+        else:
+            engine_lag = Text(fmt.seconds(s.engine_lag_s))
+        tps = s.throughput.tps if s.throughput else None
+        qps = s.throughput.qps if s.throughput else None
+        return {
+            "node": Text(s.key, style="" if s.up else "red"),
+            "state": styled("up", OK) if s.up else styled("DOWN", CRIT),
+            "lag": lag,
+            "tps": fmt.rate(tps),
+            "role": s.role or fmt.DASH,
+            "conns": fmt.count_of(s.connections, s.max_connections),
+            "lag_trend": Text(fmt.sparkline([h.lag_s for h in history], 10), style="cyan"),
+            "tps_trend": Text(
+                fmt.sparkline([h.throughput.tps if h.throughput else None for h in history], 10),
+                style="magenta",
+            ),
+            "engine_lag": engine_lag,
+            "qps": fmt.rate(qps),
+            "hit": fmt.ratio(s.cache_hit_ratio),
+            "engine": s.engine,
+            "active": fmt.DASH if s.active is None else str(s.active),
+            "uptime": fmt.duration(s.uptime_s),
+        }
+
+    @property
+    def selected_key(self) -> str | None:
+        table: DataTable[str | Text] = self.query_one("#nodes", DataTable)
+        if table.row_count == 0:
+            return None
+        return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value

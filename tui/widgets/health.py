@@ -3,35 +3,57 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 
+from rich.text import Text
 from textual.widgets import Static
 
-from clustertop.config import Config
-from collectors.samples import PollRound
 from tui import format as fmt
+from tui.alerts import CRIT, WARN
+from tui.state import AppState
+
+LEVEL_STYLE = {CRIT: "bold red", WARN: "yellow"}
 
 
 class HealthBar(Static):
     DEFAULT_CSS = """
-    HealthBar { height: 1; background: $panel; color: $text; padding: 0 1; }
+    HealthBar { height: 1; background: $panel; padding: 0 1; }
     """
 
-    def __init__(self, config: Config, clock: Callable[[], float] = time.time) -> None:
-        super().__init__("clustertop: waiting for the first poll", id="health")
-        self.config = config
-
-    def show_round(self, round_: PollRound) -> None:
+    def show(self, state: AppState, screen_name: str) -> None:
+        round_ = state.latest
+        text = Text()
+        text.append(f"{screen_name} ", style="bold")
+        if round_ is None:
+            text.append("waiting for the first poll")
+            self.update(text)
+            return
         up = sum(1 for n in round_.nodes if n.up)
-        down = [n.key for n in round_.nodes if not n.up]
-        lags = [n.engine_lag_s for n in round_.nodes if n.engine_lag_s is not None]
-        worst = max(lags) if lags else None
-        stamp = time.strftime("%H:%M:%S", time.gmtime(round_.at))
-        parts = [
-            f"{len(self.config.clusters)} cluster(s)",
-            f"{up} up",
-            f"[bold red]{len(down)} DOWN[/]" if down else "0 down",
-            f"worst lag {fmt.seconds(worst)}",
-            f"poll {round_.duration_ms:.0f} ms at {stamp} UTC",
+        down = len(round_.nodes) - up
+        lags = [n.lag_s for n in round_.nodes if n.lag_s is not None]
+        text.append(f"{up} up")
+        if down:
+            text.append(f" {down} DOWN", style="bold red")
+        text.append(f" · lag {fmt.seconds(max(lags) if lags else None)}")
+        skews = [
+            n.detail.citus.skew
+            for n in round_.nodes
+            if n.detail and n.detail.citus and n.detail.citus.skew is not None
         ]
-        self.update(" · ".join(parts))
+        if skews:
+            text.append(f" · skew {max(skews):.0%}")
+        running = [j for j in state.job_snapshots if j.running]
+        if running:
+            text.append(f" · {len(running)} job(s)")
+        stamp = time.strftime("%H:%M:%S", time.gmtime(round_.at))
+        text.append(" · paused" if state.paused else f" · {state.poll_interval:g}s {stamp}Z")
+        # The first alert goes last: on a narrow terminal it is what gets cut, not the counts.
+        alerts = list(state.alerts.active.values())
+        crit = [a for a in alerts if a.level == CRIT]
+        if alerts:
+            first = crit[0] if crit else alerts[0]
+            style = LEVEL_STYLE[first.level]
+            text.append(f" · {len(alerts)} alert(s): ", style=style)
+            text.append(first.text, style=style)
+        else:
+            text.append(" · no alerts", style="green")
+        self.update(text)

@@ -1,0 +1,222 @@
+"""Background jobs (workloads, cleanups, rebalances): a thread each, cancellable at any point,
+observed through immutable snapshots so any client (the TUI, a script) can render them."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from abc import ABC, abstractmethod
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+RUNNING, CANCELLING = "running", "cancelling"
+FINISHED, FAILED, CANCELLED = "finished", "failed", "cancelled"
+ENDED = (FINISHED, FAILED, CANCELLED)
+LOG_LINES = 200
+SERIES_POINTS = 600
+
+
+@dataclass(frozen=True)
+class JobSnapshot:
+    id: int
+    kind: str  # workload, cleanup, rebalance, compare, ...
+    title: str
+    cluster: str
+    state: str
+    started_at: float
+    finished_at: float | None = None
+    done: float = 0.0
+    total: float | None = None
+    unit: str = ""
+    rate: float | None = None  # units per second over the run so far
+    log: tuple[str, ...] = ()
+    summary: tuple[tuple[str, str], ...] = ()  # the result, as label/value pairs
+    series: tuple[tuple[str, tuple[tuple[float, float], ...]], ...] = ()  # name -> (t, value)
+    group: str | None = None  # jobs of one comparison share a group
+    error: str | None = None
+
+    @property
+    def running(self) -> bool:
+        return self.state in (RUNNING, CANCELLING)
+
+    @property
+    def fraction(self) -> float | None:
+        if not self.total:
+            return None
+        return max(0.0, min(1.0, self.done / self.total))
+
+    @property
+    def eta_s(self) -> float | None:
+        if not self.running or not self.total or not self.rate or self.rate <= 0:
+            return None
+        return max(0.0, (self.total - self.done) / self.rate)
+
+    def elapsed_s(self, now: float | None = None) -> float:
+        end = self.finished_at if self.finished_at is not None else (now or time.time())
+        return max(0.0, end - self.started_at)
+
+    def series_named(self, name: str) -> tuple[tuple[float, float], ...]:
+        return dict(self.series).get(name, ())
+
+
+class JobCancelled(Exception):
+    """Raised inside a job's own thread at a point where stopping leaves the data consistent."""
+
+
+@dataclass
+class Job(ABC):
+    """One background change. Subclasses implement run(); they call progress(), log() and
+    check_cancelled() as they go, and return the summary."""
+
+    kind: str
+    title: str
+    cluster: str
+    unit: str = ""
+    group: str | None = None
+    id: int = 0
+    state: str = RUNNING
+    started_at: float = field(default_factory=time.time)
+    finished_at: float | None = None
+    done: float = 0.0
+    total: float | None = None
+    error: str | None = None
+    summary: tuple[tuple[str, str], ...] = ()
+    _log: deque[str] = field(default_factory=lambda: deque(maxlen=LOG_LINES))
+    _series: dict[str, deque[tuple[float, float]]] = field(default_factory=dict)
+    _cancel: threading.Event = field(default_factory=threading.Event)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _thread: threading.Thread | None = None
+
+    @abstractmethod
+    def run(self) -> Sequence[tuple[str, str]]:
+        """Do the work in the job's thread; return the result as label/value pairs."""
+
+    # -- called from the job's own thread --------------------------------------------------------
+
+    def progress(self, done: float, total: float | None = None) -> None:
+        with self._lock:
+            self.done = done
+            if total is not None:
+                self.total = total
+
+    def log(self, line: str) -> None:
+        stamp = time.strftime("%H:%M:%S", time.gmtime())
+        with self._lock:
+            self._log.append(f"{stamp} {line}")
+
+    def record(self, name: str, value: float, at: float | None = None) -> None:
+        with self._lock:
+            series = self._series.setdefault(name, deque(maxlen=SERIES_POINTS))
+            series.append((at if at is not None else time.time(), value))
+
+    @property
+    def cancel_requested(self) -> bool:
+        return self._cancel.is_set()
+
+    def check_cancelled(self) -> None:
+        if self._cancel.is_set():
+            raise JobCancelled
+
+    def wait(self, seconds: float) -> None:
+        """Sleep that a cancel cuts short."""
+        if self._cancel.wait(seconds):
+            raise JobCancelled
+
+    # -- called from anywhere --------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._main, name=f"job-{self.id}", daemon=True)
+        self._thread.start()
+
+    def cancel(self) -> None:
+        with self._lock:
+            if self.state == RUNNING:
+                self.state = CANCELLING
+        self._cancel.set()
+
+    def join(self, timeout: float | None = None) -> None:
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _main(self) -> None:
+        try:
+            summary = tuple(self.run())
+            end_state, error = FINISHED, None
+        except JobCancelled:
+            summary, end_state, error = self.summary, CANCELLED, None
+        except Exception as exc:  # a job reports its failure; it never takes the app down
+            summary, end_state, error = (
+                self.summary,
+                FAILED,
+                " ".join(str(exc).split()) or type(exc).__name__,
+            )
+        with self._lock:
+            self.summary = summary
+            self.state = end_state
+            self.error = error
+            self.finished_at = time.time()
+        self.log(f"{end_state}" + (f": {error}" if error else ""))
+
+    def snapshot(self) -> JobSnapshot:
+        with self._lock:
+            elapsed = (self.finished_at or time.time()) - self.started_at
+            return JobSnapshot(
+                id=self.id,
+                kind=self.kind,
+                title=self.title,
+                cluster=self.cluster,
+                state=self.state,
+                started_at=self.started_at,
+                finished_at=self.finished_at,
+                done=self.done,
+                total=self.total,
+                unit=self.unit,
+                rate=self.done / elapsed if elapsed > 0 and self.done else None,
+                log=tuple(self._log),
+                summary=self.summary,
+                series=tuple((k, tuple(v)) for k, v in self._series.items()),
+                group=self.group,
+                error=self.error,
+            )
+
+
+class JobRegistry:
+    """Every job of this process, in start order."""
+
+    def __init__(self) -> None:
+        self._jobs: list[Job] = []
+        self._ids = itertools.count(1)
+        self._lock = threading.Lock()
+        self.listeners: list[Callable[[Job], None]] = []
+
+    def start(self, job: Job) -> Job:
+        with self._lock:
+            job.id = next(self._ids)
+            self._jobs.append(job)
+        job.start()
+        return job
+
+    def get(self, job_id: int) -> Job | None:
+        with self._lock:
+            return next((j for j in self._jobs if j.id == job_id), None)
+
+    def snapshots(self) -> tuple[JobSnapshot, ...]:
+        with self._lock:
+            jobs = list(self._jobs)
+        return tuple(j.snapshot() for j in jobs)
+
+    def running(self) -> list[Job]:
+        with self._lock:
+            return [j for j in self._jobs if j.state in (RUNNING, CANCELLING)]
+
+    def cancel_all(self, wait: float = 5.0) -> bool:
+        """Ask every running job to stop; True when all ended within `wait` seconds."""
+        jobs = self.running()
+        for job in jobs:
+            job.cancel()
+        deadline = time.monotonic() + wait
+        for job in jobs:
+            job.join(max(0.0, deadline - time.monotonic()))
+        return not self.running()

@@ -1,0 +1,239 @@
+"""Every key and screen switch, driven as a user would, with what changed asserted."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+
+import pytest
+from textual.command import CommandPalette
+from textual.widgets import DataTable, Input, Static
+
+from actions.jobs import CANCELLED, Job, JobRegistry
+from clustertop.config import parse_config
+from tests.canned import CONFIG_DATA, CannedSource, canned_rounds
+from tests.tui_support import canned_app, feed
+from tui.app import make_app
+from tui.screens.dialogs import ConfirmScreen, FilterScreen, HelpScreen
+from tui.screens.jobs import JobsScreen
+from tui.screens.overview import OverviewScreen, columns_for
+
+MODES = {"1": "overview", "2": "replication", "3": "throughput", "4": "shards", "5": "tables",
+         "6": "jobs"}
+
+
+def _cell(table: DataTable, row: str, column: str) -> str:  # type: ignore[type-arg]
+    return str(table.get_cell(row, column))
+
+
+@pytest.mark.parametrize("key", sorted(MODES))
+async def test_number_keys_switch_screens(key: str) -> None:
+    app = canned_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await feed(app, pilot)
+        await pilot.press(key)
+        await pilot.pause()
+        assert app.current_mode == MODES[key]
+        assert app.screen.query_one("HealthBar", Static)
+        health = str(app.screen.query_one("HealthBar", Static).render())
+        assert health.startswith(f"{key} ")
+        await pilot.press("1")
+        assert app.current_mode == "overview"
+
+
+async def test_overview_colours_crit_lag_and_shows_a_down_nodes_reason() -> None:
+    app = canned_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await feed(app, pilot)
+        table = app.screen.query_one("#nodes", DataTable)
+        lag = table.get_cell("shop/db2", "lag")
+        assert str(lag) == "9.0s" and "red" in str(lag.style)
+        assert str(table.get_cell("billing/pg2", "state")) == "DOWN"
+        table.move_cursor(row=table.get_row_index("billing/pg2"))
+        await pilot.pause()
+        detail = str(app.screen.query_one("#node-detail", Static).render())
+        assert "billing/pg2 DOWN: connection refused" in detail
+        health = str(app.screen.query_one("HealthBar", Static).render())
+        assert "1 DOWN" in health and "alert" in health
+
+
+async def test_a_crit_alert_is_notified_once_when_crossed() -> None:
+    app = canned_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        notes: list[str] = []
+        original = app.notify
+
+        def spy(message: str, **kwargs) -> None:  # type: ignore[no-untyped-def]
+            notes.append(message)
+            original(message, **kwargs)
+
+        app.notify = spy  # type: ignore[method-assign]
+        await feed(app, pilot)
+        lag_alerts = [n for n in notes if "shop/db2 lag" in n]
+        down_alerts = [n for n in notes if "billing/pg2 DOWN" in n]
+        # The lag crossed 5 s once over the stream and stayed there; the node was DOWN from
+        # the first round, which landed before the spy.
+        assert len(lag_alerts) == 1
+        assert down_alerts == []
+
+
+async def test_help_pause_interval_and_refresh() -> None:
+    app = canned_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await feed(app, pilot)
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        listed = dict(app.screen.keys)
+        for key in ("1", "2", "3", "4", "5", "6", "?", "p", "r", "/", "x", "q", "+ / -"):
+            assert listed.get(key), key
+        # Every binding of the app is described in the help.
+        for binding in app.BINDINGS:
+            key = binding.key.replace("question_mark", "?").replace("slash", "/")  # type: ignore[union-attr]
+            assert key in listed or key in ("plus", "minus"), key
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+
+        await pilot.press("p")
+        assert app.state.paused
+        assert "paused" in str(app.screen.query_one("HealthBar", Static).render())
+        await pilot.press("p")
+        assert not app.state.paused
+
+        before = app.state.poll_interval
+        await pilot.press("plus")
+        assert app.state.poll_interval == before + 0.5
+        await pilot.press("minus", "minus")
+        assert app.state.poll_interval == before - 0.5
+
+        polls = app.source.calls  # type: ignore[attr-defined]
+        await pilot.press("r")
+        await app.workers.wait_for_complete()
+        assert app.source.calls == polls + 1  # type: ignore[attr-defined]
+
+
+async def test_filter_narrows_every_screen_and_escape_keeps_it() -> None:
+    app = canned_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await feed(app, pilot)
+        await pilot.press("slash")
+        assert isinstance(app.screen, FilterScreen)
+        await pilot.press(*"billing")
+        await pilot.press("enter")
+        await pilot.pause()
+        table = app.screen.query_one("#nodes", DataTable)
+        assert sorted(k.value for k in table.rows) == ["billing/pg1", "billing/pg2"]
+        await pilot.press("2")
+        await pilot.pause()
+        replicas = app.screen.query_one("#replicas", DataTable)
+        assert [k.value for k in replicas.rows] == ["billing/pg2|down"]
+        await pilot.press("1", "slash")
+        assert app.screen.query_one(Input).value == "billing"
+        await pilot.press("escape")
+        assert app.state.filter == "billing"
+        await pilot.press("slash", "ctrl+u", "enter")
+        await pilot.pause()
+        assert app.state.filter == ""
+        assert app.screen.query_one("#nodes", DataTable).row_count == 7
+
+
+async def test_command_palette_switches_screens() -> None:
+    app = canned_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await feed(app, pilot)
+        await pilot.press("ctrl+p")
+        assert isinstance(app.screen, CommandPalette)
+        await pilot.press(*"Tables")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.current_mode == "tables"
+
+
+async def test_quit_without_jobs_exits_cleanly() -> None:
+    app = canned_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await feed(app, pilot)
+        await pilot.press("q")
+    assert app.return_code == 0
+
+
+class SleepyJob(Job):
+    """A real job: counts in small steps until told to stop."""
+
+    def run(self) -> Sequence[tuple[str, str]]:
+        self.progress(0, 1000)
+        for i in range(1000):
+            self.wait(0.01)
+            self.progress(i + 1)
+        return (("counted", "1000"),)
+
+
+async def test_x_stops_the_selected_job_and_q_asks_first_when_jobs_run() -> None:
+    jobs = JobRegistry()
+    app = make_app(parse_config(CONFIG_DATA), source=CannedSource(canned_rounds()[:1]), jobs=jobs)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        first = jobs.start(SleepyJob(kind="demo", title="count", cluster="shop", unit="steps"))
+        second = jobs.start(SleepyJob(kind="demo", title="count again", cluster="shop"))
+        await pilot.press("6")
+        app.action_poll_now()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert isinstance(app.screen, JobsScreen)
+        table = app.screen.query_one("#jobs", DataTable)
+        assert table.row_count == 2
+        table.move_cursor(row=0)
+        await pilot.press("x")
+        first.join(2)
+        assert first.snapshot().state == CANCELLED
+        assert second.snapshot().running
+
+        await pilot.press("q")
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("n")
+        assert not isinstance(app.screen, ConfirmScreen)
+        assert second.snapshot().running
+        await pilot.press("q", "y")
+        second.join(3)
+        await pilot.pause(0.3)
+    assert second.snapshot().state == CANCELLED
+    assert app.return_code == 0
+
+
+async def test_user_keymap_from_config() -> None:
+    data = {**CONFIG_DATA, "ui": {"keymap": {"quit": "ctrl+q", "show_tables": "t"}}}
+    app = make_app(parse_config(data), source=CannedSource(canned_rounds()[:1]), jobs=JobRegistry())
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        await pilot.press("t")
+        assert app.current_mode == "tables"
+        await pilot.press("ctrl+q")
+    assert app.return_code == 0
+
+
+def test_overview_drops_columns_by_priority_to_fit() -> None:
+    narrow = [c.key for c in columns_for(80)]
+    wide = [c.key for c in columns_for(250)]
+    assert narrow[:4] == ["node", "state", "lag", "tps"]
+    assert sum(c.width + 2 for c in columns_for(80)) + 2 <= 80
+    assert "uptime" in wide and "uptime" not in narrow
+    assert set(narrow) < set(wide)
+
+
+async def test_overview_uses_more_columns_on_a_big_terminal() -> None:
+    app = canned_app()
+    async with app.run_test(size=(250, 70)) as pilot:
+        await feed(app, pilot)
+        assert isinstance(app.screen, OverviewScreen)
+        table = app.screen.query_one("#nodes", DataTable)
+        assert len(table.columns) == len(columns_for(250)) == 14
+        trend = str(table.get_cell("shop/db2", "lag_trend"))
+        assert trend.strip() and trend[-1] == "█"  # the lag is at its highest now
+
+
+def test_jobs_run_in_threads_not_on_the_caller() -> None:
+    jobs = JobRegistry()
+    job = jobs.start(SleepyJob(kind="demo", title="t", cluster="c"))
+    assert job._thread is not None and job._thread is not threading.current_thread()
+    assert jobs.cancel_all(wait=3)
+    assert job.snapshot().state == CANCELLED

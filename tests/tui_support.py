@@ -1,0 +1,30 @@
+"""Building the app on canned samples, fed deterministically (rendering tests only)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.canned import CannedJobs, CannedSource, canned_config, canned_rounds
+from tui.app import ClustertopApp, make_app
+from tui.messages import PollCompleted
+
+
+def canned_app(**kwargs: Any) -> ClustertopApp:
+    # Poll interval 60 s: after the first poll on mount, only the rounds fed below arrive.
+    rounds = canned_rounds()
+    app = make_app(canned_config(), source=CannedSource(rounds[:1]),
+                   jobs=kwargs.pop("jobs", CannedJobs()), **kwargs)
+    app.canned_rounds = rounds  # type: ignore[attr-defined]
+    return app
+
+
+async def feed(app: ClustertopApp, pilot: Any) -> None:
+    """Let the first poll land, then hand the app every other canned round in order."""
+    await pilot.pause()
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+    for round_ in app.canned_rounds[1:]:  # type: ignore[attr-defined]
+        app.post_message(PollCompleted(round_))
+        await pilot.pause()
+    app.clear_notifications()
+    await pilot.pause()

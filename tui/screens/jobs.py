@@ -1,0 +1,129 @@
+"""Screen 6: running and finished jobs with progress, rate, ETA, live log lines, results, and
+finished comparisons side by side."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import DataTable, Static
+
+from actions.jobs import CANCELLED, FAILED, FINISHED, JobSnapshot
+from tui import format as fmt
+from tui.screens.base import MonitorScreen
+
+STATE_STYLE = {FINISHED: "green", FAILED: "bold red", CANCELLED: "yellow"}
+
+
+def progress_bar(fraction: float | None, width: int = 12) -> str:
+    if fraction is None:
+        return "?".center(width + 5)
+    filled = round(fraction * width)
+    return "█" * filled + "░" * (width - filled) + f" {fraction * 100:3.0f}%"
+
+
+class JobsScreen(MonitorScreen):
+    SCREEN_TITLE = "6 Jobs"
+    BINDINGS = [Binding("x", "stop_job", "Stop job", id="stop_job")]
+    DEFAULT_CSS = """
+    JobsScreen #jobs { height: auto; max-height: 9; }
+    JobsScreen #job-detail { height: 1fr; padding: 0 1; }
+    JobsScreen #comparison { height: auto; max-height: 8; }
+    """
+
+    def compose_body(self) -> ComposeResult:
+        jobs: DataTable[str | Text] = DataTable(id="jobs", cursor_type="row")
+        jobs.add_columns("#", "Job", "State", "Progress", "Rate", "ETA", "Time")
+        yield jobs
+        yield DataTable(id="comparison", cursor_type="row")
+        yield Static(
+            "no jobs yet: actions start them (w workload, c cleanup, b rebalance)",
+            id="job-detail",
+        )
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.data_table.id == "jobs":
+            self._show_detail()
+
+    def selected(self) -> JobSnapshot | None:
+        table: DataTable[str | Text] = self.query_one("#jobs", DataTable)
+        if table.row_count == 0:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        return next((j for j in self.state.job_snapshots if str(j.id) == key), None)
+
+    def update_body(self) -> None:
+        table: DataTable[str | Text] = self.query_one("#jobs", DataTable)
+        cursor = table.cursor_row
+        table.clear()
+        now = self.state.latest.at if self.state.latest else None
+        for job in self.state.job_snapshots:
+            rate = f"{fmt.rate(job.rate)} {job.unit}/s" if job.rate else fmt.DASH
+            table.add_row(
+                str(job.id),
+                f"{job.kind} {job.title}"[:28],
+                Text(job.state, style=STATE_STYLE.get(job.state, "cyan")),
+                progress_bar(job.fraction),
+                rate,
+                fmt.seconds(job.eta_s),
+                fmt.seconds(job.elapsed_s(now)),
+                key=str(job.id),
+            )
+        if table.row_count:
+            table.move_cursor(row=min(cursor, table.row_count - 1))
+        self._show_detail()
+        self._show_comparison()
+
+    def _show_detail(self) -> None:
+        job = self.selected()
+        detail = self.query_one("#job-detail", Static)
+        if job is None:
+            return
+        text = Text()
+        text.append(f"job {job.id}: {job.kind} {job.title} on {job.cluster} ", style="bold")
+        text.append(job.state, style=STATE_STYLE.get(job.state, "cyan"))
+        total = f"/{fmt.count(job.total)}" if job.total else ""
+        text.append(f" · {fmt.count(job.done)}{total} {job.unit}\n")
+        if job.error:
+            text.append(f"error: {job.error}\n", style="bold red")
+        for label, value in job.summary:
+            text.append(f"{label}: ", style="bold")
+            text.append(f"{value}  ")
+        if job.summary:
+            text.append("\n")
+        for line in job.log[-8:]:
+            text.append(line + "\n", style="dim")
+        detail.update(text)
+
+    def _show_comparison(self) -> None:
+        table: DataTable[str | Text] = self.query_one("#comparison", DataTable)
+        groups: dict[str, list[JobSnapshot]] = {}
+        for job in self.state.job_snapshots:
+            if job.group:
+                groups.setdefault(job.group, []).append(job)
+        table.clear(columns=True)
+        rows = next((g for g in reversed(list(groups.values())) if len(g) > 1), None)
+        if rows is None:
+            table.display = False
+            return
+        table.display = True
+        labels: list[str] = []
+        for job in rows:
+            for label, _ in job.summary:
+                if label not in labels:
+                    labels.append(label)
+        table.add_columns("Method", "State", *labels)
+        for job in rows:
+            values = dict(job.summary)
+            table.add_row(job.title, job.state, *(values.get(label, fmt.DASH) for label in labels))
+        table.styles.height = min(8, len(rows) + 1)  # header + rows; auto height lags a rebuild
+
+    def action_stop_job(self) -> None:
+        job = self.selected()
+        if job is None or not job.running:
+            self.notify("no running job selected", severity="warning")
+            return
+        live = self.state.jobs.get(job.id)
+        if live is not None:
+            live.cancel()
+            self.notify(f"stopping job {job.id}")

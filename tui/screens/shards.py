@@ -1,0 +1,170 @@
+"""Screen 4: Citus shards per worker with skew against the threshold, hot shards, a running
+rebalance's tasks; and rows and bytes per partition of the watched partitioned tables."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import DataTable, Static
+
+from collectors.samples import CitusSample, NodeSample, TableSample
+from tui import format as fmt
+from tui.alerts import CRIT, OK, WARN, ratio_level
+from tui.screens.base import MonitorScreen, styled
+from tui.widgets.charts import BarChart
+
+
+def citus_nodes(nodes: list[NodeSample]) -> list[tuple[NodeSample, CitusSample]]:
+    return [
+        (n, n.detail.citus) for n in nodes if n.detail is not None and n.detail.citus is not None
+    ]
+
+
+def partitioned_tables(nodes: list[NodeSample]) -> list[tuple[str, TableSample]]:
+    """Each partitioned table once per cluster, read from the cluster's primary."""
+    seen: set[str] = set()
+    result = []
+    for node in nodes:
+        if node.detail is None or node.role in ("replica", "standby"):
+            continue
+        for table in node.detail.tables:
+            key = f"{node.cluster}/{table.name}"
+            if table.partitions and key not in seen:
+                seen.add(key)
+                result.append((node.cluster, table))
+    return result
+
+
+class ShardsScreen(MonitorScreen):
+    SCREEN_TITLE = "4 Shards"
+    DEFAULT_CSS = """
+    ShardsScreen #shard-bars { height: 1fr; min-height: 7; }
+    ShardsScreen #citus-summary { height: auto; padding: 0 1; }
+    ShardsScreen #hot-shards { height: auto; max-height: 7; }
+    ShardsScreen #partitions { height: auto; max-height: 12; }
+    ShardsScreen #rebalance { height: auto; padding: 0 1; }
+    """
+
+    def compose_body(self) -> ComposeResult:
+        with VerticalScroll():
+            yield Static("", id="citus-summary")
+            with Horizontal(id="shard-bars"):
+                yield BarChart("bytes per worker", id="bytes-bars")
+                yield BarChart("shards per worker", id="count-bars")
+            hot: DataTable[str | Text] = DataTable(id="hot-shards", cursor_type="row")
+            hot.add_columns("Hot shard", "Table", "Worker", "Size")
+            yield hot
+            yield Static("", id="rebalance")
+            parts: DataTable[str | Text] = DataTable(id="partitions", cursor_type="row")
+            parts.add_columns("Table", "Partition", "Rows", "Data", "Index")
+            yield parts
+
+    def update_body(self) -> None:
+        nodes = self.state.nodes()
+        self._draw_citus(nodes)
+        self._draw_partitions(nodes)
+
+    def _draw_citus(self, nodes: list[NodeSample]) -> None:
+        summary = self.query_one("#citus-summary", Static)
+        bars = self.query_one("#shard-bars", Horizontal)
+        hot: DataTable[str | Text] = self.query_one("#hot-shards", DataTable)
+        rebalance = self.query_one("#rebalance", Static)
+        hot.clear()
+        found = citus_nodes(nodes)
+        down_workers = [n for n in nodes if not n.up and n.engine == "citus"]
+        if not found:
+            bars.display = False
+            hot.display = False
+            text = "no Citus coordinator in the watched clusters"
+            if down_workers:
+                text = "Citus: " + ", ".join(f"{n.key} DOWN" for n in down_workers)
+            summary.update(text)
+            rebalance.update("")
+            return
+        bars.display = True
+        hot.display = True
+        node, citus = found[0]
+        warn = self.state.alerts.thresholds(node.cluster).skew_warn_ratio
+        text = Text()
+        text.append(f"{node.cluster}: ", style="bold")
+        level = ratio_level(citus.skew, warn)
+        text.append("bytes skew ")
+        text.append(
+            fmt.ratio(citus.skew), style={OK: "green", WARN: "yellow", CRIT: "bold red"}[level]
+        )
+        text.append(f" (warn at {warn:.0%}) · shard count skew {fmt.ratio(citus.count_skew)}")
+        inactive = [w.node for w in citus.workers if not w.active]
+        if inactive or down_workers:
+            names = inactive + [n.address for n in down_workers if n.address not in inactive]
+            text.append(f"\nDOWN/inactive: {', '.join(names)}", style="bold red")
+        if citus.unavailable_tables:
+            text.append(
+                f"\nshards unavailable for: {', '.join(citus.unavailable_tables)}", style="bold red"
+            )
+        summary.update(text)
+        holders = [w for w in citus.workers if w.should_have_shards or w.shard_count]
+        self.query_one("#bytes-bars", BarChart).draw(
+            [w.node for w in holders], [w.bytes / 1_048_576 for w in holders], "MB"
+        )
+        self.query_one("#count-bars", BarChart).draw(
+            [w.node for w in holders], [float(w.shard_count) for w in holders]
+        )
+        for shard in citus.hot_shards:
+            hot.add_row(str(shard.shard_id), shard.table, shard.node, fmt.size(shard.bytes))
+        rebalance.update(self._rebalance_text(citus))
+
+    def _rebalance_text(self, citus: CitusSample) -> Text:
+        job = citus.rebalance
+        text = Text()
+        if job is None:
+            text.append("no rebalance job")
+            return text
+        counts = dict(job.task_state_counts)
+        total = sum(counts.values())
+        done = counts.get("done", 0)
+        style = (
+            "bold red"
+            if job.state in ("failed", "failing")
+            else "yellow"
+            if job.state in ("cancelling", "cancelled")
+            else "green"
+        )
+        text.append(f"rebalance job {job.job_id}: ", style="bold")
+        text.append(job.state, style=style)
+        text.append(
+            f" · tasks {done}/{total} done · "
+            + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+        )
+        for task in job.tasks:
+            text.append(
+                f"\n  {task.phase or '-'} [{task.state}] {task.source} -> {task.target} "
+                f"({task.size_source or '?'} -> {task.size_target or '?'})"
+            )
+        return text
+
+    def _draw_partitions(self, nodes: list[NodeSample]) -> None:
+        table: DataTable[str | Text] = self.query_one("#partitions", DataTable)
+        table.clear()
+        tables = partitioned_tables(nodes)
+        if not tables:
+            table.add_row("no partitioned tables among the watched ones", "", "", "", "")
+            return
+        for cluster, t in tables:
+            warn = self.state.alerts.thresholds(cluster).skew_warn_ratio
+            level = ratio_level(t.partition_skew, warn)
+            table.add_row(
+                Text(f"{cluster} {t.name}", style="bold"),
+                styled(f"skew {fmt.ratio(t.partition_skew)}", level),
+                fmt.count(t.rows) + ("" if t.rows_exact else "~"),
+                fmt.size(t.data_bytes),
+                fmt.size(t.index_bytes),
+            )
+            for p in t.partitions:
+                table.add_row(
+                    "",
+                    p.name,
+                    fmt.count(p.rows) + ("" if p.rows_exact else "~"),
+                    fmt.size(p.data_bytes),
+                    fmt.size(p.index_bytes),
+                )

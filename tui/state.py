@@ -1,0 +1,63 @@
+"""What every screen reads: the config, the bounded history, alerts, jobs and the filter."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from actions.jobs import JobRegistry, JobSnapshot
+from clustertop.config import Config
+from collectors.history import History
+from collectors.samples import NodeSample, PollRound
+from tui.alerts import AlertBook
+
+
+@dataclass
+class AppState:
+    config: Config
+    history: History
+    alerts: AlertBook
+    jobs: JobRegistry
+    poll_interval: float
+    paused: bool = False
+    filter: str = ""
+    job_snapshots: tuple[JobSnapshot, ...] = ()
+    # Tables' fragmentation before and after their last big drop (an optimize or a cleanup).
+    frag_changes: dict[str, tuple[float, float]] = field(default_factory=dict)
+
+    @property
+    def latest(self) -> PollRound | None:
+        return self.history.latest
+
+    def nodes(self) -> list[NodeSample]:
+        """The latest sample of every node that passes the filter."""
+        if self.latest is None:
+            return []
+        text = self.filter.lower()
+        return [
+            n
+            for n in self.latest.nodes
+            if not text or text in f"{n.key} {n.engine} {n.role}".lower()
+        ]
+
+    def series(self, key: str) -> list[NodeSample]:
+        return list(self.history.series(key))
+
+    def note_fragmentation(self, round_: PollRound) -> None:
+        """Remember before/after when a table's reclaimable share falls by half or more."""
+        for node in round_.nodes:
+            if node.detail is None or not node.up:
+                continue
+            for table in node.detail.tables:
+                if table.fragmentation_ratio is None:
+                    continue
+                key = f"{node.cluster}/{table.name}"
+                last_key = f"{key}#last"
+                previous = self.frag_changes.get(last_key)
+                if previous is not None:
+                    before = previous[1]
+                    if before >= 0.05 and table.fragmentation_ratio <= before / 2:
+                        self.frag_changes[key] = (before, table.fragmentation_ratio)
+                self.frag_changes[last_key] = (0.0, table.fragmentation_ratio)
+
+    def frag_change(self, cluster: str, table: str) -> tuple[float, float] | None:
+        return self.frag_changes.get(f"{cluster}/{table}")
