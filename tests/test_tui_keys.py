@@ -99,11 +99,11 @@ async def test_help_pause_interval_and_refresh() -> None:
         await pilot.press("p")
         assert not app.state.paused
 
-        before = app.state.poll_interval
-        await pilot.press("plus")
-        assert app.state.poll_interval == before + 0.5
+        assert app.state.poll_interval == 60.0  # the canned config's, the longest allowed
         await pilot.press("minus", "minus")
-        assert app.state.poll_interval == before - 0.5
+        assert app.state.poll_interval == 59.0
+        await pilot.press("plus", "plus", "plus")
+        assert app.state.poll_interval == 60.0  # capped
 
         polls = app.source.calls  # type: ignore[attr-defined]
         await pilot.press("r")
