@@ -63,6 +63,12 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--nodes", type=int, default=50)
     parser.add_argument("--memory-seconds", type=float, default=600)
+    parser.add_argument(
+        "--history",
+        type=int,
+        default=100,
+        help="samples kept per node; warm-up runs until the history is full",
+    )
     args = parser.parse_args()
     temp = None
     lab = Lab(args.dir) if args.dir else Lab()
@@ -75,7 +81,7 @@ def main() -> int:
         config = load_config(lab.config_path)
         targets = poll_targets(config)
         poller = Poller(targets)
-        rounds, queries, cpu, per_node = run(poller, args.seconds, History(600))
+        rounds, queries, cpu, per_node = run(poller, args.seconds, History(args.history))
         poller.close()
         print(
             f"4-node lab, {len(rounds)} rounds at 1 s: round median {statistics.median(rounds):.1f} ms, "
@@ -95,8 +101,9 @@ def main() -> int:
                 )
             )
         big = Poller(many)
-        history = History(600)
-        run(big, 30, history)  # warm up: connections, first details, history filling
+        history = History(args.history)
+        # Warm up until the bounded history is full: before that, memory grows by design.
+        run(big, args.history + 20, history)
         rss_start = rss_mb()
         rounds, queries, cpu, _ = run(big, args.memory_seconds, history)
         rss_end = rss_mb()

@@ -95,6 +95,14 @@ def build_parser() -> OneLineParser:
         help="stop after N rounds (default: until interrupted)",
     )
 
+    serve = add("serve", "serve the TUI to a browser on localhost (for demos on a projector)")
+    serve.add_argument("--port", type=_positive_int, default=8000, help="port (default 8000)")
+    serve.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1, this machine only)",
+    )
+
     check = add("check", "validate the config (or --dsn) and list its clusters and nodes")
     check.add_argument("--json", action="store_true", help="print the parsed config as JSON")
 
@@ -332,6 +340,38 @@ def _print_round(round_: Any, *, as_json: bool, pretty: bool) -> None:
         )
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    import shlex
+
+    from textual_serve.server import Server
+
+    from clustertop.config import redact_dsn
+
+    if not 1 <= args.port <= 65535:
+        raise InputError("--port", args.port, "must be from 1 to 65535")
+    resolve_config(args)  # a bad config fails here, once, not in every browser session
+    command = [sys.executable, "-m", "clustertop"]
+    if args.dsn:
+        for dsn in args.dsn:
+            if redact_dsn(dsn) != dsn:
+                raise InputError(
+                    "--dsn",
+                    redact_dsn(dsn),
+                    "serve puts the command in the process "
+                    "list: give the password via .pgpass, ~/.my.cnf or a config",
+                )
+            command += ["--dsn", dsn]
+    elif args.config:
+        command += ["--config", os.path.abspath(args.config)]
+    if args.cluster:
+        command += ["--cluster", args.cluster]
+    if args.allow_actions:
+        command.append("--allow-actions")
+    print(f"clustertop: serving on http://{args.host}:{args.port} (ctrl+c stops)", file=sys.stderr)
+    Server(shlex.join(command), host=args.host, port=args.port, title="clustertop").serve()
+    return 0
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     config = resolve_config(args)
     if args.json:
@@ -380,6 +420,7 @@ def cmd_top(args: argparse.Namespace) -> int:
 
 COMMANDS = {
     "poll": cmd_poll,
+    "serve": cmd_serve,
     "check": cmd_check,
     "lab": cmd_lab,
     "load": cmd_load,

@@ -32,7 +32,7 @@ class HeartbeatWriter:
         spec: NodeSpec,
         table: str,
         *,
-        interval: float = 0.1,
+        interval: float = 0.2,
         connect_timeout: float = 1.0,
         statement_timeout: float = 1.0,
     ) -> None:
@@ -120,7 +120,7 @@ class HeartbeatWriter:
             row = pg.execute(pg_sql.SERVER_CLOCK).fetchone()
             self.started_at = float(row[0]) if row else None
         sql = pg_sql.HEARTBEAT_WRITE.format(**names)
-        return pg, lambda: pg.execute(sql, (system_id,))
+        return pg, lambda: pg.execute(sql, (system_id,), prepare=True)
 
 
 def system_identifier(conn: psycopg.Connection[Any]) -> int:

@@ -49,7 +49,8 @@ class PollTarget:
     connect_timeout: float = 0.8
     statement_timeout: float = 0.8
     heartbeat_table: str | None = "clustertop.heartbeat"
-    heartbeat_interval: float = 0.1
+    # 0.2 s keeps the lag right to 0.1 s (see _fresh_heartbeat) at half the cost of 0.1 s.
+    heartbeat_interval: float = 0.2
     watched_tables: tuple[str, ...] = ()
     detail_interval: float = 5.0
     detail_timeout: float = 10.0
@@ -337,7 +338,11 @@ class NodeSession:
                 heartbeat_error="waiting for the source's first heartbeat",
             )
         if rep.heartbeat_at >= writer.started_at:
-            return rep
+            # The replica has applied the heartbeat of `age` seconds ago but not, as far as
+            # we know, the next one, written `interval` later: the lag lies between
+            # age - interval and age. The middle of that range is off by interval / 2 at most.
+            age = rep.heartbeat_lag_s
+            return replace(rep, heartbeat_lag_s=age - min(age, writer.interval) / 2)
         replica_now = rep.heartbeat_at + rep.heartbeat_lag_s
         return replace(rep, heartbeat_lag_s=max(0.0, replica_now - writer.started_at))
 

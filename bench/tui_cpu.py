@@ -1,0 +1,120 @@
+"""CPU of the TUI, idle at 1 s polling, beside pg_activity (the PostgreSQL peer) in one run.
+
+Usage: .venv/bin/python bench/tui_cpu.py [--dir LAB_DIR] [--seconds 60]
+
+Needs tmux, and pg_activity (Debian package pg-activity) for the peer. Starts clustertop on the
+lab's config (all four nodes) and pg_activity on the lab's PostgreSQL primary (refresh 1 s),
+each in its own 120x40 tmux session, and reads their CPU time from /proc over --seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from clustertop.config import load_config
+from lab.lab import Lab
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    utime, stime, cutime, cstime = (int(v) for v in fields[11:15])
+    return (utime + stime + cutime + cstime) / TICKS
+
+
+def tree_cpu(pid: int) -> float:
+    """CPU of a process and its live children (plotext, threads are already in the parent)."""
+    total = cpu_seconds(pid)
+    for child in Path(f"/proc/{pid}/task").glob("*/children"):
+        for c in child.read_text().split():
+            if Path(f"/proc/{c}").exists():
+                total += tree_cpu(int(c))
+    return total
+
+
+def start(name: str, command: str, env: dict[str, str]) -> int:
+    exports = " ".join(f"{k}={v}" for k, v in env.items())
+    pid = subprocess.run(
+        [
+            "tmux",
+            "new-session",
+            "-d",
+            "-P",
+            "-F",
+            "#{pane_pid}",
+            "-s",
+            name,
+            "-x",
+            "120",
+            "-y",
+            "40",
+            f"exec env {exports} {command}",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    return int(pid)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--dir")
+    parser.add_argument("--seconds", type=float, default=60)
+    args = parser.parse_args()
+    temp = None
+    lab = Lab(args.dir) if args.dir else Lab()
+    if not lab.config_path.is_file():
+        temp = Path(tempfile.mkdtemp(prefix="clustertop-bench-", dir="/tmp"))
+        temp.chmod(0o755)
+        lab = Lab(temp)
+        lab.up(("mariadb", "postgres"), replicas=1)
+    config = load_config(lab.config_path)
+    pg = config.clusters["lab-postgres"].nodes[0]
+    clustertop = str(Path(sys.executable).with_name("clustertop"))
+    sessions = []
+    try:
+        ours = start("bench-clustertop", f"{clustertop} --config {lab.config_path}", {})
+        sessions.append("bench-clustertop")
+        peer = None
+        if shutil.which("pg_activity"):
+            peer = start(
+                "bench-pg-activity",
+                f"pg_activity -h 127.0.0.1 -p {pg.port} -U clustertop -d {pg.database} "
+                "--refresh 1 --no-db-size",
+                {"PGPASSFILE": str(lab.pgpass)},
+            )
+            sessions.append("bench-pg-activity")
+        time.sleep(5)  # start-up is not idle
+        before = {"clustertop": tree_cpu(ours)} | ({"pg_activity": tree_cpu(peer)} if peer else {})
+        started = time.monotonic()
+        time.sleep(args.seconds)
+        wall = time.monotonic() - started
+        after = {"clustertop": tree_cpu(ours)} | ({"pg_activity": tree_cpu(peer)} if peer else {})
+        share = {k: (after[k] - before[k]) / wall * 100 for k in before}
+        line = f"idle at 1 s over {wall:.0f} s: clustertop (4 nodes) {share['clustertop']:.2f}% of a core"
+        if "pg_activity" in share:
+            line += (
+                f"; pg_activity (1 node) {share['pg_activity']:.2f}%; ratio "
+                f"{share['clustertop'] / share['pg_activity']:.2f}"
+            )
+        print(line)
+    finally:
+        for session in sessions:
+            subprocess.run(["tmux", "kill-session", "-t", session], check=False)
+        if temp is not None:
+            lab.down()
+            shutil.rmtree(temp, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
