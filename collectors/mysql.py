@@ -297,7 +297,9 @@ class MySQLCollector:
         """File size per tablespace: '' for the table, the partition's name otherwise."""
         statement = sql.TABLESPACE_FILES_MARIADB if self.is_mariadb else sql.TABLESPACE_FILES_MYSQL
         try:
-            self._execute(cur, statement, (f"{schema}/{table}", f"{_like(schema)}/{_like(table)}#%"))
+            self._execute(
+                cur, statement, (f"{schema}/{table}", f"{_like(schema)}/{_like(table)}#%")
+            )
             rows = cur.fetchall()
         except pymysql.err.MySQLError:
             return {}

@@ -174,12 +174,18 @@ class PostgresCollector:
     ) -> DetailSample:
         started = time.perf_counter()
         at = time.time()
-        statements = self._statements(conn)
-        names = self._table_names(conn, watched, default_schema)
-        tables = tuple(self._table(conn, schema, table) for schema, table in names)
-        citus = None
-        if self.citus_role(conn) == "coordinator":
-            citus = read_citus(conn, self._execute)
+        # One transaction for the whole pass: it counts once in xact_commit rather than once
+        # per statement, so the TPS of the node stays the workload's. Each table reads in a
+        # savepoint of its own, so one that fails (dropped meanwhile) spoils nothing else.
+        self.own_transactions += 1
+        self.queries += 2
+        with conn.transaction():
+            statements = self._statements(conn)
+            names = self._table_names(conn, watched, default_schema)
+            tables = tuple(self._table(conn, schema, table) for schema, table in names)
+            citus = None
+            if self.citus_role(conn) == "coordinator":
+                citus = read_citus(conn, self._execute)
         return DetailSample(
             at=at,
             statements=statements,
@@ -196,7 +202,8 @@ class PostgresCollector:
                 "(shared_preload_libraries + CREATE EXTENSION pg_stat_statements)",
             )
         try:
-            rows = self._execute(conn, sql.TOP_STATEMENTS, (TOP_STATEMENTS,)).fetchall()
+            with conn.transaction():
+                rows = self._execute(conn, sql.TOP_STATEMENTS, (TOP_STATEMENTS,)).fetchall()
         except psycopg.Error as exc:
             return StatementsSample(False, f"pg_stat_statements unreadable: {_text(exc)}")
         return StatementsSample(
@@ -221,22 +228,28 @@ class PostgresCollector:
 
     def _table(self, conn: psycopg.Connection[Any], schema: str, table: str) -> TableSample:
         try:
-            rel = self._execute(conn, sql.RELATION, (schema, table)).fetchone()
-            if rel is None:
-                return _missing_table(schema, table, "no such table")
-            oid, relkind = rel
-            leaves = self._execute(conn, sql.LEAVES, {"oid": oid}).fetchall()
-            approx = self.has_extension(conn, "pgstattuple")
-            total_len = free = 0
-            for leaf in leaves:
-                if approx:
-                    bloat = self._execute(conn, sql.APPROX_BLOAT, (leaf[0],)).fetchone()
-                    if bloat:
-                        total_len += int(bloat[0])
-                        free += int(bloat[1]) + int(bloat[2])
-            exact = self._exact_counts(conn, schema, table, leaves)
+            with conn.transaction():
+                return self._table_in_savepoint(conn, schema, table)
         except psycopg.Error as exc:
             return _missing_table(schema, table, _text(exc))
+
+    def _table_in_savepoint(
+        self, conn: psycopg.Connection[Any], schema: str, table: str
+    ) -> TableSample:
+        rel = self._execute(conn, sql.RELATION, (schema, table)).fetchone()
+        if rel is None:
+            return _missing_table(schema, table, "no such table")
+        oid, relkind = rel
+        leaves = self._execute(conn, sql.LEAVES, {"oid": oid}).fetchall()
+        approx = self.has_extension(conn, "pgstattuple")
+        total_len = free = 0
+        for leaf in leaves:
+            if approx:
+                bloat = self._execute(conn, sql.APPROX_BLOAT, (leaf[0],)).fetchone()
+                if bloat:
+                    total_len += int(bloat[0])
+                    free += int(bloat[1]) + int(bloat[2])
+        exact = self._exact_counts(conn, schema, table, leaves)
         data = sum(int(leaf[3]) for leaf in leaves)
         index = sum(int(leaf[4]) for leaf in leaves)
         dead = sum(int(leaf[5]) for leaf in leaves)

@@ -214,3 +214,25 @@ def test_citus_skew_equals_citus_shards_sums() -> None:
     expected = {name: int(total) for name, total in rows}
     for worker in citus.workers:
         assert worker.bytes == expected.get(worker.node, 0)
+
+
+@pytest.mark.parametrize("engine", ["mariadb", "postgres"])
+def test_a_missing_watched_table_spoils_no_other_reading(
+    engine: str, lab: Lab, mariadb: ClusterConfig, postgres: ClusterConfig
+) -> None:
+    cluster = mariadb if engine == "mariadb" else postgres
+    run_cli("--config", str(lab.config_path), "load", "--cluster", cluster.name, "--rows", "500")
+    watched = ("cleanup_bench.no_such_table", "cleanup_bench.cleanup_batch")
+    poller = Poller([PollTarget(cluster.nodes[0], heartbeat_table=None, watched_tables=watched,
+                                detail_interval=0.5)])
+    try:
+        poller.poll_round()
+        poller.wait_for_details(20)
+        detail = poller.poll_round().nodes[0].detail
+    finally:
+        poller.close()
+    assert detail is not None and detail.error is None
+    missing, present = detail.tables
+    assert missing.error and missing.rows is None
+    assert present.error is None and present.rows == 500 and present.rows_exact
+    assert detail.statements is not None and detail.statements.available
