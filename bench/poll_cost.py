@@ -105,7 +105,8 @@ def main() -> int:
         # Warm up until the bounded history is full: before that, memory grows by design.
         run(big, args.history + 20, history)
         rss_start = rss_mb()
-        rounds, queries, cpu, _ = run(big, args.memory_seconds, history)
+        trace: list[float] = []
+        rounds, queries, cpu, _ = run(big, args.memory_seconds, history, trace)
         rss_end = rss_mb()
         big.close()
         print(

@@ -10,6 +10,7 @@ import pymysql
 import pymysql.cursors
 
 from collectors.heartbeat import split_table
+from collectors.own import OwnActivity
 from collectors.samples import (
     DetailSample,
     PartitionSample,
@@ -74,12 +75,16 @@ class MySQLCollector:
         self.is_mariadb: bool | None = None
         self.page_size = 16384
         self.heartbeat_table = heartbeat_table
-        self.queries = 0
-        # Our own reads of InnoDB tables, which InnoDB's trx counters count as transactions.
-        self.innodb_reads = 0
+        # Our own statements; reads of InnoDB tables count as transactions in InnoDB's trx
+        # counters, so they are kept apart.
+        self.activity = OwnActivity()
+
+    @property
+    def queries(self) -> int:
+        return self.activity.total("queries")
 
     def _execute(self, cur: Any, statement: str, args: Any = None) -> None:
-        self.queries += 1
+        self.activity.add("queries")
         cur.execute(statement, args)
 
     # -- every round ------------------------------------------------------------------------
@@ -250,7 +255,7 @@ class MySQLCollector:
             spaces = [("", data, index, free)]
             if rows <= EXACT_COUNT_LIMIT:
                 try:
-                    self.innodb_reads += 1
+                    self.activity.add("innodb_reads")
                     self._execute(cur, sql.TABLE_COUNT.format(schema=schema, table=table))
                     rows, exact = int(cur.fetchone()[0]), True
                 except pymysql.err.MySQLError:
@@ -311,7 +316,7 @@ class MySQLCollector:
 
     def _stats_rows(self, cur: Any, schema: str, table: str) -> tuple[int | None, str | None]:
         try:
-            self.innodb_reads += 1
+            self.activity.add("innodb_reads")
             self._execute(cur, sql.TABLE_STATS_ROWS, (schema, table, _like(table) + "#%"))
             row = cur.fetchone()
         except pymysql.err.MySQLError:
@@ -323,7 +328,7 @@ class MySQLCollector:
     def _leaf_pages(self, cur: Any, schema: str, table: str) -> tuple[dict[str, int], str | None]:
         """Leaf pages in use per tablespace: '' for the table, the partition's name otherwise."""
         try:
-            self.innodb_reads += 1
+            self.activity.add("innodb_reads")
             self._execute(cur, sql.LEAF_PAGES, (schema, table, _like(table) + "#%"))
             rows = cur.fetchall()
         except pymysql.err.MySQLError:
@@ -347,7 +352,7 @@ class MySQLCollector:
                 for p in parts
             )
             try:
-                self.innodb_reads += 1
+                self.activity.add("innodb_reads")
                 self._execute(cur, union, tuple(p[0] for p in parts))
                 exact = {name: int(count) for name, count in cur.fetchall()}
             except pymysql.err.MySQLError:

@@ -218,6 +218,7 @@ class NodeSession:
             self.backoff = 0.0
             self.rates.forget()
         queries_before = self.collector.queries
+        read_at = time.monotonic()
         try:
             reading = self.collector.read(self.conn)
         except DB_ERRORS as exc:
@@ -226,7 +227,7 @@ class NodeSession:
         self.last_error = None
         values = reading["values"]
         self._manage_writer(values["role"])
-        throughput, hit = self._throughput(reading, values["replication"])
+        throughput, hit = self._throughput(reading, values["replication"], read_at)
         replication = tuple(
             self._with_catchup(self._fresh_heartbeat(r)) for r in values["replication"]
         )
@@ -261,31 +262,35 @@ class NodeSession:
         return total
 
     def _own_totals(
-        self, trx_metrics: bool, replication: Sequence[ReplicationSample]
+        self, trx_metrics: bool, replication: Sequence[ReplicationSample], read_at: float
     ) -> dict[str, float]:
         """Running totals of what clustertop itself added to the transaction and query counters,
-        so that rates show the workload's activity and not the monitor's."""
+        so that rates show the workload's activity and not the monitor's. The detail thread
+        runs beside the poll: only what it sent before the counters were read is counted."""
         writes = float(self.writer.writes) if self.writer else 0.0
-        c, d = self.collector, self.detail.collector
-        queries = float(c.queries + d.queries) + writes
-        if isinstance(c, PostgresCollector) and isinstance(d, PostgresCollector):
-            own_tx = float(c.own_transactions + d.own_transactions) + writes
-        elif isinstance(c, MySQLCollector) and isinstance(d, MySQLCollector):
+        fast, detail = self.collector.activity, self.detail.collector.activity
+
+        def own(kind: str) -> float:
+            return float(fast.total(kind) + detail.before(kind, read_at))
+
+        queries = own("queries") + writes
+        if self.spec.family == "postgres":
+            own_tx = own("transactions") + writes
+        else:
             # A replica's applier commits our heartbeat writes, and both counters see that;
             # only InnoDB's trx counters see our own autocommit writes and InnoDB reads.
             own_tx = self._source_writes(replication)
             if trx_metrics:
-                own_tx += float(c.innodb_reads + d.innodb_reads) + writes
-        else:
-            own_tx = 0.0
+                own_tx += own("innodb_reads") + writes
         return {"transactions": own_tx, "queries": queries}
 
     def _throughput(
-        self, reading: dict[str, Any], replication: Sequence[ReplicationSample]
+        self, reading: dict[str, Any], replication: Sequence[ReplicationSample], read_at: float
     ) -> tuple[ThroughputSample | None, float | None]:
         counters = reading["counters"]
-        own = self._own_totals(bool(reading.get("trx_metrics")), replication)
-        rates = self.rates.update(time.monotonic(), counters, own)
+        own = self._own_totals(bool(reading.get("trx_metrics")), replication, read_at)
+        # The counters were read at the start of the read, not when it returned.
+        rates = self.rates.update(read_at, counters, own)
         requests, misses = counters.get("cache_requests"), counters.get("cache_misses")
         hit = None
         if requests:

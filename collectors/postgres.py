@@ -11,6 +11,7 @@ import psycopg
 
 from collectors.citus import read_citus
 from collectors.heartbeat import split_table, system_identifier
+from collectors.own import OwnActivity
 from collectors.samples import (
     DetailSample,
     PartitionSample,
@@ -40,15 +41,19 @@ def _i(value: Any) -> int | None:
 class PostgresCollector:
     def __init__(self, heartbeat_table: str | None = None) -> None:
         self.heartbeat_table = heartbeat_table
-        self.queries = 0
-        self.own_transactions = 0  # each counts in xact_commit like anyone else's
+        # Our own statements and transactions: each counts in the server's figures.
+        self.activity = OwnActivity()
         self._system_id: int | None = None
         self._has: dict[str, bool] = {}
 
+    @property
+    def queries(self) -> int:
+        return self.activity.total("queries")
+
     def _execute(self, conn: psycopg.Connection[Any], statement: str, args: Any = None) -> Any:
-        self.queries += 1
+        self.activity.add("queries")
         if conn.autocommit and conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
-            self.own_transactions += 1  # a statement outside BEGIN is a transaction of its own
+            self.activity.add("transactions")  # outside BEGIN, a statement is a transaction
         return conn.execute(statement, args)
 
     def has_extension(self, conn: psycopg.Connection[Any], name: str) -> bool:
@@ -66,8 +71,8 @@ class PostgresCollector:
 
     def read(self, conn: psycopg.Connection[Any]) -> dict[str, Any]:
         # One transaction per round: one commit of ours in the counters, one stats snapshot.
-        self.own_transactions += 1
-        self.queries += 2  # BEGIN and COMMIT, which pg_stat_statements counts as calls
+        self.activity.add("transactions")
+        self.activity.add("queries", 2)  # BEGIN and COMMIT, which pg_stat_statements counts
         with conn.transaction():
             row = self._execute(conn, sql.NODE).fetchone()
             assert row is not None
@@ -177,8 +182,7 @@ class PostgresCollector:
         # One transaction for the whole pass: it counts once in xact_commit rather than once
         # per statement, so the TPS of the node stays the workload's. Each table reads in a
         # savepoint of its own, so one that fails (dropped meanwhile) spoils nothing else.
-        self.own_transactions += 1
-        self.queries += 2
+        self.activity.add("queries")  # BEGIN
         with conn.transaction():
             statements = self._statements(conn)
             names = self._table_names(conn, watched, default_schema)
@@ -186,6 +190,8 @@ class PostgresCollector:
             citus = None
             if self.citus_role(conn) == "coordinator":
                 citus = read_citus(conn, self._execute)
+        self.activity.add("queries")  # COMMIT
+        self.activity.add("transactions")
         return DetailSample(
             at=at,
             statements=statements,

@@ -44,7 +44,9 @@ def test_tps_matches_committed_transactions_per_second(
     primary = cluster.nodes[0]
     poller = Poller([PollTarget(primary, heartbeat_table=cluster.heartbeat_table)])
     stamps: list[float] = []
-    writer = threading.Thread(target=_steady_writer, args=(primary, 7.0, stamps))
+    # PostgreSQL 15 publishes a backend's counts about once a second, so one interval can hold
+    # two seconds of commits and the next none: a dozen intervals bound that to < 10%.
+    writer = threading.Thread(target=_steady_writer, args=(primary, 15.0, stamps))
     try:
         poller.poll_round()
         writer.start()
@@ -72,7 +74,9 @@ def test_tps_matches_committed_transactions_per_second(
     assert all(v is not None for v in inserted)
     assert abs(sum(inserted) / len(inserted) - expected) <= 0.15 * expected  # type: ignore[arg-type]
     qps = [s.throughput.qps for _, s in middle]  # type: ignore[union-attr]
-    assert all(q is not None and q >= 2 * expected * 0.85 for q in qps), qps
+    assert all(q is not None for q in qps)
+    # At least the INSERT and the UPDATE of each transaction are statements.
+    assert sum(qps) / len(qps) >= 2 * expected * 0.9, qps  # type: ignore[arg-type]
 
 
 def test_a_stats_reset_gives_no_rate_rather_than_a_negative_one(postgres: ClusterConfig) -> None:
