@@ -11,6 +11,7 @@ import psycopg
 import pymysql
 import pymysql.cursors
 
+from collectors.errors import error_text
 from collectors.nodes import NodeSpec
 
 APPLICATION_NAME = "clustertop"
@@ -62,7 +63,7 @@ def connect_mysql(
     try:
         conn = pymysql.connect(**kwargs)
     except pymysql.err.MySQLError as exc:
-        raise ConnectError(_mysql_error_text(exc)) from None
+        raise ConnectError(error_text(exc)) from None
     except OSError as exc:
         raise ConnectError(str(exc)) from None
     if statement_timeout is not None:
@@ -80,13 +81,6 @@ def _set_mysql_statement_timeout(conn: pymysql.connections.Connection[Any], seco
         else:
             # MySQL bounds only SELECTs this way; the socket timeout covers the rest.
             cur.execute(f"SET SESSION max_execution_time = {math.ceil(seconds * 1000)}")
-
-
-def _mysql_error_text(exc: BaseException) -> str:
-    args = getattr(exc, "args", ())
-    if len(args) >= 2:
-        return f"({args[0]}) {args[1]}"
-    return str(exc)
 
 
 def connect_postgres(
@@ -122,10 +116,4 @@ def connect_postgres(
     try:
         return psycopg.connect(**params)
     except psycopg.Error as exc:
-        raise ConnectError(_postgres_error_text(exc)) from None
-
-
-def _postgres_error_text(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    # libpq repeats the attempt per address; the last line is the real reason.
-    return text[-1].strip() if text else type(exc).__name__
+        raise ConnectError(error_text(exc)) from None

@@ -4,7 +4,6 @@ or a replication thread is stopped, where the engine's own figure reads 0 or not
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import time
 from typing import Any
@@ -13,6 +12,7 @@ import psycopg
 import pymysql
 
 from collectors.connect import ConnectError, connect_mysql, connect_postgres
+from collectors.errors import close_quietly, error_text
 from collectors.nodes import NodeSpec
 from collectors.sql import mysql as my_sql
 from collectors.sql import postgres as pg_sql
@@ -73,7 +73,7 @@ class HeartbeatWriter:
             try:
                 conn, write = self._prepare()
             except (ConnectError, pymysql.err.MySQLError, psycopg.Error, OSError) as exc:
-                self.error = _text(exc)
+                self.error = error_text(exc)
                 self._stop.wait(backoff)
                 backoff = min(5.0, backoff * 2)
                 continue
@@ -87,10 +87,9 @@ class HeartbeatWriter:
                     next_tick += self.interval
                     self._stop.wait(max(0.0, next_tick - time.monotonic()))
             except (pymysql.err.MySQLError, psycopg.Error, OSError) as exc:
-                self.error = _text(exc)
+                self.error = error_text(exc)
             finally:
-                with contextlib.suppress(Exception):
-                    conn.close()
+                close_quietly(conn)
 
     def _prepare(self) -> tuple[Any, Any]:
         names = {"schema": self.schema, "table": self.table}
@@ -130,10 +129,3 @@ def system_identifier(conn: psycopg.Connection[Any]) -> int:
     except psycopg.errors.InsufficientPrivilege:
         return 0  # one heartbeat row per database is still right without the identifier
     return int(row[0]) if row else 0
-
-
-def _text(exc: BaseException) -> str:
-    args = getattr(exc, "args", ())
-    if isinstance(exc, pymysql.err.MySQLError) and len(args) >= 2:
-        return f"({args[0]}) {args[1]}"
-    return " ".join(str(exc).split()) or type(exc).__name__

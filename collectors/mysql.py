@@ -236,9 +236,9 @@ class MySQLCollector:
             self._execute(cur, sql.TABLE_SIZES, (schema, table))
             row = cur.fetchone()
         except pymysql.err.MySQLError as exc:
-            return _missing_table(schema, table, f"({exc.args[0]}) {exc.args[-1]}")
+            return TableSample.unreadable(schema, table, f"({exc.args[0]}) {exc.args[-1]}")
         if not row:
-            return _missing_table(schema, table, "no such table")
+            return TableSample.unreadable(schema, table, "no such table")
         _s, _t, est_rows, data, index, free, partitioned = row
         data, index, free = int(data or 0), int(index or 0), int(free or 0)
         leaf_pages, updated = self._leaf_pages(cur, schema, table)
@@ -388,19 +388,3 @@ def _like(name: str) -> str:
 
 def _either(first: float | None, second: float | None) -> float | None:
     return first if first is not None else second
-
-
-def _missing_table(schema: str, table: str, error: str) -> TableSample:
-    return TableSample(
-        schema=schema,
-        table=table,
-        rows=None,
-        rows_exact=False,
-        data_bytes=None,
-        index_bytes=None,
-        allocated_bytes=None,
-        reclaimable_bytes=None,
-        fragmentation_ratio=None,
-        method="-",
-        error=error,
-    )

@@ -21,6 +21,7 @@ import psycopg
 import pymysql
 
 from collectors.connect import ConnectError, connect_mysql, connect_postgres
+from collectors.errors import close_quietly, error_text
 from collectors.heartbeat import HeartbeatWriter
 from collectors.mysql import MySQLCollector
 from collectors.nodes import NodeSpec
@@ -70,14 +71,6 @@ def _collector(target: PollTarget) -> MySQLCollector | PostgresCollector:
     if target.spec.family == "mysql":
         return MySQLCollector(target.heartbeat_table)
     return PostgresCollector(target.heartbeat_table)
-
-
-def _error_text(exc: BaseException) -> str:
-    args = getattr(exc, "args", ())
-    if isinstance(exc, pymysql.err.MySQLError) and len(args) >= 2:
-        return f"({args[0]}) {args[1]}"
-    text = " ".join(str(exc).split())
-    return text or type(exc).__name__
 
 
 def _same_address(address: str, source: str | None) -> bool:
@@ -142,7 +135,7 @@ class DetailReader:
             )
         except Exception as exc:  # a thread must hand back an error, never die with it
             self._drop_connection()
-            self.latest = DetailSample(at=time.time(), error=_error_text(exc))
+            self.latest = DetailSample(at=time.time(), error=error_text(exc))
         self.passes += 1
         if self.closing:
             self._drop_connection()
@@ -153,9 +146,7 @@ class DetailReader:
 
     def _drop_connection(self) -> None:
         conn, self.conn = self.conn, None
-        if conn is not None:
-            with contextlib.suppress(Exception):
-                conn.close()
+        close_quietly(conn)
 
     def close(self) -> None:
         """Close now, or, while a pass runs, let that pass close it when done."""
@@ -223,7 +214,7 @@ class NodeSession:
             reading = self.collector.read(self.conn)
         except DB_ERRORS as exc:
             self.close()
-            return self.down_sample(at, _error_text(exc), started)
+            return self.down_sample(at, error_text(exc), started)
         self.last_error = None
         values = reading["values"]
         self._manage_writer(values["role"])
@@ -400,7 +391,7 @@ class NodeSession:
                 self.result = self.collect()
             except Exception as exc:  # a bug must show as an error on the node, not hang it
                 self.close()
-                self.result = self.down_sample(time.time(), _error_text(exc), time.perf_counter())
+                self.result = self.down_sample(time.time(), error_text(exc), time.perf_counter())
 
         self.result = None
         self.started_at = time.monotonic()
@@ -417,9 +408,7 @@ class NodeSession:
 
     def close(self) -> None:
         conn, self.conn = self.conn, None
-        if conn is not None:
-            with contextlib.suppress(Exception):
-                conn.close()
+        close_quietly(conn)
 
     def shutdown(self) -> None:
         if self.writer is not None:

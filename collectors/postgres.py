@@ -10,6 +10,7 @@ from typing import Any
 import psycopg
 
 from collectors.citus import read_citus
+from collectors.errors import error_text
 from collectors.heartbeat import split_table, system_identifier
 from collectors.own import OwnActivity
 from collectors.samples import (
@@ -211,7 +212,7 @@ class PostgresCollector:
             with conn.transaction():
                 rows = self._execute(conn, sql.TOP_STATEMENTS, (TOP_STATEMENTS,)).fetchall()
         except psycopg.Error as exc:
-            return StatementsSample(False, f"pg_stat_statements unreadable: {_text(exc)}")
+            return StatementsSample(False, f"pg_stat_statements unreadable: {error_text(exc)}")
         return StatementsSample(
             True,
             top=tuple(
@@ -237,14 +238,14 @@ class PostgresCollector:
             with conn.transaction():
                 return self._table_in_savepoint(conn, schema, table)
         except psycopg.Error as exc:
-            return _missing_table(schema, table, _text(exc))
+            return TableSample.unreadable(schema, table, error_text(exc))
 
     def _table_in_savepoint(
         self, conn: psycopg.Connection[Any], schema: str, table: str
     ) -> TableSample:
         rel = self._execute(conn, sql.RELATION, (schema, table)).fetchone()
         if rel is None:
-            return _missing_table(schema, table, "no such table")
+            return TableSample.unreadable(schema, table, "no such table")
         oid, relkind = rel
         leaves = self._execute(conn, sql.LEAVES, {"oid": oid}).fetchall()
         approx = self.has_extension(conn, "pgstattuple")
@@ -312,23 +313,3 @@ class PostgresCollector:
         counts = {str(name).rpartition(".")[2].strip('"'): int(n) for name, n in rows}
         # Leaves with no rows do not appear in a GROUP BY: they are exactly 0.
         return {leaf[1]: counts.get(leaf[1], 0) for leaf in leaves}
-
-
-def _missing_table(schema: str, table: str, error: str) -> TableSample:
-    return TableSample(
-        schema=schema,
-        table=table,
-        rows=None,
-        rows_exact=False,
-        data_bytes=None,
-        index_bytes=None,
-        allocated_bytes=None,
-        reclaimable_bytes=None,
-        fragmentation_ratio=None,
-        method="-",
-        error=error,
-    )
-
-
-def _text(exc: BaseException) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__

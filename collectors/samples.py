@@ -126,6 +126,10 @@ class TableSample:
     def name(self) -> str:
         return f"{self.schema}.{self.table}"
 
+    @classmethod
+    def unreadable(cls, schema: str, table: str, error: str) -> TableSample:
+        return cls(schema, table, None, False, None, None, None, None, None, "-", error=error)
+
 
 @dataclass(frozen=True)
 class CitusWorkerSample:
