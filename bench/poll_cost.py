@@ -36,11 +36,16 @@ def rss_mb() -> float:
 
 
 def run(
-    poller: Poller, seconds: float, history: History
+    poller: Poller, seconds: float, history: History, trace: list[float] | None = None
 ) -> tuple[list[float], list[int], float, list[float]]:
+    """Poll every second for `seconds`; `trace` gets the resident memory once a minute."""
     rounds, queries, per_node = [], [], []
     cpu0, wall0 = time.process_time(), time.monotonic()
+    next_trace = wall0 + 60
     while time.monotonic() - wall0 < seconds:
+        if trace is not None and time.monotonic() >= next_trace:
+            trace.append(rss_mb())
+            next_trace += 60
         started = time.monotonic()
         r = poller.poll_round()
         history.add(r)

@@ -237,3 +237,30 @@ def test_jobs_run_in_threads_not_on_the_caller() -> None:
     assert job._thread is not None and job._thread is not threading.current_thread()
     assert jobs.cancel_all(wait=3)
     assert job.snapshot().state == CANCELLED
+
+
+def _fills(svg: str) -> set[str]:
+    import re
+
+    return set(re.findall(r"fill: (#[0-9a-f]{6})", svg))
+
+
+def _is_grey(colour: str) -> bool:
+    r, g, b = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
+    return max(r, g, b) - min(r, g, b) <= 24
+
+
+async def test_no_color_is_respected(monkeypatch: pytest.MonkeyPatch) -> None:
+    colour = canned_app()
+    async with colour.run_test(size=(80, 24)) as pilot:
+        await feed(colour, pilot)
+        coloured = _fills(colour.export_screenshot())
+    assert not all(_is_grey(c) for c in coloured)  # crit red, ok green, warn amber
+    monkeypatch.setenv("NO_COLOR", "1")
+    mono = canned_app()
+    assert mono.no_color
+    async with mono.run_test(size=(80, 24)) as pilot:
+        await feed(mono, pilot)
+        svg = mono.export_screenshot()
+    assert "shop/db2" in svg
+    assert all(_is_grey(c) for c in _fills(svg))
