@@ -31,6 +31,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number (got {text!r})") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0 (got {text!r})")
+    return value
+
+
 def _common_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
     """--config/--cluster/--dsn/--allow-actions work before and after the subcommand."""
     default: Any = None if top else argparse.SUPPRESS
@@ -147,6 +157,41 @@ def build_parser() -> OneLineParser:
     )
     load.add_argument("--seed", type=int, default=1, help="seed of the data set (default 1)")
     load.add_argument("--json", action="store_true", help="print the load report as JSON")
+
+    workload = add("workload", "run a workload (the builtin driver) and report TPS and latency")
+    wl_sub = workload.add_subparsers(
+        dest="workload_command", metavar="ACTION", parser_class=OneLineParser, required=True
+    )
+    run_p = wl_sub.add_parser(
+        "run",
+        help="run one workload to the end, printing a line a second",
+        description="Run a workload against the cluster's primary. "
+        "Patterns that write need actions enabled.",
+    )
+    _common_options(run_p, top=False)
+    run_p.add_argument(
+        "--pattern",
+        default="oltp",
+        help="oltp, read-heavy, write-heavy, balanced, time-series, traffic, "
+        "point-select, or a mix from the config (default oltp)",
+    )
+    run_p.add_argument("--mix", help="custom shares: I:S:U like 70:20:10, or S60,I20,U20")
+    run_p.add_argument("--table", help="SCHEMA.TABLE (default: the cluster's first watched table)")
+    run_p.add_argument(
+        "--connections",
+        type=_positive_int,
+        default=4,
+        help="connections, one thread each (default 4)",
+    )
+    run_p.add_argument("--tps", type=_positive_float, help="target TPS (default: unthrottled)")
+    limit = run_p.add_mutually_exclusive_group()
+    limit.add_argument("--duration", type=_positive_float, help="seconds to run (default 10)")
+    limit.add_argument("--transactions", type=_positive_int, help="stop after N transactions")
+    run_p.add_argument(
+        "--engine", choices=["builtin"], default="builtin", help="load generator (default builtin)"
+    )
+    run_p.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    run_p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
 
     demo = add("demo", "lab up + load (skipped when loaded) + open the TUI on the lab")
     demo.add_argument(
@@ -372,6 +417,99 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_workload(args: argparse.Namespace) -> int:
+    import time
+
+    from actions.workload.builtin import BuiltinWorkload, WorkloadSpec
+    from actions.workload.patterns import resolve_pattern, writes
+    from collectors.roles import find_writable
+
+    config = resolve_config(args)
+    cluster = config.cluster(args.cluster)
+    mix = resolve_pattern(args.pattern, args.mix)
+    if writes(mix):
+        require_actions(args, config, cluster.name, f"workload pattern {args.pattern} (it writes)")
+    table = args.table or (cluster.watched_tables[0] if cluster.watched_tables else None)
+    if not table:
+        raise InputError("--table", MISSING, "name a table: the cluster watches none")
+    if args.connections < 1:
+        raise InputError("--connections", args.connections, "must be at least 1")
+    duration = None if args.transactions else (args.duration or 10.0)
+    spec = WorkloadSpec(
+        node=find_writable(cluster.nodes),
+        table=table,
+        pattern=args.pattern,
+        mix=mix,
+        connections=args.connections,
+        target_tps=args.tps,
+        duration_s=duration,
+        transactions=args.transactions,
+        seed=args.seed,
+    )
+    check_workload_table(spec)
+    job = BuiltinWorkload(spec, cluster.name)
+    job.start()
+    shown = 0
+    try:
+        while job.snapshot().running:
+            time.sleep(0.2)
+            lines = job.snapshot().log
+            for line in lines[shown:]:
+                _say(line)
+            shown = len(lines)
+    except KeyboardInterrupt:
+        job.cancel()
+        job.join(5)
+    job.join()
+    snap = job.snapshot()
+    if snap.error:
+        raise (
+            InputError("--table", table, snap.error)
+            if "table" in snap.error
+            else RuntimeError(snap.error)
+        )
+    result = job.result or {}
+    path = save_result("workload", result)
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        lat = result.get("latency_ms", {})
+        print(
+            f"{result.get('transactions')} tx in {result.get('duration_s')} s: "
+            f"{result.get('achieved_tps')} tps (target {result.get('target_tps') or 'none'}), "
+            f"p50 {lat.get('p50')} ms, p95 {lat.get('p95')} ms, p99 {lat.get('p99')} ms, "
+            f"max {lat.get('max')} ms, {result.get('errors')} errors; saved {path}"
+        )
+    return 0 if snap.state == "finished" else 1
+
+
+def check_workload_table(spec: Any) -> None:
+    """A missing table or key is bad input: say so before any connection of the run opens."""
+    from actions.workload.table import describe_table
+    from collectors.connect import connect_mysql, connect_postgres
+    from collectors.errors import close_quietly
+
+    node = spec.node
+    conn = (connect_mysql if node.family == "mysql" else connect_postgres)(node, connect_timeout=5)
+    try:
+        describe_table(conn, node.family, spec.table, node.database)
+    finally:
+        close_quietly(conn)
+
+
+def save_result(kind: str, result: dict[str, Any]) -> str:
+    """Every run's record, as JSON, where a later comparison or export can find it."""
+    import time
+    from pathlib import Path
+
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    folder = Path(os.environ.get("CLUSTERTOP_RESULTS_DIR") or Path(base) / "clustertop" / "results")
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{kind}-{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{os.getpid()}.json"
+    path.write_text(json.dumps(result, indent=2))
+    return str(path)
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     config = resolve_config(args)
     if args.json:
@@ -420,6 +558,7 @@ def cmd_top(args: argparse.Namespace) -> int:
 
 COMMANDS = {
     "poll": cmd_poll,
+    "workload": cmd_workload,
     "serve": cmd_serve,
     "check": cmd_check,
     "lab": cmd_lab,

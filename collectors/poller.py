@@ -111,19 +111,22 @@ class DetailReader:
         self.thread: threading.Thread | None = None
         self.passes = 0
         self.closing = False
+        self.lock = threading.Lock()
 
     @property
     def busy(self) -> bool:
         return self.thread is not None and self.thread.is_alive()
 
     def maybe_start(self) -> None:
-        if self.busy or time.monotonic() < self.next_at:
-            return
-        self.next_at = time.monotonic() + self.target.detail_interval
-        self.thread = threading.Thread(
-            target=self._run, name=f"detail-{self.target.spec.key}", daemon=True
-        )
-        self.thread.start()
+        """Start a pass when one is due; safe to call from several poll threads at once."""
+        with self.lock:
+            if self.busy or time.monotonic() < self.next_at:
+                return
+            self.next_at = time.monotonic() + self.target.detail_interval
+            self.thread = threading.Thread(
+                target=self._run, name=f"detail-{self.target.spec.key}", daemon=True
+            )
+            self.thread.start()
 
     def _run(self) -> None:
         spec = self.target.spec
@@ -425,8 +428,14 @@ class Poller:
 
     def __init__(self, targets: Sequence[PollTarget], round_timeout: float | None = None) -> None:
         self.sessions = [NodeSession(t) for t in targets]
+        readers: dict[tuple[object, ...], DetailReader] = {}
         for session in self.sessions:
             session.peers = self.sessions
+            # One detail reader per server and table set: the same server listed twice (or
+            # fifty times) is not read twice, which would only add load on it.
+            t = session.target
+            key = (t.spec.host, t.spec.port, t.spec.database, t.watched_tables)
+            session.detail = readers.setdefault(key, session.detail)
         longest = max((t.connect_timeout + t.statement_timeout for t in targets), default=1.0)
         # A round waits for the slowest healthy node, never longer.
         self.round_timeout = round_timeout if round_timeout is not None else longest + 0.2

@@ -67,3 +67,12 @@ COUNT_ROWS = "SELECT COUNT(*) FROM `{schema}`.`{table}`"
 SEED_INFO_EXISTS = (
     "SELECT 1 FROM information_schema.tables WHERE table_schema = %s AND table_name = 'seed_info'"
 )
+
+# -- workloads --------------------------------------------------------------------------------
+TABLE_COLUMNS = (
+    "SELECT COLUMN_NAME, DATA_TYPE, IS_NULLABLE = 'YES', EXTRA LIKE '%%auto_increment%%',"
+    " CHARACTER_MAXIMUM_LENGTH, NUMERIC_PRECISION, NUMERIC_SCALE, COLUMN_KEY = 'PRI'"
+    " FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s"
+    " ORDER BY ORDINAL_POSITION"
+)
+KEY_RANGE = "SELECT MIN(`{key}`), MAX(`{key}`) FROM `{schema}`.`{table}`"

@@ -1,0 +1,1 @@
+"""Workloads: load to watch a change under, from the builtin driver, pgbench or sysbench."""
