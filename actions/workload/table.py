@@ -152,7 +152,8 @@ def describe_table(conn: Any, family: str, name: str, default_schema: str | None
     """Columns, key and key range of `name`; a missing table or key is the operator's to fix."""
     validate_table_name("--table", name)
     schema, _, table = name.rpartition(".")
-    schema = schema or default_schema or ("public" if family == "postgres" else "")
+    # An unqualified name is in the connection's database on MySQL, in `public` on PostgreSQL.
+    schema = schema or ((default_schema or "") if family == "mysql" else "public")
     sql = my_sql if family == "mysql" else pg_sql
     rows = _fetch(conn, family, sql.TABLE_COLUMNS, (schema, table))
     if not rows:

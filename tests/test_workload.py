@@ -1,0 +1,157 @@
+"""The builtin workload against real servers: rate, the server's own commit count, latency
+percentiles with a known injected delay, cancel, and bad input."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from actions.workload.builtin import BuiltinWorkload, WorkloadSpec
+from actions.workload.patterns import parse_mix
+from clustertop.config import ClusterConfig
+from lab.lab import Lab
+from tests.conftest import run_cli
+from tests.helpers import sql
+
+
+def _server_commits(cluster: ClusterConfig) -> int:
+    with sql(cluster.nodes[0]) as run:
+        if cluster.family == "mysql":
+            rows = run("SELECT SUM(count) FROM information_schema.INNODB_METRICS WHERE name IN"
+                       " ('trx_rw_commits', 'trx_ro_commits', 'trx_nl_ro_commits', 'trx_rollbacks')")
+        else:
+            rows = run("SELECT sum(xact_commit + xact_rollback) FROM pg_stat_database")
+    return int(rows[0][0])
+
+
+@pytest.mark.parametrize("engine", ["mariadb", "postgres"])
+def test_200_tps_for_10_s_and_the_server_counted_the_same(
+    engine: str, lab: Lab, mariadb: ClusterConfig, postgres: ClusterConfig, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    cluster = mariadb if engine == "mariadb" else postgres
+    run_cli("--config", str(lab.config_path), "load", "--cluster", cluster.name, "--rows", "5000")
+    if engine == "postgres":
+        with sql(cluster.nodes[0]) as run:  # autovacuum's own transactions would count too
+            run("ALTER TABLE cleanup_bench.cleanup_batch SET (autovacuum_enabled = off)")
+    base = ["--config", str(lab.config_path), "workload", "run", "--cluster", cluster.name,
+            "--pattern", "oltp", "--connections", "4", "--table", "cleanup_bench.cleanup_batch",
+            "--json"]
+    env = {"CLUSTERTOP_RESULTS_DIR": str(tmp_path)}
+
+    def counted(extra: list[str]) -> tuple[int, dict]:  # type: ignore[type-arg]
+        time.sleep(1.5)  # PostgreSQL publishes a backend's counts about once a second
+        before = _server_commits(cluster)
+        done = run_cli(*base, *extra, env=env, timeout=60)
+        assert done.returncode == 0, done.stderr
+        time.sleep(1.5)
+        return _server_commits(cluster) - before, json.loads(done.stdout) | {"log": done.stderr}
+
+    # What a run costs besides its transactions (finding the primary, reading the table's
+    # shape), measured on a one-transaction run and taken off the real one.
+    overhead, one = counted(["--transactions", "1"])
+    overhead -= one["transactions"]
+    delta, result = counted(["--tps", "200", "--duration", "10"])
+    assert 190 <= result["achieved_tps"] <= 210, result
+    assert result["errors"] == 0
+    assert set(result["operations"]) <= {"select", "insert", "update", "delete"}
+    assert sum(result["operations"].values()) == result["transactions"]
+    server = delta - overhead
+    assert abs(server - result["transactions"]) <= 0.02 * result["transactions"], (server, result)
+    lat = result["latency_ms"]
+    assert 0 < lat["p50"] <= lat["p95"] <= lat["p99"] <= lat["max"]
+    assert list(tmp_path.glob("workload-*.json"))  # the run's record was saved
+    assert "second 5:" in result["log"]  # a live line a second
+
+
+def test_p99_reflects_an_injected_server_side_delay(postgres: ClusterConfig) -> None:
+    """5% of rows sleep 60 ms when updated: p99 must show it, p50 must not."""
+    primary = postgres.nodes[0]
+    with sql(primary) as run:
+        run("DROP TABLE IF EXISTS wl_delay")
+        run("CREATE TABLE wl_delay (id int PRIMARY KEY, v int NOT NULL)")
+        run("INSERT INTO wl_delay SELECT g, 0 FROM generate_series(1, 1000) g")
+        run("CREATE OR REPLACE FUNCTION wl_slow() RETURNS trigger LANGUAGE plpgsql AS $$"
+            " BEGIN IF NEW.id % 20 = 0 THEN PERFORM pg_sleep(0.06); END IF; RETURN NEW; END $$")
+        run("CREATE TRIGGER wl_slow BEFORE UPDATE ON wl_delay FOR EACH ROW EXECUTE FUNCTION wl_slow()")
+    spec = WorkloadSpec(node=primary, table="public.wl_delay", pattern="custom",
+                        mix=parse_mix("U100"), connections=4, target_tps=None, duration_s=None,
+                        transactions=2000)
+    job = BuiltinWorkload(spec, postgres.name)
+    job.start()
+    job.join(60)
+    assert job.snapshot().state == "finished", job.snapshot().error
+    result = job.result
+    assert result is not None and result["transactions"] == 2000
+    assert result["latency_ms"]["p99"] >= 55.0
+    assert result["latency_ms"]["p50"] < 20.0
+    # About 5% of the updates hit a slow row: p95 sits at the edge, p90 below it.
+    assert job.overall.percentile(90) is not None and job.overall.percentile(90) < 20_000
+
+
+def test_cancel_ends_within_2_s_and_leaves_no_connection(lab: Lab, postgres: ClusterConfig) -> None:
+    primary = postgres.nodes[0]
+    run_cli("--config", str(lab.config_path), "load", "--cluster", "lab-postgres", "--rows", "100")
+
+    def ours() -> int:
+        with sql(primary) as run:
+            rows = run("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'clustertop'"
+                       " AND pid <> pg_backend_pid()")
+        return int(rows[0][0])
+
+    baseline = ours()
+    spec = WorkloadSpec(node=primary, table="cleanup_bench.cleanup_batch", pattern="oltp",
+                        mix=parse_mix("S60,I20,U20"), connections=4, target_tps=None,
+                        duration_s=60)
+    job = BuiltinWorkload(spec, postgres.name)
+    job.start()
+    time.sleep(2)
+    assert job.snapshot().running and ours() >= baseline + 4
+    asked = time.monotonic()
+    job.cancel()
+    job.join(5)
+    assert time.monotonic() - asked <= 2.0
+    assert job.snapshot().state == "cancelled"
+    assert job.summary  # what ran so far is still reported
+    deadline = time.monotonic() + 3
+    while ours() > baseline and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert ours() == baseline
+
+
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["--pattern", "bogus"], "--pattern: unknown pattern"),
+        (["--tps", "-5"], "argument --tps: must be more than 0"),
+        (["--mix", "7:2"], "--mix: a mix is I:S:U"),
+        (["--table", "labcheck_nokey"], "--table: has no primary key"),
+        (["--table", "cleanup_bench.nope"], "--table: no such table"),
+        (["--table", "x; drop"], "--table: must be TABLE or SCHEMA.TABLE"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2(lab: Lab, postgres: ClusterConfig, args: list[str],
+                                      fragment: str) -> None:
+    with sql(postgres.nodes[0]) as run:
+        run("CREATE TABLE IF NOT EXISTS labcheck_nokey (v int)")
+    done = run_cli("--config", str(lab.config_path), "workload", "run", "--cluster",
+                   "lab-postgres", "--duration", "1", *args)
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and fragment in lines[0], done.stderr
+
+
+def test_writing_patterns_need_actions_read_only_ones_do_not(lab: Lab, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    run_cli("--config", str(lab.config_path), "load", "--cluster", "lab-postgres", "--rows", "100")
+    off = tmp_path / "off.toml"
+    off.write_text(lab.config_path.read_text().replace("actions = true", "actions = false"))
+    denied = run_cli("--config", str(off), "workload", "run", "--cluster", "lab-postgres",
+                     "--pattern", "oltp", "--duration", "1")
+    assert denied.returncode == 2 and "--allow-actions" in denied.stderr
+    allowed = run_cli("--config", str(off), "workload", "run", "--cluster", "lab-postgres",
+                      "--pattern", "point-select", "--duration", "1", "--json",
+                      "--table", "cleanup_bench.cleanup_batch",
+                      env={"CLUSTERTOP_RESULTS_DIR": str(tmp_path)})
+    assert allowed.returncode == 0, allowed.stderr
+    assert json.loads(allowed.stdout)["operations"].keys() == {"select"}
