@@ -75,7 +75,7 @@ def test_p99_reflects_an_injected_server_side_delay(postgres: ClusterConfig) -> 
         run("CREATE OR REPLACE FUNCTION wl_slow() RETURNS trigger LANGUAGE plpgsql AS $$"
             " BEGIN IF NEW.id % 20 = 0 THEN PERFORM pg_sleep(0.06); END IF; RETURN NEW; END $$")
         run("CREATE TRIGGER wl_slow BEFORE UPDATE ON wl_delay FOR EACH ROW EXECUTE FUNCTION wl_slow()")
-    spec = WorkloadSpec(node=primary, table="public.wl_delay", pattern="custom",
+    spec = WorkloadSpec(node=primary, table="wl_delay", pattern="custom",
                         mix=parse_mix("U100"), connections=4, target_tps=None, duration_s=None,
                         transactions=2000)
     job = BuiltinWorkload(spec, postgres.name)

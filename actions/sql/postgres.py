@@ -87,3 +87,7 @@ SELECT c.column_name, c.data_type, c.is_nullable = 'YES',
  ORDER BY c.ordinal_position
 """
 KEY_RANGE = 'SELECT min("{key}"), max("{key}") FROM "{schema}"."{table}"'
+RESOLVE_TABLE = (
+    "SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+    " WHERE c.oid = to_regclass(quote_ident(%s))"
+)

@@ -152,8 +152,14 @@ def describe_table(conn: Any, family: str, name: str, default_schema: str | None
     """Columns, key and key range of `name`; a missing table or key is the operator's to fix."""
     validate_table_name("--table", name)
     schema, _, table = name.rpartition(".")
-    # An unqualified name is in the connection's database on MySQL, in `public` on PostgreSQL.
-    schema = schema or ((default_schema or "") if family == "mysql" else "public")
+    if not schema:
+        # Unqualified, a name means what it means to the server: the connection's database on
+        # MySQL, the first schema of the search_path that has it on PostgreSQL.
+        if family == "mysql":
+            schema = default_schema or ""
+        else:
+            found = _fetch(conn, family, pg_sql.RESOLVE_TABLE, (table,))
+            schema = str(found[0][0]) if found and found[0][0] else "public"
     sql = my_sql if family == "mysql" else pg_sql
     rows = _fetch(conn, family, sql.TABLE_COLUMNS, (schema, table))
     if not rows:
