@@ -188,7 +188,11 @@ def build_parser() -> OneLineParser:
     limit.add_argument("--duration", type=_positive_float, help="seconds to run (default 10)")
     limit.add_argument("--transactions", type=_positive_int, help="stop after N transactions")
     run_p.add_argument(
-        "--engine", choices=["builtin"], default="builtin", help="load generator (default builtin)"
+        "--engine",
+        choices=["builtin", "pgbench", "sysbench"],
+        default="builtin",
+        help="load generator: builtin (every pattern), or pgbench (PostgreSQL) / sysbench "
+        "(MySQL) for point-select at C speed (default builtin)",
     )
     run_p.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     run_p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
@@ -447,7 +451,12 @@ def cmd_workload(args: argparse.Namespace) -> int:
         seed=args.seed,
     )
     check_workload_table(spec)
-    job = BuiltinWorkload(spec, cluster.name)
+    if args.engine == "builtin":
+        job: Any = BuiltinWorkload(spec, cluster.name)
+    else:
+        from actions.workload.external import ExternalWorkload
+
+        job = ExternalWorkload(spec, cluster.name, args.engine)
     job.start()
     shown = 0
     try:

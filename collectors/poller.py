@@ -120,7 +120,7 @@ class DetailReader:
     def maybe_start(self) -> None:
         """Start a pass when one is due; safe to call from several poll threads at once."""
         with self.lock:
-            if self.busy or time.monotonic() < self.next_at:
+            if self.closing or self.busy or time.monotonic() < self.next_at:
                 return
             self.next_at = time.monotonic() + self.target.detail_interval
             self.thread = threading.Thread(
@@ -179,6 +179,8 @@ class NodeSession:
         self.started_at = 0.0
         self.result: NodeSample | None = None
         self.peers: Sequence[NodeSession] = ()
+        self.shut_down = False
+        self.writer_lock = threading.Lock()
 
     def down_sample(self, at: float, error: str, started: float) -> NodeSample:
         self.last_error = error
@@ -366,18 +368,22 @@ class NodeSession:
     def _manage_writer(self, role: str) -> None:
         if not self.target.heartbeat_table:
             return
-        if role in WRITER_ROLES:
-            if self.writer is None:
-                self.writer = HeartbeatWriter(
-                    self.spec,
-                    self.target.heartbeat_table,
-                    interval=self.target.heartbeat_interval,
-                    connect_timeout=self.target.connect_timeout,
-                    statement_timeout=self.target.statement_timeout,
-                )
-            self.writer.start()
-        elif self.writer is not None:
-            self.writer.stop()
+        with self.writer_lock:
+            # A poll still running when the poller closed must not start a writer again.
+            if self.shut_down:
+                return
+            if role in WRITER_ROLES:
+                if self.writer is None:
+                    self.writer = HeartbeatWriter(
+                        self.spec,
+                        self.target.heartbeat_table,
+                        interval=self.target.heartbeat_interval,
+                        connect_timeout=self.target.connect_timeout,
+                        statement_timeout=self.target.statement_timeout,
+                    )
+                self.writer.start()
+            elif self.writer is not None:
+                self.writer.stop()
 
     def _writer_state(self) -> str | None:
         if self.writer is None or not self.writer.running:
@@ -414,6 +420,8 @@ class NodeSession:
         close_quietly(conn)
 
     def shutdown(self) -> None:
+        with self.writer_lock:
+            self.shut_down = True
         if self.writer is not None:
             self.writer.stop()
         if self.busy:

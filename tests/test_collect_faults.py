@@ -154,3 +154,18 @@ def test_a_silent_node_does_not_stall_the_round(engine: str, lab_config) -> None
     finally:
         poller.close()
         silent.close()
+
+
+def test_closing_mid_round_leaves_no_heartbeat_writer_running(lab_config) -> None:  # type: ignore[no-untyped-def]
+    targets = [PollTarget(n) for c in lab_config.clusters.values() for n in c.nodes]
+    for _ in range(5):
+        poller = Poller(targets)
+        poller.poll_round()  # writers start on the primaries
+        racing = threading.Thread(target=poller.poll_round)
+        racing.start()
+        poller.close()  # while that round's threads may still be collecting
+        racing.join(5)
+    time.sleep(0.5)
+    alive = [t.name for t in threading.enumerate() if t.name.startswith(("heartbeat-", "detail-"))
+             and t.is_alive()]
+    assert alive == []
