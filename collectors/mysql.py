@@ -16,7 +16,6 @@ from collectors.samples import (
     PartitionSample,
     ReplicationSample,
     StatementsSample,
-    StatementStat,
     TableSample,
     skew,
 )
@@ -211,13 +210,7 @@ class MySQLCollector:
             rows = cur.fetchall()
         except pymysql.err.MySQLError as exc:
             return StatementsSample(False, f"performance_schema digests unreadable: {exc.args[-1]}")
-        return StatementsSample(
-            True,
-            top=tuple(
-                StatementStat(r[0], str(r[1]), int(r[2]), float(r[3]), float(r[4]), int(r[5]))
-                for r in rows
-            ),
-        )
+        return StatementsSample.from_rows(rows)
 
     def _table_names(
         self, cur: Any, watched: Sequence[str], default_schema: str | None

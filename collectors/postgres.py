@@ -19,7 +19,6 @@ from collectors.samples import (
     ReplicationSample,
     SlotSample,
     StatementsSample,
-    StatementStat,
     TableSample,
     WalSenderSample,
     skew,
@@ -213,13 +212,7 @@ class PostgresCollector:
                 rows = self._execute(conn, sql.TOP_STATEMENTS, (TOP_STATEMENTS,)).fetchall()
         except psycopg.Error as exc:
             return StatementsSample(False, f"pg_stat_statements unreadable: {error_text(exc)}")
-        return StatementsSample(
-            True,
-            top=tuple(
-                StatementStat(r[0], str(r[1]), int(r[2]), float(r[3]), float(r[4]), int(r[5]))
-                for r in rows
-            ),
-        )
+        return StatementsSample.from_rows(rows)
 
     def _table_names(
         self, conn: psycopg.Connection[Any], watched: Sequence[str], default_schema: str | None

@@ -91,6 +91,17 @@ class StatementsSample:
     reason: str | None = None  # why not, when not available
     top: tuple[StatementStat, ...] = ()
 
+    @classmethod
+    def from_rows(cls, rows: list[Any]) -> StatementsSample:
+        """Rows of (schema, text, calls, total ms, mean ms, rows), as both engines' SQL gives."""
+        return cls(
+            True,
+            top=tuple(
+                StatementStat(r[0], str(r[1]), int(r[2]), float(r[3]), float(r[4]), int(r[5]))
+                for r in rows
+            ),
+        )
+
 
 @dataclass(frozen=True)
 class PartitionSample:

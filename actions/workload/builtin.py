@@ -51,15 +51,21 @@ class SecondStats:
     errors: int = 0
 
 
+def workload_job_fields(spec: WorkloadSpec, cluster: str, engine: str) -> dict[str, Any]:
+    """Kind, title and progress unit of a workload job, whichever engine drives it."""
+    target = f"@{spec.target_tps:g} tps" if spec.target_tps else "unthrottled"
+    prefix = "" if engine == "builtin" else f"{engine} "
+    return {
+        "kind": "workload",
+        "title": f"{prefix}{spec.pattern} {spec.connections} conns {target}",
+        "cluster": cluster,
+        "unit": "tx" if spec.transactions else "s",
+    }
+
+
 class BuiltinWorkload(Job):
     def __init__(self, spec: WorkloadSpec, cluster: str) -> None:
-        target = f"@{spec.target_tps:g} tps" if spec.target_tps else "unthrottled"
-        super().__init__(
-            kind="workload",
-            title=f"{spec.pattern} {spec.connections} conns {target}",
-            cluster=cluster,
-            unit="tx",
-        )
+        super().__init__(**workload_job_fields(spec, cluster, "builtin"))
         self.spec = spec
         self.stats_lock = threading.Lock()
         self.overall = Histogram()

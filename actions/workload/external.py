@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from actions.jobs import Job
-from actions.workload.builtin import WorkloadSpec
+from actions.workload.builtin import WorkloadSpec, workload_job_fields
 from actions.workload.histogram import Histogram
 from actions.workload.table import describe_table
 from clustertop.errors import EnvironmentProblem, InputError
@@ -61,13 +61,7 @@ def check_engine(engine: str, family: str, mix: dict[str, int]) -> str:
 
 class ExternalWorkload(Job):
     def __init__(self, spec: WorkloadSpec, cluster: str, engine: str) -> None:
-        target = f"@{spec.target_tps:g} tps" if spec.target_tps else "unthrottled"
-        super().__init__(
-            kind="workload",
-            title=f"{engine} {spec.pattern} {spec.connections} conns {target}",
-            cluster=cluster,
-            unit="s",
-        )
+        super().__init__(**workload_job_fields(spec, cluster, engine))
         self.spec = spec
         self.engine = engine
         self.binary = check_engine(engine, spec.node.family, dict(spec.mix))
