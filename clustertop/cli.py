@@ -426,6 +426,7 @@ def cmd_workload(args: argparse.Namespace) -> int:
 
     from actions.workload.builtin import BuiltinWorkload, WorkloadSpec
     from actions.workload.patterns import resolve_pattern, writes
+    from actions.workload.table import check_table
     from collectors.roles import find_writable
 
     config = resolve_config(args)
@@ -450,7 +451,7 @@ def cmd_workload(args: argparse.Namespace) -> int:
         transactions=args.transactions,
         seed=args.seed,
     )
-    check_workload_table(spec)
+    check_table(spec.node, spec.table)
     if args.engine == "builtin":
         job: Any = BuiltinWorkload(spec, cluster.name)
     else:
@@ -490,20 +491,6 @@ def cmd_workload(args: argparse.Namespace) -> int:
             f"max {lat.get('max')} ms, {result.get('errors')} errors; saved {path}"
         )
     return 0 if snap.state == "finished" else 1
-
-
-def check_workload_table(spec: Any) -> None:
-    """A missing table or key is bad input: say so before any connection of the run opens."""
-    from actions.workload.table import describe_table
-    from collectors.connect import connect_mysql, connect_postgres
-    from collectors.errors import close_quietly
-
-    node = spec.node
-    conn = (connect_mysql if node.family == "mysql" else connect_postgres)(node, connect_timeout=5)
-    try:
-        describe_table(conn, node.family, spec.table, node.database)
-    finally:
-        close_quietly(conn)
 
 
 def save_result(kind: str, result: dict[str, Any]) -> str:

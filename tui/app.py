@@ -11,7 +11,8 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.worker import Worker, WorkerState
 
-from actions.jobs import JobRegistry
+from actions.jobs import Job, JobRegistry
+from actions.workload.patterns import PATTERNS, writes
 from clustertop.config import Config
 from clustertop.wiring import make_poller
 from collectors.history import History
@@ -25,6 +26,7 @@ from tui.screens.replication import ReplicationScreen
 from tui.screens.shards import ShardsScreen
 from tui.screens.tables import TablesScreen
 from tui.screens.throughput import ThroughputScreen
+from tui.screens.workload_form import WorkloadForm, WorkloadRequest
 from tui.source import SampleSource
 
 SCREENS_BY_KEY = {
@@ -60,6 +62,7 @@ class ClustertopApp(App[int]):
         Binding("plus", "interval(0.5)", "Slower", id="slower", show=False),
         Binding("minus", "interval(-0.5)", "Faster", id="faster", show=False),
         Binding("slash", "filter", "Filter", id="filter"),
+        Binding("w", "workload", "Workload", id="workload"),
         Binding("q", "quit", "Quit", id="quit"),
     ]
 
@@ -162,6 +165,63 @@ class ClustertopApp(App[int]):
 
         self.push_screen(FilterScreen(self.state.filter), apply)
 
+    def action_workload(self) -> None:
+        clusters = {c.name: c.watched_tables for c in self.config.clusters.values()}
+        self.push_screen(WorkloadForm(clusters), self._start_workload)
+
+    def _start_workload(self, request: WorkloadRequest | None) -> None:
+        if request is None:
+            return
+        cluster = self.config.clusters[request.cluster]
+        mix = dict(PATTERNS[request.pattern])
+        if writes(mix) and not (self.allow_actions or cluster.actions):
+            self.notify(
+                f"{request.pattern} writes: set actions = true for {cluster.name} in the config "
+                "or start clustertop with --allow-actions",
+                title="actions are off",
+                severity="warning",
+                timeout=10,
+            )
+            return
+        self._launch_workload(request)
+
+    @work(thread=True, group="actions", exit_on_error=False)
+    def _launch_workload(self, request: WorkloadRequest) -> None:
+        """Finding the primary and reading the table are database work: not on the UI thread."""
+        from actions.workload.builtin import BuiltinWorkload, WorkloadSpec
+        from actions.workload.table import check_table
+        from clustertop.errors import EnvironmentProblem, InputError
+        from collectors.connect import ConnectError
+        from collectors.roles import find_writable
+
+        cluster = self.config.clusters[request.cluster]
+        try:
+            spec = WorkloadSpec(
+                node=find_writable(cluster.nodes),
+                table=request.table,
+                pattern=request.pattern,
+                mix=dict(PATTERNS[request.pattern]),
+                connections=request.connections,
+                target_tps=request.target_tps,
+                duration_s=request.duration_s,
+                transactions=request.transactions,
+            )
+            check_table(spec.node, spec.table)
+            if request.engine == "builtin":
+                job: Job = BuiltinWorkload(spec, cluster.name)
+            else:
+                from actions.workload.external import ExternalWorkload
+
+                job = ExternalWorkload(spec, cluster.name, request.engine)
+        except (InputError, EnvironmentProblem, ConnectError) as exc:
+            self.call_from_thread(
+                self.notify, str(exc), title="workload not started", severity="error", timeout=10
+            )
+            return
+        self.state.jobs.start(job)
+        self.call_from_thread(self.notify, f"job {job.id} started: {job.title}")
+        self.call_from_thread(self.switch_mode, "jobs")
+
     def action_help(self) -> None:
         self.push_screen(HelpScreen(self.key_help()))
 
@@ -173,6 +233,7 @@ class ClustertopApp(App[int]):
             ("r", "poll now"),
             ("+ / -", "poll less / more often (0.5 s steps)"),
             ("/", "filter nodes by cluster, node, engine or role"),
+            ("w", "start a workload (form; writing patterns need actions on)"),
             ("x", "stop the selected job (Jobs screen)"),
             ("up / down", "move through rows; the detail line follows"),
             ("ctrl+p", "command palette"),

@@ -15,6 +15,9 @@ from actions.sql import mysql as my_sql
 from actions.sql import postgres as pg_sql
 from clustertop.config import validate_table_name
 from clustertop.errors import InputError
+from collectors.connect import connect_mysql, connect_postgres
+from collectors.errors import close_quietly
+from collectors.nodes import NodeSpec
 
 INTEGER_TYPES = {
     "tinyint": 127,
@@ -183,6 +186,15 @@ def describe_table(conn: Any, family: str, name: str, default_schema: str | None
     return TableShape(
         family, schema, table, columns, key, int(low or 1), int(high or 0), time_column
     )
+
+
+def check_table(node: NodeSpec, table: str) -> TableShape:
+    """A missing table or key is bad input: said before any connection of the run opens."""
+    conn = (connect_mysql if node.family == "mysql" else connect_postgres)(node, connect_timeout=5)
+    try:
+        return describe_table(conn, node.family, table, node.database)
+    finally:
+        close_quietly(conn)
 
 
 def _fetch(conn: Any, family: str, statement: str, args: Any) -> list[Any]:

@@ -1,0 +1,92 @@
+"""`w` on the real lab: the form starts a workload in a background job, the Jobs screen shows
+it run to the end, the Throughput screen draws its achieved TPS; with actions off it explains."""
+
+from __future__ import annotations
+
+import asyncio
+
+from textual.widgets import DataTable, Input, Select
+
+from clustertop.config import Config, load_config
+from lab.lab import Lab
+from tests.conftest import run_cli
+from tui.app import make_app
+from tui.screens.workload_form import WorkloadForm
+
+
+async def _fill(pilot, app, pattern: str) -> None:  # type: ignore[no-untyped-def]
+    await pilot.press("w")
+    await pilot.pause()
+    form = app.screen
+    assert isinstance(form, WorkloadForm)
+    form.query_one("#cluster", Select).value = "lab-postgres"
+    form.query_one("#pattern", Select).value = pattern
+    form.query_one("#table", Input).value = "cleanup_bench.cleanup_batch"
+    form.query_one("#tps", Input).value = "100"
+    form.query_one("#duration", Input).value = "3"
+    form.query_one("#duration", Input).focus()
+    await pilot.press("enter")
+    await pilot.pause()
+
+
+async def test_w_starts_a_workload_that_runs_to_the_end(lab: Lab, lab_config: Config) -> None:
+    run_cli("--config", str(lab.config_path), "load", "--cluster", "lab-postgres", "--rows", "500")
+    app = make_app(lab_config)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _fill(pilot, app, "oltp")
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 15
+        while loop.time() < deadline:
+            await asyncio.sleep(0.3)
+            snaps = app.state.jobs.snapshots()
+            if snaps and snaps[-1].state == "finished":
+                break
+        (job,) = app.state.jobs.snapshots()
+        assert job.kind == "workload" and job.state == "finished", job.error
+        assert app.current_mode == "jobs"
+        assert dict(job.summary)["tx"] != "0"
+        app.action_poll_now()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        table = app.screen.query_one("#jobs", DataTable)
+        assert table.row_count == 1
+        await pilot.press("3")
+        await pilot.pause()
+        assert app.screen.query_one("#workload-tps").display
+        achieved = [v for _t, v in job.series_named("achieved")]
+        assert achieved and max(achieved) <= 110
+
+
+async def test_w_with_actions_off_explains_how_to_turn_them_on(lab: Lab, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    off = tmp_path / "off.toml"
+    off.write_text(lab.config_path.read_text().replace("actions = true", "actions = false"))
+    app = make_app(load_config(off))
+    notes: list[str] = []
+    async with app.run_test(size=(120, 40)) as pilot:
+        original = app.notify
+
+        def spy(message: str, **kwargs) -> None:  # type: ignore[no-untyped-def]
+            notes.append(message)
+            original(message, **kwargs)
+
+        app.notify = spy  # type: ignore[method-assign]
+        await _fill(pilot, app, "oltp")
+        await pilot.pause()
+        assert not app.state.jobs.snapshots()
+        assert any("--allow-actions" in n for n in notes), notes
+
+
+async def test_the_form_refuses_bad_numbers_in_place(lab_config: Config) -> None:
+    app = make_app(lab_config)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("w")
+        await pilot.pause()
+        form = app.screen
+        form.query_one("#connections", Input).value = "-2"
+        form.query_one("#connections", Input).focus()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, WorkloadForm)
+        assert "connections: must be more than 0" in str(form.query_one("#form-error").render())
+        await pilot.press("escape")
+        assert not isinstance(app.screen, WorkloadForm)
