@@ -1,0 +1,87 @@
+"""Point-select throughput: the builtin driver against pgbench and sysbench, same table, same
+statement, same connections, in one run; and each driver's CPU per transaction.
+
+Usage: .venv/bin/python bench/workload_peers.py [--dir LAB_DIR] [--seconds 20] [--connections 4]
+
+pgbench runs the point select as a prepared statement (-M prepared), sysbench as a Lua event;
+both through clustertop's engines, so the live parsing is exercised too. On 2 cores the driver
+and the server share the CPU, so the driver's own CPU microseconds per transaction is printed
+beside the ratio: that is the figure to drive down.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from actions.seed import load_cluster
+from actions.workload.builtin import BuiltinWorkload, WorkloadSpec
+from actions.workload.external import ExternalWorkload
+from actions.workload.patterns import parse_mix
+from clustertop.config import load_config
+from lab.lab import Lab
+
+TABLE = "cleanup_bench.cleanup_batch"
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def measure(job, own_cpu: bool) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+    cpu0 = time.process_time() if own_cpu else children_cpu()
+    job.start()
+    job.join()
+    cpu = (time.process_time() if own_cpu else children_cpu()) - cpu0
+    result = job.result
+    assert result is not None, job.snapshot().error
+    return float(result["achieved_tps"]), cpu * 1e6 / max(1, result["transactions"])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--dir")
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--connections", type=int, default=4)
+    args = parser.parse_args()
+    temp = None
+    lab = Lab(args.dir) if args.dir else Lab()
+    if not lab.config_path.is_file() or not lab.status() or not all(s.up for s in lab.status()):
+        temp = Path(tempfile.mkdtemp(prefix="clustertop-bench-", dir="/tmp"))
+        temp.chmod(0o755)
+        lab = Lab(temp)
+        lab.up(("mariadb", "postgres"), replicas=0)
+    try:
+        config = load_config(lab.config_path)
+        for name, engine in (("lab-postgres", "pgbench"), ("lab-mariadb", "sysbench")):
+            cluster = config.clusters[name]
+            load_cluster(cluster, rows=100_000, seed=1, tables=("cleanup_batch",))
+            spec = WorkloadSpec(
+                node=cluster.nodes[0],
+                table=TABLE,
+                pattern="point-select",
+                mix=parse_mix("S100"),
+                connections=args.connections,
+                target_tps=None,
+                duration_s=args.seconds,
+            )
+            ours, ours_us = measure(BuiltinWorkload(spec, name), own_cpu=True)
+            peer, peer_us = measure(ExternalWorkload(spec, name, engine), own_cpu=False)
+            print(
+                f"{name}: builtin {ours:,.0f} tps ({ours_us:.0f} us CPU/tx) | {engine} "
+                f"{peer:,.0f} tps ({peer_us:.0f} us CPU/tx) | ratio {ours / peer:.2f}"
+            )
+    finally:
+        if temp is not None:
+            lab.down()
+            shutil.rmtree(temp, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
