@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -22,10 +21,34 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchlab import bench_lab
+
 from actions.seed import _tsv, generate_rows, load_cluster
 from clustertop.config import load_config
 from lab.binaries import find_postgres
 from lab.lab import Lab
+
+
+def compare(lab: Lab, args: argparse.Namespace) -> None:
+    config = load_config(lab.config_path)
+    rows = generate_rows(args.rows, 1)
+    anchor = datetime.now(UTC).replace(microsecond=0)
+    print(f"rows: {args.rows}")
+    for name in ("lab-mariadb", "lab-postgres"):
+        cluster = config.clusters[name]
+        node = cluster.nodes[0]
+        started = time.perf_counter()
+        report = load_cluster(cluster, rows=args.rows, seed=1, tables=("cleanup_batch",))
+        total = time.perf_counter() - started
+        ours = report.tables[0]
+        peer_s = _peer_load(lab, node, rows, anchor, cluster.family)
+        ratio = (args.rows / ours.seconds) / (args.rows / peer_s)
+        print(
+            f"{name}: clustertop {args.rows / ours.seconds:,.0f} rows/s table load "
+            f"({ours.seconds:.2f} s; {args.rows / total:,.0f} rows/s with generation, "
+            f"{total:.2f} s) | native client {args.rows / peer_s:,.0f} rows/s "
+            f"({peer_s:.2f} s) | ratio {ratio:.2f}"
+        )
 
 
 def main() -> int:
@@ -33,38 +56,8 @@ def main() -> int:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--dir", help="a running lab to use (default: a temporary one)")
     args = parser.parse_args()
-    temp_root = None
-    if args.dir:
-        lab = Lab(args.dir)
-    else:
-        temp_root = Path(tempfile.mkdtemp(prefix="clustertop-bench-", dir="/tmp"))
-        temp_root.chmod(0o755)
-        lab = Lab(temp_root)
-        lab.up(("mariadb", "postgres"), replicas=0)
-    try:
-        config = load_config(lab.config_path)
-        rows = generate_rows(args.rows, 1)
-        anchor = datetime.now(UTC).replace(microsecond=0)
-        print(f"rows: {args.rows}")
-        for name in ("lab-mariadb", "lab-postgres"):
-            cluster = config.clusters[name]
-            node = cluster.nodes[0]
-            started = time.perf_counter()
-            report = load_cluster(cluster, rows=args.rows, seed=1, tables=("cleanup_batch",))
-            total = time.perf_counter() - started
-            ours = report.tables[0]
-            peer_s = _peer_load(lab, node, rows, anchor, cluster.family)
-            ratio = (args.rows / ours.seconds) / (args.rows / peer_s)
-            print(
-                f"{name}: clustertop {args.rows / ours.seconds:,.0f} rows/s table load "
-                f"({ours.seconds:.2f} s; {args.rows / total:,.0f} rows/s with generation, "
-                f"{total:.2f} s) | native client {args.rows / peer_s:,.0f} rows/s "
-                f"({peer_s:.2f} s) | ratio {ratio:.2f}"
-            )
-    finally:
-        if temp_root is not None:
-            lab.down()
-            shutil.rmtree(temp_root, ignore_errors=True)
+    with bench_lab(args.dir, replicas=0) as lab:
+        compare(lab, args)
     return 0
 
 

@@ -15,11 +15,11 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import resource
-import shutil
 import statistics
-import tempfile
 import time
 from pathlib import Path
+
+from benchlab import bench_lab
 
 from clustertop.config import load_config
 from clustertop.wiring import poll_targets
@@ -62,6 +62,46 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+def compare(lab: Lab, args: argparse.Namespace) -> None:
+    config = load_config(lab.config_path)
+    targets = poll_targets(config)
+    poller = Poller(targets)
+    rounds, queries, cpu, per_node = run(poller, args.seconds, History(args.history))
+    poller.close()
+    print(
+        f"4-node lab, {len(rounds)} rounds at 1 s: round median {statistics.median(rounds):.1f} ms, "
+        f"p95 {pct(rounds, 0.95):.1f} ms; per node median {statistics.median(per_node):.1f} ms, "
+        f"p95 {pct(per_node, 0.95):.1f} ms; queries per round median "
+        f"{statistics.median(queries):.0f}; poller CPU {cpu * 100:.2f}% of a core"
+    )
+
+    many = []
+    for i in range(args.nodes):
+        t = targets[i % len(targets)]
+        spec = dataclasses.replace(t.spec, cluster=f"{t.spec.cluster}-{i // len(targets)}")
+        # Heartbeats stay with the real 4 nodes: 50 writers on 2 primaries is not a fleet.
+        many.append(
+            dataclasses.replace(
+                t, spec=spec, heartbeat_table=t.heartbeat_table if i < len(targets) else None
+            )
+        )
+    big = Poller(many)
+    history = History(args.history)
+    # Warm up until the bounded history is full: before that, memory grows by design.
+    run(big, args.history + 20, history)
+    rss_start = rss_mb()
+    trace: list[float] = []
+    rounds, queries, cpu, _ = run(big, args.memory_seconds, history, trace)
+    rss_end = rss_mb()
+    big.close()
+    print(
+        f"{args.nodes} nodes, {len(rounds)} rounds at 1 s: round median {statistics.median(rounds):.1f} ms, "
+        f"p95 {pct(rounds, 0.95):.1f} ms, max {max(rounds):.1f} ms; CPU {cpu * 100:.1f}% of a core; "
+        f"RSS {rss_start:.1f} MB after warm-up -> {rss_end:.1f} MB after {args.memory_seconds:.0f} s "
+        f"(peak {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.1f} MB)"
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--dir")
@@ -75,55 +115,8 @@ def main() -> int:
         help="samples kept per node; warm-up runs until the history is full",
     )
     args = parser.parse_args()
-    temp = None
-    lab = Lab(args.dir) if args.dir else Lab()
-    if not lab.config_path.is_file():
-        temp = Path(tempfile.mkdtemp(prefix="clustertop-bench-", dir="/tmp"))
-        temp.chmod(0o755)
-        lab = Lab(temp)
-        lab.up(("mariadb", "postgres"), replicas=1)
-    try:
-        config = load_config(lab.config_path)
-        targets = poll_targets(config)
-        poller = Poller(targets)
-        rounds, queries, cpu, per_node = run(poller, args.seconds, History(args.history))
-        poller.close()
-        print(
-            f"4-node lab, {len(rounds)} rounds at 1 s: round median {statistics.median(rounds):.1f} ms, "
-            f"p95 {pct(rounds, 0.95):.1f} ms; per node median {statistics.median(per_node):.1f} ms, "
-            f"p95 {pct(per_node, 0.95):.1f} ms; queries per round median "
-            f"{statistics.median(queries):.0f}; poller CPU {cpu * 100:.2f}% of a core"
-        )
-
-        many = []
-        for i in range(args.nodes):
-            t = targets[i % len(targets)]
-            spec = dataclasses.replace(t.spec, cluster=f"{t.spec.cluster}-{i // len(targets)}")
-            # Heartbeats stay with the real 4 nodes: 50 writers on 2 primaries is not a fleet.
-            many.append(
-                dataclasses.replace(
-                    t, spec=spec, heartbeat_table=t.heartbeat_table if i < len(targets) else None
-                )
-            )
-        big = Poller(many)
-        history = History(args.history)
-        # Warm up until the bounded history is full: before that, memory grows by design.
-        run(big, args.history + 20, history)
-        rss_start = rss_mb()
-        trace: list[float] = []
-        rounds, queries, cpu, _ = run(big, args.memory_seconds, history, trace)
-        rss_end = rss_mb()
-        big.close()
-        print(
-            f"{args.nodes} nodes, {len(rounds)} rounds at 1 s: round median {statistics.median(rounds):.1f} ms, "
-            f"p95 {pct(rounds, 0.95):.1f} ms, max {max(rounds):.1f} ms; CPU {cpu * 100:.1f}% of a core; "
-            f"RSS {rss_start:.1f} MB after warm-up -> {rss_end:.1f} MB after {args.memory_seconds:.0f} s "
-            f"(peak {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.1f} MB)"
-        )
-    finally:
-        if temp is not None:
-            lab.down()
-            shutil.rmtree(temp, ignore_errors=True)
+    with bench_lab(args.dir, replicas=1) as lab:
+        compare(lab, args)
     return 0
 
 

@@ -14,9 +14,10 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
+
+from benchlab import bench_lab
 
 from clustertop.config import load_config
 from lab.lab import Lab
@@ -70,13 +71,12 @@ def main() -> int:
     parser.add_argument("--dir")
     parser.add_argument("--seconds", type=float, default=60)
     args = parser.parse_args()
-    temp = None
-    lab = Lab(args.dir) if args.dir else Lab()
-    if not lab.config_path.is_file():
-        temp = Path(tempfile.mkdtemp(prefix="clustertop-bench-", dir="/tmp"))
-        temp.chmod(0o755)
-        lab = Lab(temp)
-        lab.up(("mariadb", "postgres"), replicas=1)
+    with bench_lab(args.dir, replicas=1) as lab:
+        compare(lab, args)
+    return 0
+
+
+def compare(lab: Lab, args: argparse.Namespace) -> None:
     config = load_config(lab.config_path)
     pg = config.clusters["lab-postgres"].nodes[0]
     clustertop = str(Path(sys.executable).with_name("clustertop"))
@@ -110,10 +110,6 @@ def main() -> int:
     finally:
         for session in sessions:
             subprocess.run(["tmux", "kill-session", "-t", session], check=False)
-        if temp is not None:
-            lab.down()
-            shutil.rmtree(temp, ignore_errors=True)
-    return 0
 
 
 if __name__ == "__main__":

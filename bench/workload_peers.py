@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import argparse
 import resource
-import shutil
-import tempfile
 import time
-from pathlib import Path
+
+from benchlab import bench_lab
 
 from actions.seed import load_cluster
 from actions.workload.builtin import BuiltinWorkload, WorkloadSpec
@@ -43,43 +42,36 @@ def measure(job, own_cpu: bool) -> tuple[float, float]:  # type: ignore[no-untyp
     return float(result["achieved_tps"]), cpu * 1e6 / max(1, result["transactions"])
 
 
+def compare(lab: Lab, args: argparse.Namespace) -> None:
+    config = load_config(lab.config_path)
+    for name, engine in (("lab-postgres", "pgbench"), ("lab-mariadb", "sysbench")):
+        cluster = config.clusters[name]
+        load_cluster(cluster, rows=100_000, seed=1, tables=("cleanup_batch",))
+        spec = WorkloadSpec(
+            node=cluster.nodes[0],
+            table=TABLE,
+            pattern="point-select",
+            mix=parse_mix("S100"),
+            connections=args.connections,
+            target_tps=None,
+            duration_s=args.seconds,
+        )
+        ours, ours_us = measure(BuiltinWorkload(spec, name), own_cpu=True)
+        peer, peer_us = measure(ExternalWorkload(spec, name, engine), own_cpu=False)
+        print(
+            f"{name}: builtin {ours:,.0f} tps ({ours_us:.0f} us CPU/tx) | {engine} "
+            f"{peer:,.0f} tps ({peer_us:.0f} us CPU/tx) | ratio {ours / peer:.2f}"
+        )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--dir")
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--connections", type=int, default=4)
     args = parser.parse_args()
-    temp = None
-    lab = Lab(args.dir) if args.dir else Lab()
-    if not lab.config_path.is_file() or not lab.status() or not all(s.up for s in lab.status()):
-        temp = Path(tempfile.mkdtemp(prefix="clustertop-bench-", dir="/tmp"))
-        temp.chmod(0o755)
-        lab = Lab(temp)
-        lab.up(("mariadb", "postgres"), replicas=0)
-    try:
-        config = load_config(lab.config_path)
-        for name, engine in (("lab-postgres", "pgbench"), ("lab-mariadb", "sysbench")):
-            cluster = config.clusters[name]
-            load_cluster(cluster, rows=100_000, seed=1, tables=("cleanup_batch",))
-            spec = WorkloadSpec(
-                node=cluster.nodes[0],
-                table=TABLE,
-                pattern="point-select",
-                mix=parse_mix("S100"),
-                connections=args.connections,
-                target_tps=None,
-                duration_s=args.seconds,
-            )
-            ours, ours_us = measure(BuiltinWorkload(spec, name), own_cpu=True)
-            peer, peer_us = measure(ExternalWorkload(spec, name, engine), own_cpu=False)
-            print(
-                f"{name}: builtin {ours:,.0f} tps ({ours_us:.0f} us CPU/tx) | {engine} "
-                f"{peer:,.0f} tps ({peer_us:.0f} us CPU/tx) | ratio {ours / peer:.2f}"
-            )
-    finally:
-        if temp is not None:
-            lab.down()
-            shutil.rmtree(temp, ignore_errors=True)
+    with bench_lab(args.dir, replicas=0) as lab:
+        compare(lab, args)
     return 0
 
 

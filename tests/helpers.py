@@ -11,7 +11,7 @@ from clustertop.config import ClusterConfig
 from collectors.connect import connect_mysql, connect_postgres
 from collectors.nodes import NodeSpec
 from collectors.poller import Poller, PollTarget
-from collectors.samples import NodeSample, PollRound
+from collectors.samples import DetailSample, NodeSample, PollRound
 
 T = TypeVar("T")
 
@@ -71,3 +71,14 @@ def poller_for(cluster: ClusterConfig, **overrides: Any) -> Poller:
 
 def node_sample(round_: PollRound, name: str) -> NodeSample:
     return next(n for n in round_.nodes if n.node == name)
+
+
+def first_detail(target: PollTarget, timeout: float = 20.0) -> DetailSample | None:
+    """The first slow reading (statements, tables) of one node, as the poller hands it over."""
+    poller = Poller([target])
+    try:
+        poller.poll_round()
+        poller.wait_for_details(timeout)
+        return poller.poll_round().nodes[0].detail
+    finally:
+        poller.close()

@@ -16,7 +16,7 @@ from collectors.poller import Poller, PollTarget
 from collectors.samples import NodeSample, PollRound
 from lab.lab import Lab
 from tests.conftest import run_cli
-from tests.helpers import node_sample, sql
+from tests.helpers import first_detail, node_sample, sql
 
 
 @pytest.mark.parametrize("engine", ["mariadb", "postgres"])
@@ -29,13 +29,7 @@ def test_top_statements_show_a_statement_we_ran(
     with sql(primary) as run:
         for _ in range(25):
             run(f"SELECT {marker} + 1")
-    poller = Poller([PollTarget(primary, heartbeat_table=None, detail_interval=0.5)])
-    try:
-        poller.poll_round()
-        poller.wait_for_details(20)
-        detail = poller.poll_round().nodes[0].detail
-    finally:
-        poller.close()
+    detail = first_detail(PollTarget(primary, heartbeat_table=None, detail_interval=0.5))
     assert detail is not None and detail.statements is not None
     assert detail.statements.available, detail.statements.reason
     assert detail.statements.top
@@ -47,13 +41,7 @@ def test_top_statements_show_a_statement_we_ran(
 def test_statements_say_why_when_not_available(postgres: ClusterConfig) -> None:
     # The extension is created in the lab's database only, so `postgres` has no view.
     node = replace(postgres.nodes[0], database="postgres")
-    poller = Poller([PollTarget(node, heartbeat_table=None, detail_interval=0.5)])
-    try:
-        poller.poll_round()
-        poller.wait_for_details(20)
-        detail = poller.poll_round().nodes[0].detail
-    finally:
-        poller.close()
+    detail = first_detail(PollTarget(node, heartbeat_table=None, detail_interval=0.5))
     assert detail is not None and detail.statements is not None
     assert detail.statements.available is False
     assert "pg_stat_statements" in (detail.statements.reason or "")
@@ -198,13 +186,8 @@ def test_citus_skew_equals_citus_shards_sums() -> None:
 
     config: Config = config_from_dsns([dsn])
     node = next(iter(config.clusters.values())).nodes[0]
-    poller = Poller([PollTarget(node, heartbeat_table=None, detail_interval=0.5)])
-    try:
-        poller.poll_round()
-        poller.wait_for_details(30)
-        citus = poller.poll_round().nodes[0].detail.citus  # type: ignore[union-attr]
-    finally:
-        poller.close()
+    detail = first_detail(PollTarget(node, heartbeat_table=None, detail_interval=0.5), 30)
+    citus = detail.citus if detail else None
     assert citus is not None
     with connect_postgres(node) as conn:
         rows = conn.execute(
@@ -223,14 +206,8 @@ def test_a_missing_watched_table_spoils_no_other_reading(
     cluster = mariadb if engine == "mariadb" else postgres
     run_cli("--config", str(lab.config_path), "load", "--cluster", cluster.name, "--rows", "500")
     watched = ("cleanup_bench.no_such_table", "cleanup_bench.cleanup_batch")
-    poller = Poller([PollTarget(cluster.nodes[0], heartbeat_table=None, watched_tables=watched,
-                                detail_interval=0.5)])
-    try:
-        poller.poll_round()
-        poller.wait_for_details(20)
-        detail = poller.poll_round().nodes[0].detail
-    finally:
-        poller.close()
+    detail = first_detail(PollTarget(cluster.nodes[0], heartbeat_table=None,
+                                     watched_tables=watched, detail_interval=0.5))
     assert detail is not None and detail.error is None
     missing, present = detail.tables
     assert missing.error and missing.rows is None
