@@ -2,6 +2,7 @@
 statement, same connections, in one run; and each driver's CPU per transaction.
 
 Usage: .venv/bin/python bench/workload_peers.py [--dir LAB_DIR] [--seconds 20] [--connections 4]
+       [--processes 1,2,4]
 
 pgbench runs the point select as a prepared statement (-M prepared), sysbench as a Lua event;
 both through clustertop's engines, so the live parsing is exercised too. On 2 cores the driver
@@ -14,6 +15,7 @@ from __future__ import annotations
 import argparse
 import resource
 import time
+from dataclasses import replace
 
 from benchlab import bench_lab
 
@@ -33,10 +35,12 @@ def children_cpu() -> float:
 
 
 def measure(job, own_cpu: bool) -> tuple[float, float]:  # type: ignore[no-untyped-def]
-    cpu0 = time.process_time() if own_cpu else children_cpu()
+    """TPS and CPU microseconds per transaction: for the builtin driver this process and its
+    worker processes, for a peer its child process alone."""
+    cpu0 = children_cpu() + (time.process_time() if own_cpu else 0.0)
     job.start()
     job.join()
-    cpu = (time.process_time() if own_cpu else children_cpu()) - cpu0
+    cpu = children_cpu() + (time.process_time() if own_cpu else 0.0) - cpu0
     result = job.result
     assert result is not None, job.snapshot().error
     return float(result["achieved_tps"]), cpu * 1e6 / max(1, result["transactions"])
@@ -56,12 +60,15 @@ def compare(lab: Lab, args: argparse.Namespace) -> None:
             target_tps=None,
             duration_s=args.seconds,
         )
-        ours, ours_us = measure(BuiltinWorkload(spec, name), own_cpu=True)
         peer, peer_us = measure(ExternalWorkload(spec, name, engine), own_cpu=False)
-        print(
-            f"{name}: builtin {ours:,.0f} tps ({ours_us:.0f} us CPU/tx) | {engine} "
-            f"{peer:,.0f} tps ({peer_us:.0f} us CPU/tx) | ratio {ours / peer:.2f}"
-        )
+        print(f"{name}: {engine} {peer:,.0f} tps ({peer_us:.0f} us CPU/tx)")
+        for processes in args.processes:
+            job = BuiltinWorkload(replace(spec, processes=processes), name)
+            ours, ours_us = measure(job, own_cpu=True)
+            print(
+                f"{name}: builtin, {job.processes} process(es): {ours:,.0f} tps "
+                f"({ours_us:.0f} us CPU/tx) | ratio to {engine} {ours / peer:.2f}"
+            )
 
 
 def main() -> int:
@@ -69,6 +76,12 @@ def main() -> int:
     parser.add_argument("--dir")
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--connections", type=int, default=4)
+    parser.add_argument(
+        "--processes",
+        type=lambda text: [int(n) for n in text.split(",")],
+        default=[1, 2, 4],
+        help="builtin driver's process counts to try, e.g. 1,2,4 (1 = threads)",
+    )
     args = parser.parse_args()
     with bench_lab(args.dir, replicas=0) as lab:
         compare(lab, args)

@@ -183,6 +183,13 @@ def build_parser() -> OneLineParser:
         default=4,
         help="connections, one thread each (default 4)",
     )
+    run_p.add_argument(
+        "--processes",
+        type=_positive_int,
+        default=0,
+        help="builtin driver: worker processes the connections are spread over (default: one "
+        "per CPU when unthrottled or above 2000 TPS, else threads in one process)",
+    )
     run_p.add_argument("--tps", type=_positive_float, help="target TPS (default: unthrottled)")
     limit = run_p.add_mutually_exclusive_group()
     limit.add_argument("--duration", type=_positive_float, help="seconds to run (default 10)")
@@ -450,6 +457,7 @@ def cmd_workload(args: argparse.Namespace) -> int:
         duration_s=duration,
         transactions=args.transactions,
         seed=args.seed,
+        processes=args.processes,
     )
     check_table(spec.node, spec.table)
     if args.engine == "builtin":

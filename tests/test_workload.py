@@ -4,7 +4,10 @@ percentiles with a known injected delay, cancel, and bad input."""
 from __future__ import annotations
 
 import json
+import multiprocessing
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -26,49 +29,106 @@ def _server_commits(cluster: ClusterConfig) -> int:
     return int(rows[0][0])
 
 
+@contextmanager
+def autovacuum_paused(cluster: ClusterConfig) -> Iterator[None]:
+    """Autovacuum's own transactions (system catalogs, after the tests' many CREATE and DROP)
+    would count too: the lab is a sandbox, so it is paused while commits are compared."""
+    if cluster.family == "mysql":
+        yield
+        return
+    with sql(cluster.nodes[0]) as run:
+        run("ALTER SYSTEM SET autovacuum = off")
+        run("SELECT pg_reload_conf()")
+    time.sleep(1)
+    try:
+        yield
+    finally:
+        with sql(cluster.nodes[0]) as run:
+            run("ALTER SYSTEM RESET autovacuum")
+            run("SELECT pg_reload_conf()")
+
+
+def _counted_run(lab: Lab, cluster: ClusterConfig, extra: list[str], env: dict[str, str],
+                 pattern: str = "oltp") -> tuple[int, dict]:  # type: ignore[type-arg]
+    """One `workload run --json`, and how many transactions the server counted meanwhile."""
+    base = ["--config", str(lab.config_path), "workload", "run", "--cluster", cluster.name,
+            "--pattern", pattern, "--connections", "4", "--table", "cleanup_bench.cleanup_batch",
+            "--json"]
+    time.sleep(1.5)  # PostgreSQL publishes a backend's counts about once a second
+    before = _server_commits(cluster)
+    done = run_cli(*base, *extra, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    time.sleep(1.5)
+    return _server_commits(cluster) - before, json.loads(done.stdout) | {"log": done.stderr}
+
+
+def _server_counted(lab: Lab, cluster: ClusterConfig, extra: list[str], env: dict[str, str],
+                    pattern: str = "oltp") -> tuple[int, dict]:  # type: ignore[type-arg]
+    """The server's count for a run, less what any run costs besides its transactions (finding
+    the primary, reading the table's shape), measured on a one-transaction run."""
+    overhead, one = _counted_run(lab, cluster, ["--transactions", "1"], env, pattern)
+    overhead -= one["transactions"]
+    delta, result = _counted_run(lab, cluster, extra, env, pattern)
+    return delta - overhead, result
+
+
 @pytest.mark.parametrize("engine", ["mariadb", "postgres"])
 def test_200_tps_for_10_s_and_the_server_counted_the_same(
     engine: str, lab: Lab, mariadb: ClusterConfig, postgres: ClusterConfig, tmp_path
 ) -> None:  # type: ignore[no-untyped-def]
     cluster = mariadb if engine == "mariadb" else postgres
     run_cli("--config", str(lab.config_path), "load", "--cluster", cluster.name, "--rows", "5000")
-    if engine == "postgres":
-        # Autovacuum's own transactions (system catalogs, after the tests' many CREATE and
-        # DROP) would count too: the lab is a sandbox, so it is paused for this measurement.
-        with sql(cluster.nodes[0]) as run:
-            run("ALTER SYSTEM SET autovacuum = off")
-            run("SELECT pg_reload_conf()")
-        time.sleep(1)
-    base = ["--config", str(lab.config_path), "workload", "run", "--cluster", cluster.name,
-            "--pattern", "oltp", "--connections", "4", "--table", "cleanup_bench.cleanup_batch",
-            "--json"]
     env = {"CLUSTERTOP_RESULTS_DIR": str(tmp_path)}
-
-    def counted(extra: list[str]) -> tuple[int, dict]:  # type: ignore[type-arg]
-        time.sleep(1.5)  # PostgreSQL publishes a backend's counts about once a second
-        before = _server_commits(cluster)
-        done = run_cli(*base, *extra, env=env, timeout=60)
-        assert done.returncode == 0, done.stderr
-        time.sleep(1.5)
-        return _server_commits(cluster) - before, json.loads(done.stdout) | {"log": done.stderr}
-
-    try:
-        # What a run costs besides its transactions (finding the primary, reading the table's
-        # shape), measured on a one-transaction run and taken off the real one.
-        overhead, one = counted(["--transactions", "1"])
-        overhead -= one["transactions"]
-        delta, result = counted(["--tps", "200", "--duration", "10"])
-    finally:
-        if engine == "postgres":
-            with sql(cluster.nodes[0]) as run:
-                run("ALTER SYSTEM RESET autovacuum")
-                run("SELECT pg_reload_conf()")
-    server = delta - overhead
+    with autovacuum_paused(cluster):
+        server, result = _server_counted(lab, cluster, ["--tps", "200", "--duration", "10"], env)
+    assert 190 <= result["achieved_tps"] <= 210, result
     assert abs(server - result["transactions"]) <= 0.02 * result["transactions"], (server, result)
     lat = result["latency_ms"]
     assert 0 < lat["p50"] <= lat["p95"] <= lat["p99"] <= lat["max"]
     assert list(tmp_path.glob("workload-*.json"))  # the run's record was saved
     assert "second 5:" in result["log"]  # a live line a second
+
+
+@pytest.mark.parametrize("engine", ["mariadb", "postgres"])
+def test_worker_processes_run_exactly_the_transactions_asked_and_the_server_agrees(
+    engine: str, lab: Lab, mariadb: ClusterConfig, postgres: ClusterConfig, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    cluster = mariadb if engine == "mariadb" else postgres
+    run_cli("--config", str(lab.config_path), "load", "--cluster", cluster.name, "--rows", "5000")
+    env = {"CLUSTERTOP_RESULTS_DIR": str(tmp_path)}
+    with autovacuum_paused(cluster):
+        server, result = _server_counted(
+            lab, cluster, ["--processes", "2", "--transactions", "3001"], env
+        )
+    assert result["processes"] == 2
+    assert result["transactions"] == 3001 == sum(result["operations"].values()), result
+    assert result["errors"] == 0, result
+    assert abs(server - 3001) <= 0.02 * 3001, (server, result)
+
+
+def test_a_target_rate_holds_within_5_percent_over_60_s(
+    mariadb: ClusterConfig, postgres: ClusterConfig
+) -> None:
+    """Both engines at once, MariaDB from threads and PostgreSQL from two worker processes, so
+    the open-loop schedule is checked across processes too."""
+    jobs = []
+    for cluster, processes in ((mariadb, 1), (postgres, 2)):
+        spec = WorkloadSpec(node=cluster.nodes[0], table="cleanup_bench.cleanup_batch",
+                            pattern="oltp", mix=parse_mix("S60,I15,U20,D5"), connections=4,
+                            target_tps=400, duration_s=60, processes=processes)
+        jobs.append(BuiltinWorkload(spec, cluster.name))
+    for job in jobs:
+        job.start()
+    for job in jobs:
+        job.join(90)
+        assert job.snapshot().state == "finished", job.snapshot().error
+        result = job.result
+        assert result is not None and result["processes"] == job.processes
+        assert 380 <= result["achieved_tps"] <= 420, result
+        assert 59 <= result["duration_s"] <= 62, result
+        assert result["errors"] == 0, result
+        achieved = job.snapshot().series_named("achieved")
+        assert len(achieved) >= 59  # a sample for every second
 
 
 def test_p99_reflects_an_injected_server_side_delay(postgres: ClusterConfig) -> None:
@@ -93,10 +153,13 @@ def test_p99_reflects_an_injected_server_side_delay(postgres: ClusterConfig) -> 
     assert result["latency_ms"]["p99"] >= 55.0
     assert result["latency_ms"]["p50"] < 20.0
     # About 5% of the updates hit a slow row: p95 sits at the edge, p90 below it.
-    assert job.overall.percentile(90) is not None and job.overall.percentile(90) < 20_000
+    assert job.tally.overall.percentile(90) is not None and job.tally.overall.percentile(90) < 20_000
 
 
-def test_cancel_ends_within_2_s_and_leaves_no_connection(lab: Lab, postgres: ClusterConfig) -> None:
+@pytest.mark.parametrize("processes", [1, 2])
+def test_cancel_ends_within_2_s_and_leaves_no_connection(
+    processes: int, lab: Lab, postgres: ClusterConfig
+) -> None:
     primary = postgres.nodes[0]
     run_cli("--config", str(lab.config_path), "load", "--cluster", "lab-postgres", "--rows", "100")
 
@@ -109,10 +172,10 @@ def test_cancel_ends_within_2_s_and_leaves_no_connection(lab: Lab, postgres: Clu
     baseline = ours()
     spec = WorkloadSpec(node=primary, table="cleanup_bench.cleanup_batch", pattern="oltp",
                         mix=parse_mix("S60,I20,U20"), connections=4, target_tps=None,
-                        duration_s=60)
+                        duration_s=60, processes=processes)
     job = BuiltinWorkload(spec, postgres.name)
     job.start()
-    time.sleep(2)
+    time.sleep(3)
     assert job.snapshot().running and ours() >= baseline + 4
     asked = time.monotonic()
     job.cancel()
@@ -124,6 +187,7 @@ def test_cancel_ends_within_2_s_and_leaves_no_connection(lab: Lab, postgres: Clu
     while ours() > baseline and time.monotonic() < deadline:
         time.sleep(0.1)
     assert ours() == baseline
+    assert not multiprocessing.active_children()  # no worker process is left either
 
 
 @pytest.mark.parametrize(

@@ -1,54 +1,35 @@
-"""The builtin workload driver: N connections in threads, open-loop rate control, latency per
-operation in histograms, per-second samples, and a summary.
-
-Open loop: with a target, each connection's k-th operation is due at start + k x interval;
-latency is measured from when it was due, not from when it began, so a slow server shows as
-latency (queueing included) and not as a quietly lower rate (no coordinated omission).
-"""
+"""The builtin workload job: the connections of actions.workload.driver, in threads of this
+process or spread over worker processes, their tallies merged here into per-second samples,
+live log lines and the run's summary."""
 
 from __future__ import annotations
 
-import contextlib
-import random
+import multiprocessing
+import queue
 import threading
 import time
-from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
-import psycopg
-import pymysql
-
 from actions.jobs import Job
-from actions.workload.histogram import Histogram
-from actions.workload.table import RANGE_LOOKBACK, TableShape, describe_table, naive_utc, utc_now
+from actions.workload.driver import (
+    FLUSH_EVERY_S,
+    ConnectionGroup,
+    SecondStats,
+    Tally,
+    WorkloadSpec,
+    process_main,
+    worker_processes,
+)
+from actions.workload.table import describe_table
 from collectors.connect import connect_mysql, connect_postgres
 from collectors.errors import close_quietly
-from collectors.nodes import NodeSpec
 
-DB_ERRORS = (pymysql.err.MySQLError, psycopg.Error, OSError)
+__all__ = ["BuiltinWorkload", "SecondStats", "WorkloadSpec", "workload_job_fields"]
 
-
-@dataclass(frozen=True)
-class WorkloadSpec:
-    node: NodeSpec
-    table: str
-    pattern: str
-    mix: Mapping[str, int]
-    connections: int = 4
-    target_tps: float | None = None
-    duration_s: float | None = 10.0
-    transactions: int | None = None
-    seed: int = 1
-    statement_timeout: float = 5.0
-
-
-@dataclass
-class SecondStats:
-    histogram: Histogram = field(default_factory=Histogram)
-    done: int = 0
-    errors: int = 0
+READY_TIMEOUT_S = 30.0  # worker processes import, then connect: generous, but bounded
+# A second is reported once every connection has handed on its counts for it.
+REPORT_LAG_S = FLUSH_EVERY_S + 0.15
 
 
 def workload_job_fields(spec: WorkloadSpec, cluster: str, engine: str) -> dict[str, Any]:
@@ -67,14 +48,11 @@ class BuiltinWorkload(Job):
     def __init__(self, spec: WorkloadSpec, cluster: str) -> None:
         super().__init__(**workload_job_fields(spec, cluster, "builtin"))
         self.spec = spec
+        self.processes = worker_processes(spec)
         self.stats_lock = threading.Lock()
-        self.overall = Histogram()
-        self.by_kind: dict[str, Histogram] = {}
-        self.operations: Counter[str] = Counter()
-        self.errors: Counter[str] = Counter()
-        self.seconds: dict[int, SecondStats] = {}
+        self.tally = Tally()
         self.started_mono = 0.0
-        self.claimed = 0  # operations handed out, so --transactions is never exceeded
+        self.reported = 0
         self.result: dict[str, Any] | None = None
 
     # -- the job ----------------------------------------------------------------------------------
@@ -88,44 +66,21 @@ class BuiltinWorkload(Job):
             close_quietly(probe)
         total = spec.transactions
         self.progress(0, float(total) if total else spec.duration_s)
+        where = "1 process" if self.processes == 1 else f"{self.processes} processes"
         self.log(
-            f"{spec.connections} connections on {spec.node.address}, {spec.table}, "
+            f"{spec.connections} connections ({where}) on {spec.node.address}, {spec.table}, "
             f"mix {dict(spec.mix)}, target {spec.target_tps or 'unthrottled'}"
         )
-        self.started_mono = time.monotonic()
-        next_key = [shape.key_max + 1_000_000]
-        key_lock = threading.Lock()
-        workers = [
-            threading.Thread(
-                target=self._worker,
-                args=(i, shape, next_key, key_lock),
-                name=f"workload-{self.id}-{i}",
-                daemon=True,
-            )
-            for i in range(spec.connections)
-        ]
-        for w in workers:
-            w.start()
-        reported = 0
         try:
-            while any(w.is_alive() for w in workers):
-                time.sleep(0.05)
-                now_s = int(time.monotonic() - self.started_mono)
-                while reported < now_s:
-                    self._report_second(reported)
-                    reported += 1
-                done = sum(self.operations.values())
-                if spec.transactions:
-                    self.progress(done)
-                else:
-                    self.progress(min(time.monotonic() - self.started_mono, spec.duration_s or 0))
+            if self.processes == 1:
+                self._run_threads(shape)
+            else:
+                self._run_processes(shape)
         finally:
-            for w in workers:
-                w.join(10)
-        elapsed = time.monotonic() - self.started_mono
-        self._report_second(reported, partial=True)
-        self.result = self.summary_json(elapsed)
-        self.summary = self.summary_pairs(self.result)  # kept when the run was cancelled too
+            elapsed = time.monotonic() - self.started_mono if self.started_mono else 0.0
+            self._report_until(None)
+            self.result = self.summary_json(elapsed)
+            self.summary = self.summary_pairs(self.result)  # kept when cancelled too
         self.check_cancelled()
         return self.summary
 
@@ -135,139 +90,130 @@ class BuiltinWorkload(Job):
             return connect_mysql(node, connect_timeout=5, statement_timeout=timeout)
         return connect_postgres(node, connect_timeout=5, statement_timeout=timeout)
 
-    def _claim(self) -> bool:
-        """May this worker run one more operation?"""
-        spec = self.spec
-        if self.cancel_requested:
-            return False
-        if spec.duration_s is not None and time.monotonic() - self.started_mono >= spec.duration_s:
-            return False
-        if spec.transactions is not None:
-            with self.stats_lock:
-                if self.claimed >= spec.transactions:
-                    return False
-                self.claimed += 1
-        return True
+    def _run_threads(self, shape: Any) -> None:
+        group = ConnectionGroup(self.spec, shape, range(self.spec.connections))
+        group.connect()
+        self.started_mono = time.monotonic()
+        runner = threading.Thread(
+            target=group.run,
+            args=(self.started_mono, self._absorb, lambda: self.cancel_requested),
+            name=f"workload-{self.id}",
+            daemon=True,
+        )
+        runner.start()
+        while runner.is_alive():
+            runner.join(0.05)
+            self._tick()
 
-    def _worker(
-        self, index: int, shape: TableShape, next_key: list[int], key_lock: threading.Lock
-    ) -> None:
-        spec = self.spec
-        rng = random.Random(spec.seed * 1000 + index)
-        kinds = [k for k in spec.mix if k != "range" or shape.time_column is not None]
-        weights = [spec.mix[k] for k in kinds]
-        interval = spec.connections / spec.target_tps if spec.target_tps else 0.0
-        # Spread the connections' schedules over one interval, so they do not fire together.
-        due = self.started_mono + interval * index / spec.connections
-        mine: list[int] = []  # keys this connection inserted: the only rows it deletes
+    def _run_processes(self, shape: Any) -> None:
+        # spawn, not fork: this job runs beside other threads (the TUI's, the poller's), and a
+        # forked child would inherit their locks mid-use.
+        ctx = multiprocessing.get_context("spawn")
+        out = ctx.Queue()
+        go, cancel, start = ctx.Event(), ctx.Event(), ctx.Value("d", 0.0)
+        indices = list(range(self.spec.connections))
+        chunks = [indices[i :: self.processes] for i in range(self.processes)]
+        workers = [
+            ctx.Process(
+                target=process_main,
+                args=(self.spec, shape, chunk, start, go, cancel, out),
+                name=f"clustertop-workload-{self.id}-{n}",
+                daemon=True,
+            )
+            for n, chunk in enumerate(chunks)
+        ]
+        for w in workers:
+            w.start()
         try:
-            conn = self._connect()
-        except Exception as exc:  # the job reports it; other connections go on
-            self._error(exc)
-            return
-        try:
-            while self._claim():
-                if interval:
-                    wait = due - time.monotonic()
-                    if wait > 0 and self._cancel.wait(wait):
-                        break
-                    start = due
-                    due += interval
-                else:
-                    start = time.monotonic()
-                kind = rng.choices(kinds, weights)[0]
-                try:
-                    kind = self._operate(conn, shape, kind, rng, mine, next_key, key_lock)
-                except DB_ERRORS as exc:
-                    self._error(exc)
-                    if _connection_lost(conn, shape.family):
-                        close_quietly(conn)
-                        conn = self._connect()
-                    continue
-                self._done(kind, (time.monotonic() - start) * 1_000_000)
+            waiting = self._gather(out, workers, "ready", READY_TIMEOUT_S)
+            if waiting and not self.cancel_requested:
+                raise RuntimeError(f"{waiting} worker processes did not start")
+            self.started_mono = start.value = time.monotonic()
+            go.set()
+            self._gather(out, workers, "done", None, cancel=cancel)
         finally:
-            close_quietly(conn)
+            cancel.set()
+            go.set()
+            for w in workers:
+                w.join(5)
+                if w.is_alive():
+                    w.terminate()
+                    w.join(2)
+            out.close()
+            out.join_thread()
 
-    def _operate(
+    def _gather(
         self,
-        conn: Any,
-        shape: TableShape,
-        kind: str,
-        rng: random.Random,
-        mine: list[int],
-        next_key: list[int],
-        key_lock: threading.Lock,
-    ) -> str:
-        now = utc_now()
-        stamp = naive_utc(now) if shape.family == "mysql" else now
-        if kind == "delete" and not mine:
-            kind = "insert"  # only its own rows are deleted: insert one first
-        if kind == "select":
-            _run(
-                conn,
-                shape.family,
-                shape.select_sql(),
-                (rng.randint(shape.key_min, max(shape.key_min, shape.key_max)),),
-            )
-        elif kind == "insert":
-            key = None
-            if not shape.key.generated:
-                with key_lock:
-                    key = next_key[0]
-                    next_key[0] += 1
-            values = shape.insert_values(rng, stamp, key)  # type: ignore[arg-type]
-            new_key = _run(conn, shape.family, shape.insert_sql(), values, returning=True)
-            mine.append(int(key if key is not None else new_key))
-        elif kind == "update":
-            column = rng.choice(shape.updatable) if shape.updatable else shape.key
-            target = (
-                rng.choice(mine)
-                if mine and rng.random() < 0.5
-                else rng.randint(shape.key_min, max(shape.key_min, shape.key_max))
-            )
-            _run(
-                conn,
-                shape.family,
-                shape.update_sql(column),
-                (column.random_value(rng, stamp), target),
-            )  # type: ignore[arg-type]
-        elif kind == "delete":
-            _run(conn, shape.family, shape.delete_sql(), (mine.pop(rng.randrange(len(mine))),))
+        out: Any,
+        workers: Sequence[Any],
+        until: str,
+        timeout: float | None,
+        *,
+        cancel: Any = None,
+    ) -> int:
+        """Merge the workers' messages until each has said `until`; returns how many have not
+        (after a timeout, a cancel before the start, or a worker's death)."""
+        pending = len(workers)
+        deadline = time.monotonic() + timeout if timeout is not None else None
+        while pending:
+            if self.cancel_requested:
+                if cancel is None:
+                    return pending
+                cancel.set()
+            if deadline is not None and time.monotonic() > deadline:
+                return pending
+            try:
+                kind, payload = out.get(timeout=0.05)
+            except queue.Empty:
+                if not any(w.is_alive() for w in workers):
+                    return pending
+                if self.started_mono:
+                    self._tick()
+                continue
+            if kind == "tally":
+                self._absorb(payload)
+            elif kind == "failed":
+                self.log(f"worker process failed: {payload}")
+                pending -= 1
+            elif kind == until:
+                pending -= 1
+            if self.started_mono:
+                self._tick()
+        return 0
+
+    def _tick(self) -> None:
+        elapsed = time.monotonic() - self.started_mono
+        self._report_until(int(elapsed - REPORT_LAG_S))
+        spec = self.spec
+        if spec.transactions:
+            with self.stats_lock:
+                self.progress(self.tally.done)
         else:
-            since = stamp - RANGE_LOOKBACK
-            _run(conn, shape.family, shape.range_sql(), (since,))
-        return kind
+            self.progress(min(elapsed, spec.duration_s or 0))
+
+    def _absorb(self, tally: Tally) -> None:
+        with self.stats_lock:
+            self.tally.merge(tally)
 
     # -- numbers ----------------------------------------------------------------------------------
 
-    def _second(self) -> SecondStats:
-        return self.seconds.setdefault(int(time.monotonic() - self.started_mono), SecondStats())
-
-    def _done(self, kind: str, latency_us: float) -> None:
+    def _report_until(self, last: int | None) -> None:
+        """Samples and a log line for each whole second up to `last`; None: every second left,
+        the run's unfinished last second recorded as a sample but not logged."""
         with self.stats_lock:
-            self.overall.record(latency_us)
-            self.by_kind.setdefault(kind, Histogram()).record(latency_us)
-            self.operations[kind] += 1
-            second = self._second()
-            second.histogram.record(latency_us)
-            second.done += 1
+            seconds = dict(self.tally.seconds)
+        if last is None:
+            last = max(seconds, default=-1)
+            partial = int(time.monotonic() - self.started_mono) if self.started_mono else -1
+        else:
+            partial = -1
+        while self.reported <= last:
+            stats = seconds.get(self.reported)
+            if stats is not None:
+                self._report_second(self.reported, stats, partial=self.reported == partial)
+            self.reported += 1
 
-    def _error(self, exc: BaseException) -> None:
-        args = getattr(exc, "args", ())
-        code = (
-            args[0]
-            if isinstance(exc, pymysql.err.MySQLError) and args
-            else getattr(exc, "sqlstate", None)
-        )
-        with self.stats_lock:
-            self.errors[f"{type(exc).__name__}" + (f" {code}" if code else "")] += 1
-            self._second().errors += 1
-
-    def _report_second(self, index: int, *, partial: bool = False) -> None:
-        with self.stats_lock:
-            stats = self.seconds.get(index)
-        if stats is None:
-            return
+    def _report_second(self, index: int, stats: SecondStats, *, partial: bool) -> None:
         at = time.time() - (time.monotonic() - self.started_mono - (index + 1))
         h = stats.histogram
         self.record("achieved", float(stats.done), at)
@@ -287,8 +233,10 @@ class BuiltinWorkload(Job):
 
     def summary_json(self, elapsed: float) -> dict[str, Any]:
         with self.stats_lock:
-            done = sum(self.operations.values())
-            h = self.overall
+            tally = self.tally
+            done = tally.done
+            errors = sum(tally.errors.values())
+            h = tally.overall
 
             def ms(q: float) -> float | None:
                 v = h.percentile(q)
@@ -299,11 +247,12 @@ class BuiltinWorkload(Job):
                 "pattern": self.spec.pattern,
                 "table": self.spec.table,
                 "connections": self.spec.connections,
+                "processes": self.processes,
                 "target_tps": self.spec.target_tps,
                 "achieved_tps": round(done / elapsed, 2) if elapsed > 0 else 0.0,
                 "transactions": done,
-                "errors": sum(self.errors.values()),
-                "errors_by_kind": dict(self.errors),
+                "errors": errors,
+                "errors_by_kind": dict(tally.errors),
                 "duration_s": round(elapsed, 3),
                 "latency_ms": {
                     "p50": ms(50),
@@ -317,12 +266,10 @@ class BuiltinWorkload(Job):
                         "p50": round((v.percentile(50) or 0) / 1000, 3),
                         "p99": round((v.percentile(99) or 0) / 1000, 3),
                     }
-                    for k, v in self.by_kind.items()
+                    for k, v in tally.by_kind.items()
                 },
-                "operations": dict(self.operations),
-                "success_rate": round(done / (done + sum(self.errors.values())), 4)
-                if done
-                else 0.0,
+                "operations": dict(tally.operations),
+                "success_rate": round(done / (done + errors), 4) if done else 0.0,
             }
 
     @staticmethod
@@ -341,31 +288,3 @@ class BuiltinWorkload(Job):
             ("p99", f"{lat['p99']}ms"),
             ("max", f"{lat['max']}ms"),
         )
-
-
-def _run(
-    conn: Any, family: str, statement: str, args: Sequence[Any], *, returning: bool = False
-) -> Any:
-    if family == "mysql":
-        with conn.cursor() as cur:
-            cur.execute(statement, args)
-            if returning:
-                return cur.lastrowid
-            if cur.description:
-                cur.fetchall()
-        return None
-    cur = conn.execute(statement, args)
-    if cur.description:
-        rows = cur.fetchall()
-        if returning and rows:
-            return rows[0][0]
-    return None
-
-
-def _connection_lost(conn: Any, family: str) -> bool:
-    with contextlib.suppress(Exception):
-        if family == "mysql":
-            conn.ping(reconnect=False)
-            return False
-        return bool(conn.closed or conn.broken)
-    return True

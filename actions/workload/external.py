@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from actions.jobs import Job
-from actions.workload.builtin import WorkloadSpec, workload_job_fields
+from actions.workload.builtin import workload_job_fields
+from actions.workload.driver import WorkloadSpec
 from actions.workload.histogram import Histogram
 from actions.workload.table import describe_table
 from clustertop.errors import EnvironmentProblem, InputError

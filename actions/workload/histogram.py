@@ -33,12 +33,17 @@ class Histogram:
         return low * math.sqrt(GROWTH)
 
     def record(self, value_us: float) -> None:
-        b = self.bucket(value_us)
-        self.counts[b] = self.counts.get(b, 0) + 1
+        self.add(self.bucket(value_us), value_us)
+
+    def add(self, bucket: int, value_us: float) -> None:
+        """Record a value whose bucket is known: one log for several histograms."""
+        self.counts[bucket] = self.counts.get(bucket, 0) + 1
         self.total += 1
         self.sum_us += value_us
-        self.max_us = max(self.max_us, value_us)
-        self.min_us = min(self.min_us, value_us)
+        if value_us > self.max_us:
+            self.max_us = value_us
+        if value_us < self.min_us:
+            self.min_us = value_us
 
     def merge(self, other: Histogram) -> None:
         for b, n in other.counts.items():

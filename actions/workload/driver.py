@@ -1,0 +1,460 @@
+"""The builtin driver's engine room: connections that run the operations, open-loop, and the
+tallies they count into. The same code runs in the job's own process (threads) or in worker
+processes (one GIL each); a tally is plain data, so it crosses a process boundary as it is.
+
+Open loop: with a target, each connection's k-th operation is due at start + k x interval;
+latency is measured from when it was due, not from when it began, so a slow server shows as
+latency (queueing included) and not as a quietly lower rate (no coordinated omission).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+import signal
+import threading
+import time
+import traceback
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+import psycopg
+import pymysql
+from psycopg import pq
+from pymysql.constants import COMMAND
+
+from actions.workload.histogram import Histogram
+from actions.workload.table import RANGE_LOOKBACK, TableShape, naive_utc, utc_now
+from collectors.connect import connect_mysql, connect_postgres
+from collectors.errors import close_quietly
+from collectors.nodes import NodeSpec
+
+DB_ERRORS = (pymysql.err.MySQLError, psycopg.Error, OSError)
+FLUSH_EVERY_S = 0.2  # how often connections hand their counts on: the live view's delay
+# Keys a workload inserts start this far above the table's largest, one stride per connection,
+# so no two connections (in any process) ever pick the same key.
+KEY_HEADROOM = 1_000_000
+
+
+@dataclass(frozen=True)
+class WorkloadSpec:
+    node: NodeSpec
+    table: str
+    pattern: str
+    mix: Mapping[str, int]
+    connections: int = 4
+    target_tps: float | None = None
+    duration_s: float | None = 10.0
+    transactions: int | None = None
+    seed: int = 1
+    statement_timeout: float = 5.0
+    processes: int = 0  # 0: decide from the rate (see worker_processes)
+
+
+def worker_processes(spec: WorkloadSpec, cpus: int | None = None) -> int:
+    """How many processes drive the connections. Python runs one thread at a time per process,
+    so past a few thousand operations a second one process is the bottleneck; below that,
+    starting processes costs more than it gives (bench/RESULTS.md has the measurements)."""
+    if spec.processes:
+        return max(1, min(spec.processes, spec.connections))
+    cpus = cpus or os.cpu_count() or 1
+    if spec.target_tps is not None and spec.target_tps <= 2000:
+        return 1
+    return max(1, min(spec.connections, cpus))
+
+
+def transactions_for(spec: WorkloadSpec, index: int) -> int | None:
+    """Connection `index`'s share of --transactions: fixed up front, so no counter is shared."""
+    if spec.transactions is None:
+        return None
+    share, extra = divmod(spec.transactions, spec.connections)
+    return share + (1 if index < extra else 0)
+
+
+# -- counting ---------------------------------------------------------------------------------
+
+
+@dataclass
+class SecondStats:
+    histogram: Histogram = field(default_factory=Histogram)
+    done: int = 0
+    errors: int = 0
+
+    def merge(self, other: SecondStats) -> None:
+        self.histogram.merge(other.histogram)
+        self.done += other.done
+        self.errors += other.errors
+
+
+@dataclass
+class Tally:
+    """Counts of some operations: overall, per kind, per second of the run. Mergeable."""
+
+    overall: Histogram = field(default_factory=Histogram)
+    by_kind: dict[str, Histogram] = field(default_factory=dict)
+    operations: dict[str, int] = field(default_factory=dict)
+    errors: dict[str, int] = field(default_factory=dict)
+    seconds: dict[int, SecondStats] = field(default_factory=dict)
+
+    def record(self, kind: str, latency_us: float, second: int) -> None:
+        bucket = Histogram.bucket(latency_us)
+        self.overall.add(bucket, latency_us)
+        kind_histogram = self.by_kind.get(kind)
+        if kind_histogram is None:
+            kind_histogram = self.by_kind[kind] = Histogram()
+        kind_histogram.add(bucket, latency_us)
+        self.operations[kind] = self.operations.get(kind, 0) + 1
+        stats = self.seconds.get(second)
+        if stats is None:
+            stats = self.seconds[second] = SecondStats()
+        stats.histogram.add(bucket, latency_us)
+        stats.done += 1
+
+    def error(self, kind: str, second: int) -> None:
+        self.errors[kind] = self.errors.get(kind, 0) + 1
+        self.seconds.setdefault(second, SecondStats()).errors += 1
+
+    def merge(self, other: Tally) -> None:
+        self.overall.merge(other.overall)
+        for kind, histogram in other.by_kind.items():
+            self.by_kind.setdefault(kind, Histogram()).merge(histogram)
+        for kind, n in other.operations.items():
+            self.operations[kind] = self.operations.get(kind, 0) + n
+        for kind, n in other.errors.items():
+            self.errors[kind] = self.errors.get(kind, 0) + n
+        for second, stats in other.seconds.items():
+            self.seconds.setdefault(second, SecondStats()).merge(stats)
+
+    @property
+    def done(self) -> int:
+        return self.overall.total
+
+    @property
+    def empty(self) -> bool:
+        return not self.overall.total and not self.errors
+
+
+def error_kind(exc: BaseException) -> str:
+    args = getattr(exc, "args", ())
+    code = (
+        args[0]
+        if isinstance(exc, pymysql.err.MySQLError) and args
+        else getattr(exc, "sqlstate", None)
+    )
+    return f"{type(exc).__name__}" + (f" {code}" if code else "")
+
+
+# -- statements on one connection -------------------------------------------------------------
+
+
+class MySQLStatements:
+    """Reads are sent as PyMySQL would send them, but their result packets are drained without
+    being decoded: PyMySQL builds an object per column per result, which costs more CPU than
+    the server spends on a point select. Writes go through the cursor (they need lastrowid)."""
+
+    def __init__(self, node: NodeSpec, statement_timeout: float) -> None:
+        self.conn = connect_mysql(node, connect_timeout=5, statement_timeout=statement_timeout)
+        self.cursor = self.conn.cursor()
+
+    def run(self, statement: str, args: Sequence[Any], *, returning: bool = False) -> Any:
+        cur = self.cursor
+        if not returning and statement.startswith("SELECT "):
+            self._drain(cur.mogrify(statement, args))
+            return None
+        cur.execute(statement, args)
+        if returning:
+            return cur.lastrowid
+        if cur.description:
+            cur.fetchall()
+        return None
+
+    def _drain(self, query: str) -> int:
+        """Run a query and read its result to the end: the row count, no values."""
+        conn = self.conn
+        conn._execute_command(COMMAND.COM_QUERY, query.encode(conn.encoding))
+        packet = conn._read_packet()  # an error packet raises here, as in PyMySQL itself
+        if packet.is_ok_packet():
+            return 0
+        for _ in range(packet.read_length_encoded_integer()):
+            conn._read_packet()  # column definitions
+        conn._read_packet()  # their EOF
+        rows = 0
+        while not conn._read_packet().is_eof_packet():
+            rows += 1
+        return rows
+
+    def lost(self) -> bool:
+        try:
+            self.conn.ping(reconnect=False)
+        except Exception:
+            return True
+        return False
+
+    def close(self) -> None:
+        close_quietly(self.conn)
+
+
+class PostgresStatements:
+    """Each statement prepared once on the server, then run through libpq directly: psycopg's
+    cursor layer costs more CPU than the server spends on a point select, and on a shared
+    machine the driver's CPU is the server's loss."""
+
+    def __init__(self, node: NodeSpec, statement_timeout: float) -> None:
+        self.conn = connect_postgres(node, connect_timeout=5, statement_timeout=statement_timeout)
+        self.pgconn = self.conn.pgconn
+        self.encoding = self.conn.info.encoding
+        self.prepared: dict[str, bytes] = {}
+
+    def run(self, statement: str, args: Sequence[Any], *, returning: bool = False) -> Any:
+        name = self.prepared.get(statement)
+        if name is None:
+            name = f"clustertop_{len(self.prepared)}".encode()
+            self._check(self.pgconn.prepare(name, _numbered(statement).encode()))
+            self.prepared[statement] = name
+        result = self.pgconn.exec_prepared(name, [_as_text(a) for a in args])
+        self._check(result)
+        if returning and result.ntuples:
+            value = result.get_value(0, 0)
+            return int(value) if value is not None else None
+        return None
+
+    def _check(self, result: pq.abc.PGresult) -> None:
+        if result.status not in (pq.ExecStatus.TUPLES_OK, pq.ExecStatus.COMMAND_OK):
+            if self.pgconn.status != pq.ConnStatus.OK:
+                raise psycopg.OperationalError("connection lost")
+            raise psycopg.errors.error_from_result(result, encoding=self.encoding)
+
+    def lost(self) -> bool:
+        return self.pgconn.status != pq.ConnStatus.OK
+
+    def close(self) -> None:
+        close_quietly(self.conn)
+
+
+def _numbered(statement: str) -> str:
+    """%s placeholders to $1, $2, ...: names are validated identifiers, so no literal % occurs."""
+    parts = statement.split("%s")
+    return parts[0] + "".join(f"${i}{part}" for i, part in enumerate(parts[1:], start=1))
+
+
+def _as_text(value: Any) -> bytes | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return b"t" if value else b"f"
+    if isinstance(value, datetime | date):
+        return value.isoformat().encode()
+    return str(value).encode()
+
+
+def open_statements(
+    node: NodeSpec, statement_timeout: float
+) -> MySQLStatements | PostgresStatements:
+    if node.family == "mysql":
+        return MySQLStatements(node, statement_timeout)
+    return PostgresStatements(node, statement_timeout)
+
+
+# -- one connection's loop --------------------------------------------------------------------
+
+
+class ConnectionRunner:
+    """One connection: its schedule, its random numbers, the rows it inserted (the only rows
+    it deletes, so no foreign key objects), and its own tally behind its own lock."""
+
+    def __init__(self, spec: WorkloadSpec, shape: TableShape, index: int, stop: threading.Event):
+        self.spec, self.shape, self.index, self.stop = spec, shape, index, stop
+        self.lock = threading.Lock()
+        self.tally = Tally()
+        self.statements: MySQLStatements | PostgresStatements | None = None
+        self.started_mono = 0.0
+        self.mine: list[int] = []
+        self.next_key = shape.key_max + KEY_HEADROOM + index
+
+    def take(self) -> Tally:
+        with self.lock:
+            tally, self.tally = self.tally, Tally()
+        return tally
+
+    def _error(self, exc: BaseException) -> None:
+        with self.lock:
+            self.tally.error(error_kind(exc), int(time.monotonic() - self.started_mono))
+
+    def connect(self) -> None:
+        try:
+            self.statements = open_statements(self.spec.node, self.spec.statement_timeout)
+        except DB_ERRORS as exc:  # counted; the other connections go on
+            self._error(exc)
+
+    def run(self, started_mono: float) -> None:
+        self.started_mono = started_mono
+        statements = self.statements
+        if statements is None:
+            return
+        spec, shape, stop = self.spec, self.shape, self.stop
+        rng = random.Random(spec.seed * 1000 + self.index)
+        kinds = [k for k in spec.mix if k != "range" or shape.time_column is not None]
+        weights = [spec.mix[k] for k in kinds]
+        only = kinds[0] if len(kinds) == 1 else None
+        interval = spec.connections / spec.target_tps if spec.target_tps else 0.0
+        # Spread the connections' schedules over one interval, so they do not fire together.
+        due = started_mono + interval * self.index / spec.connections
+        deadline = started_mono + spec.duration_s if spec.duration_s is not None else None
+        quota = transactions_for(spec, self.index)
+        done = 0
+        monotonic = time.monotonic
+        try:
+            while not stop.is_set():
+                now = monotonic()
+                if (deadline is not None and now >= deadline) or (
+                    quota is not None and done >= quota
+                ):
+                    break
+                if interval:
+                    if due > now and stop.wait(due - now):
+                        break
+                    start = due
+                    due += interval
+                else:
+                    start = now
+                kind = only or rng.choices(kinds, weights)[0]
+                done += 1
+                try:
+                    kind = self._operate(statements, kind, rng)
+                except DB_ERRORS as exc:
+                    self._error(exc)
+                    if statements.lost():
+                        statements.close()
+                        statements = self.statements = open_statements(
+                            spec.node, spec.statement_timeout
+                        )
+                    continue
+                end = monotonic()
+                with self.lock:
+                    self.tally.record(kind, (end - start) * 1_000_000, int(end - started_mono))
+        except DB_ERRORS as exc:  # reconnecting failed: this connection is done
+            self._error(exc)
+        finally:
+            if self.statements is not None:
+                self.statements.close()
+
+    def _operate(
+        self, statements: MySQLStatements | PostgresStatements, kind: str, rng: random.Random
+    ) -> str:
+        shape = self.shape
+        if kind == "select":
+            key = rng.randint(shape.key_min, max(shape.key_min, shape.key_max))
+            statements.run(shape.select_sql(), (key,))
+            return kind
+        now = utc_now()
+        stamp = naive_utc(now) if shape.family == "mysql" else now
+        if kind == "delete" and not self.mine:
+            kind = "insert"  # only its own rows are deleted: insert one first
+        if kind == "insert":
+            key = None
+            if not shape.key.generated:
+                key = self.next_key
+                self.next_key += self.spec.connections
+            values = shape.insert_values(rng, stamp, key)
+            new_key = statements.run(shape.insert_sql(), values, returning=True)
+            self.mine.append(int(key if key is not None else new_key))
+        elif kind == "update":
+            column = rng.choice(shape.updatable) if shape.updatable else shape.key
+            target = (
+                rng.choice(self.mine)
+                if self.mine and rng.random() < 0.5
+                else rng.randint(shape.key_min, max(shape.key_min, shape.key_max))
+            )
+            statements.run(shape.update_sql(column), (column.random_value(rng, stamp), target))
+        elif kind == "delete":
+            victim = self.mine.pop(rng.randrange(len(self.mine)))
+            statements.run(shape.delete_sql(), (victim,))
+        else:
+            statements.run(shape.range_sql(), (stamp - RANGE_LOOKBACK,))
+        return kind
+
+
+# -- a group of connections in one process ----------------------------------------------------
+
+
+class ConnectionGroup:
+    """Some of the run's connections, a thread each, their tallies handed to `sink` every
+    FLUSH_EVERY_S and once more at the end."""
+
+    def __init__(self, spec: WorkloadSpec, shape: TableShape, indices: Sequence[int]) -> None:
+        self.stop = threading.Event()
+        self.runners = [ConnectionRunner(spec, shape, i, self.stop) for i in indices]
+
+    def connect(self) -> None:
+        for runner in self.runners:
+            runner.connect()
+
+    def run(
+        self,
+        started_mono: float,
+        sink: Callable[[Tally], None],
+        cancelled: Callable[[], bool],
+    ) -> None:
+        threads = [
+            threading.Thread(
+                target=r.run, args=(started_mono,), name=f"workload-conn-{r.index}", daemon=True
+            )
+            for r in self.runners
+        ]
+        for t in threads:
+            t.start()
+        try:
+            while any(t.is_alive() for t in threads):
+                until = time.monotonic() + FLUSH_EVERY_S
+                for t in threads:
+                    t.join(max(0.0, until - time.monotonic()))
+                if cancelled():
+                    self.stop.set()
+                self._flush(sink)
+        finally:
+            self.stop.set()
+            for t in threads:
+                t.join(10)
+            self._flush(sink)
+
+    def _flush(self, sink: Callable[[Tally], None]) -> None:
+        merged = Tally()
+        for runner in self.runners:
+            merged.merge(runner.take())
+        if not merged.empty:
+            sink(merged)
+
+
+def process_main(
+    spec: WorkloadSpec,
+    shape: TableShape,
+    indices: Sequence[int],
+    start: Any,
+    go: Any,
+    cancel: Any,
+    out: Any,
+) -> None:
+    """A worker process: connect, say ready, wait for the common start, run, say done. Every
+    outcome is a message; nothing is printed (the parent may own a full-screen terminal)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when the run stops
+    parent = os.getppid()
+
+    def cancelled() -> bool:
+        return cancel.is_set() or os.getppid() != parent
+
+    try:
+        group = ConnectionGroup(spec, shape, indices)
+        group.connect()
+        out.put(("ready", None))
+        while not go.wait(FLUSH_EVERY_S):
+            if cancelled():
+                group.stop.set()
+                break
+        group.run(start.value, lambda tally: out.put(("tally", tally)), cancelled)
+        out.put(("done", None))
+    except BaseException:
+        with contextlib.suppress(Exception):
+            out.put(("failed", traceback.format_exc(limit=3).strip().splitlines()[-1]))
