@@ -438,7 +438,7 @@ def cmd_workload(args: argparse.Namespace) -> int:
 
     config = resolve_config(args)
     cluster = config.cluster(args.cluster)
-    mix = resolve_pattern(args.pattern, args.mix)
+    mix = resolve_pattern(args.pattern, args.mix, config.mixes)
     if writes(mix):
         require_actions(args, config, cluster.name, f"workload pattern {args.pattern} (it writes)")
     table = args.table or (cluster.watched_tables[0] if cluster.watched_tables else None)

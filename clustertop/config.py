@@ -65,6 +65,8 @@ class Config:
     clusters: Mapping[str, ClusterConfig]
     ui: UiConfig = field(default_factory=UiConfig)
     source: Path | None = None
+    # Workload patterns the operator named: name -> shares in percent per operation kind.
+    mixes: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
 
     def cluster(self, name: str | None) -> ClusterConfig:
         """The named cluster, or the only one; `--cluster` is the field an operator fixes."""
@@ -81,7 +83,7 @@ class Config:
         """This config narrowed to one cluster when a name is given."""
         if name is None:
             return self
-        return Config({name: self.cluster(name)}, self.ui, self.source)
+        return Config({name: self.cluster(name)}, self.ui, self.source, self.mixes)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -158,7 +160,8 @@ def validate_table_name(where: str, name: str) -> str:
 
 # ---------------------------------------------------------------------------------------------
 
-_TOP_KEYS = ("clusters", "defaults", "ui")
+_TOP_KEYS = ("clusters", "defaults", "ui", "workload")
+_WORKLOAD_KEYS = ("mixes",)
 _CLUSTER_KEYS = (
     "engine",
     "nodes",
@@ -228,7 +231,8 @@ def parse_config(
         merged = {**defaults, **check.table(path, raw)}
         clusters[name] = _parse_cluster(check, path, name, merged)
     ui = _parse_ui(check, data.get("ui", {}))
-    return Config(clusters, ui, source)
+    mixes = _parse_mixes(check, data.get("workload", {}))
+    return Config(clusters, ui, source, mixes)
 
 
 def _parse_cluster(check: _Checker, path: str, name: str, raw: Mapping[str, Any]) -> ClusterConfig:
@@ -362,6 +366,22 @@ def _parse_ui(check: _Checker, raw: object) -> UiConfig:
         action: check.string(f"ui.keymap.{action}", keys) for action, keys in keymap_raw.items()
     }
     return UiConfig(keymap=keymap, bell=check.boolean("ui.bell", table.get("bell", False)))
+
+
+def _parse_mixes(check: _Checker, raw: object) -> dict[str, dict[str, int]]:
+    from actions.workload.patterns import PATTERNS, parse_mix
+
+    table = check.table("workload", raw)
+    check.keys("workload", table, _WORKLOAD_KEYS)
+    mixes = {}
+    for name, text in check.table("workload.mixes", table.get("mixes", {})).items():
+        path = f"workload.mixes.{name}"
+        if not _NAME_RE.match(name):
+            raise check.fail(path, name, "mix names use letters, digits, _ . : @ and -")
+        if name in PATTERNS:
+            raise check.fail(path, name, "is a built-in pattern: pick another name")
+        mixes[name] = parse_mix(check.string(path, text), f"{check.origin}: {path}")
+    return mixes
 
 
 # ---------------------------------------------------------------------------------------------

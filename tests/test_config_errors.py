@@ -80,6 +80,18 @@ CASES = {
         'password_env = "1 bad"\n',
         ["clusters.main.nodes[0].password_env", "'1 bad'"],
     ),
+    "bad workload mix": (
+        '[clusters.main]\nengine = "mysql"\n' + GOOD_NODE + '[workload.mixes]\nhot = "S60,X40"\n',
+        ["workload.mixes.hot", "S60,X40", "a mix is I:S:U"],
+    ),
+    "mix shadows a pattern": (
+        '[clusters.main]\nengine = "mysql"\n' + GOOD_NODE + '[workload.mixes]\noltp = "S100"\n',
+        ["workload.mixes.oltp", "built-in pattern"],
+    ),
+    "unknown workload key": (
+        '[clusters.main]\nengine = "mysql"\n' + GOOD_NODE + '[workload]\nmix = "S100"\n',
+        ["workload.mix", "unknown key"],
+    ),
 }
 
 

@@ -225,3 +225,17 @@ def test_writing_patterns_need_actions_read_only_ones_do_not(lab: Lab, tmp_path)
                       env={"CLUSTERTOP_RESULTS_DIR": str(tmp_path)})
     assert allowed.returncode == 0, allowed.stderr
     assert json.loads(allowed.stdout)["operations"].keys() == {"select"}
+
+
+def test_a_mix_named_in_the_config_is_a_pattern(lab: Lab, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    run_cli("--config", str(lab.config_path), "load", "--cluster", "lab-mariadb", "--rows", "100")
+    config = tmp_path / "mixes.toml"
+    config.write_text(lab.config_path.read_text() + '\n[workload.mixes]\nreads-and-appends = "S50,I50"\n')
+    done = run_cli("--config", str(config), "workload", "run", "--cluster", "lab-mariadb",
+                   "--pattern", "reads-and-appends", "--transactions", "400", "--json",
+                   "--table", "cleanup_bench.cleanup_batch",
+                   env={"CLUSTERTOP_RESULTS_DIR": str(tmp_path)})
+    assert done.returncode == 0, done.stderr
+    operations = json.loads(done.stdout)["operations"]
+    assert operations.keys() == {"select", "insert"}
+    assert 150 <= operations["insert"] <= 250, operations  # 50% of 400, give or take chance

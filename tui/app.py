@@ -12,7 +12,7 @@ from textual.timer import Timer
 from textual.worker import Worker, WorkerState
 
 from actions.jobs import Job, JobRegistry
-from actions.workload.patterns import PATTERNS, writes
+from actions.workload.patterns import resolve_pattern, writes
 from clustertop.config import Config
 from clustertop.wiring import make_poller
 from collectors.history import History
@@ -167,13 +167,13 @@ class ClustertopApp(App[int]):
 
     def action_workload(self) -> None:
         clusters = {c.name: c.watched_tables for c in self.config.clusters.values()}
-        self.push_screen(WorkloadForm(clusters), self._start_workload)
+        self.push_screen(WorkloadForm(clusters, tuple(self.config.mixes)), self._start_workload)
 
     def _start_workload(self, request: WorkloadRequest | None) -> None:
         if request is None:
             return
         cluster = self.config.clusters[request.cluster]
-        mix = dict(PATTERNS[request.pattern])
+        mix = resolve_pattern(request.pattern, custom=self.config.mixes)
         if writes(mix) and not (self.allow_actions or cluster.actions):
             self.notify(
                 f"{request.pattern} writes: set actions = true for {cluster.name} in the config "
@@ -200,7 +200,7 @@ class ClustertopApp(App[int]):
                 node=find_writable(cluster.nodes),
                 table=request.table,
                 pattern=request.pattern,
-                mix=dict(PATTERNS[request.pattern]),
+                mix=resolve_pattern(request.pattern, custom=self.config.mixes),
                 connections=request.connections,
                 target_tps=request.target_tps,
                 duration_s=request.duration_s,

@@ -48,12 +48,13 @@ def parse_mix(text: str, where: str = "--mix") -> dict[str, int]:
 
 
 def resolve_pattern(
-    pattern: str, mix: str | None = None, custom: Mapping[str, str] | None = None
+    pattern: str, mix: str | None = None, custom: Mapping[str, Mapping[str, int]] | None = None
 ) -> dict[str, int]:
+    """--mix wins; then a mix the config names ([workload.mixes]); then a built-in pattern."""
     if mix:
         return parse_mix(mix)
     if custom and pattern in custom:
-        return parse_mix(custom[pattern], f"workload mix {pattern}")
+        return dict(custom[pattern])
     if pattern not in PATTERNS:
         known = ", ".join([*PATTERNS, *(custom or {})])
         raise InputError("--pattern", pattern, f"unknown pattern (known: {known})")

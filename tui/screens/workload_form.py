@@ -43,9 +43,12 @@ class WorkloadForm(ModalScreen[WorkloadRequest | None]):
     WorkloadForm #buttons { height: 3; }
     """
 
-    def __init__(self, clusters: dict[str, tuple[str, ...]]) -> None:
+    def __init__(
+        self, clusters: dict[str, tuple[str, ...]], custom_patterns: tuple[str, ...] = ()
+    ) -> None:
         super().__init__()
         self.clusters = clusters  # name -> watched tables
+        self.patterns = (*PATTERNS, *custom_patterns)  # built-in, then the config's mixes
 
     def compose(self) -> ComposeResult:
         first = next(iter(self.clusters), "")
@@ -59,7 +62,9 @@ class WorkloadForm(ModalScreen[WorkloadRequest | None]):
             ),
             (
                 "pattern",
-                Select([(p, p) for p in PATTERNS], value="oltp", allow_blank=False, id="pattern"),
+                Select(
+                    [(p, p) for p in self.patterns], value="oltp", allow_blank=False, id="pattern"
+                ),
             ),
             (
                 "table",
