@@ -208,7 +208,9 @@ def _mysql_load(
             for table in tables:
                 progress(f"{node.cluster}: loading {SCHEMA}.{table}")
                 started = time.perf_counter()
-                cur.execute(my_sql.DROP_TABLE.format(schema=SCHEMA, table=table))
+                # A reload starts clean: also what a copy cleanup kept or left of this table.
+                for name in (table, f"_{table}_old", f"_{table}_new"):
+                    cur.execute(my_sql.DROP_TABLE.format(schema=SCHEMA, table=name))
                 if table == PARTITIONED_TABLE:
                     ddl = my_sql.CREATE_PARTITIONED_TABLE.format(
                         schema=SCHEMA, table=table, partitions=my_sql.daily_partitions(first, last)
@@ -249,7 +251,9 @@ def _postgres_load(
             started = time.perf_counter()
             names = {"schema": SCHEMA, "table": table}
             with conn.transaction():
-                conn.execute(pg_sql.DROP_TABLE.format(**names))
+                # A reload starts clean: also what a copy cleanup kept or left of this table.
+                for name in (table, f"_{table}_old", f"_{table}_new"):
+                    conn.execute(pg_sql.DROP_TABLE.format(schema=SCHEMA, table=name))
                 if table == PARTITIONED_TABLE:
                     conn.execute(pg_sql.CREATE_PARTITIONED_TABLE.format(**names))
                     for statement in pg_sql.daily_partitions(SCHEMA, table, first, last):

@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from benchlab import bench_lab
+from benchlab import bench_lab, tmux_session
 
 from clustertop.config import load_config
 from lab.lab import Lab
@@ -41,31 +41,6 @@ def tree_cpu(pid: int) -> float:
     return total
 
 
-def start(name: str, command: str, env: dict[str, str]) -> int:
-    exports = " ".join(f"{k}={v}" for k, v in env.items())
-    pid = subprocess.run(
-        [
-            "tmux",
-            "new-session",
-            "-d",
-            "-P",
-            "-F",
-            "#{pane_pid}",
-            "-s",
-            name,
-            "-x",
-            "120",
-            "-y",
-            "40",
-            f"exec env {exports} {command}",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
-    return int(pid)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--dir")
@@ -82,11 +57,11 @@ def compare(lab: Lab, args: argparse.Namespace) -> None:
     clustertop = str(Path(sys.executable).with_name("clustertop"))
     sessions = []
     try:
-        ours = start("bench-clustertop", f"{clustertop} --config {lab.config_path}", {})
+        ours = tmux_session("bench-clustertop", f"{clustertop} --config {lab.config_path}", {})
         sessions.append("bench-clustertop")
         peer = None
         if shutil.which("pg_activity"):
-            peer = start(
+            peer = tmux_session(
                 "bench-pg-activity",
                 f"pg_activity -h 127.0.0.1 -p {pg.port} -U clustertop -d {pg.database} "
                 "--refresh 1 --no-db-size",

@@ -204,6 +204,10 @@ def build_parser() -> OneLineParser:
     run_p.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     run_p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
 
+    from clustertop import cleanup_cli
+
+    cleanup_cli.add_parsers(add, _positive_int, _positive_float)
+
     demo = add("demo", "lab up + load (skipped when loaded) + open the TUI on the lab")
     demo.add_argument(
         "--rows", type=_positive_int, default=10_000, help="rows per table (default 10000)"
@@ -560,7 +564,30 @@ def cmd_top(args: argparse.Namespace) -> int:
     return run_tui(resolve_config(args), args)
 
 
+def _cleanup_command(name: str) -> Any:
+    """A cleanup_cli command, given what it needs of this module."""
+
+    def run(args: argparse.Namespace) -> int:
+        from types import SimpleNamespace
+
+        from clustertop import cleanup_cli
+
+        ctx = SimpleNamespace(
+            resolve_config=resolve_config,
+            require_actions=require_actions,
+            save_result=save_result,
+            say=_say,
+        )
+        return int(getattr(cleanup_cli, f"cmd_{name}")(args, ctx))
+
+    return run
+
+
 COMMANDS = {
+    "cleanup": _cleanup_command("cleanup"),
+    "compare": _cleanup_command("compare"),
+    "partitions": _cleanup_command("partitions"),
+    "optimize": _cleanup_command("optimize"),
     "poll": cmd_poll,
     "workload": cmd_workload,
     "serve": cmd_serve,

@@ -198,6 +198,19 @@ class MySQLCollector:
             duration_ms=(time.perf_counter() - started) * 1000,
         )
 
+    def read_table(
+        self, conn: pymysql.connections.Connection[Any], schema: str, table: str
+    ) -> TableSample:
+        """One table's sizes and reclaimable space, outside a poll round (a cleanup reads it
+        before and after its run)."""
+        with conn.cursor() as cur:
+            if self.is_mariadb is None:
+                self._execute(cur, sql.VERSION)
+                version, _max_connections, _server_id, page_size = cur.fetchone()  # type: ignore[misc]
+                self.is_mariadb = "MariaDB" in str(version)
+                self.page_size = int(page_size)
+            return self._table(cur, schema, table)
+
     def _statements(self, cur: Any) -> StatementsSample:
         try:
             self._execute(cur, sql.STATEMENTS_ENABLED)

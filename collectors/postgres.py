@@ -200,6 +200,12 @@ class PostgresCollector:
             duration_ms=(time.perf_counter() - started) * 1000,
         )
 
+    def read_table(self, conn: psycopg.Connection[Any], schema: str, table: str) -> TableSample:
+        """One table's sizes and reclaimable space, outside a poll round (a cleanup reads it
+        before and after its run)."""
+        with conn.transaction():
+            return self._table(conn, schema, table)
+
     def _statements(self, conn: psycopg.Connection[Any]) -> StatementsSample:
         if not self.has_extension(conn, "pg_stat_statements"):
             return StatementsSample(

@@ -76,3 +76,78 @@ TABLE_COLUMNS = (
     " ORDER BY ORDINAL_POSITION"
 )
 KEY_RANGE = "SELECT MIN(`{key}`), MAX(`{key}`) FROM `{schema}`.`{table}`"
+
+# -- cleanups ---------------------------------------------------------------------------------
+# {table}, {new}, {old} are quoted SCHEMA.TABLE names; {key} and {ts} quoted column names; the
+# names come from information_schema and validated input, never from free text.
+CLEANUP_NOW = "SELECT UTC_TIMESTAMP(6)"
+HIGH_WATER = "SELECT COALESCE(MAX({key}), 0) FROM {table}"
+COUNT_ALL = "SELECT COUNT(*) FROM {table}"
+# "Older than the cutoff at start": rows that existed then (key <= the high-water mark), so rows
+# written during the run, whatever their timestamp, are never taken.
+COUNT_OLDER = "SELECT COUNT(*) FROM {table} WHERE {ts} < %s AND {key} <= %s"
+MIN_TS = "SELECT MIN({ts}) FROM {table}"
+CHUNK_END = (
+    "SELECT MAX({key}) FROM (SELECT {key} FROM {table} WHERE {key} > %s AND {key} <= %s{older}"
+    " ORDER BY {key} LIMIT %s) AS chunk"
+)
+CHUNK_OLDER = " AND {ts} < %s"
+DELETE_CHUNK = "DELETE FROM {table} WHERE {key} > %s AND {key} <= %s AND {ts} < %s"
+LOCK_WRITE = "LOCK TABLES {table} WRITE"
+UNLOCK = "UNLOCK TABLES"
+TRUNCATE = "TRUNCATE TABLE {table}"
+SESSION_LOCK_WAIT = "SET SESSION lock_wait_timeout = %s"
+
+PARTITIONS = (
+    "SELECT PARTITION_NAME, PARTITION_METHOD, PARTITION_EXPRESSION, PARTITION_DESCRIPTION"
+    " FROM information_schema.PARTITIONS WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s"
+    " AND PARTITION_NAME IS NOT NULL ORDER BY PARTITION_ORDINAL_POSITION"
+)
+COUNT_PARTITION = "SELECT COUNT(*) FROM {table} PARTITION ({partition})"
+COUNT_PARTITION_OLDER = "SELECT COUNT(*) FROM {table} PARTITION ({partition}) WHERE {ts} < %s"
+DROP_PARTITION = "ALTER TABLE {table} DROP PARTITION {partition}"
+ADD_PARTITION = (
+    "ALTER TABLE {table} REORGANIZE PARTITION {catch_all} INTO ({partitions},"
+    " PARTITION {catch_all} VALUES LESS THAN MAXVALUE)"
+)
+ADD_PARTITIONS = "ALTER TABLE {table} ADD PARTITION ({partitions})"
+PARTITION_DEF = "PARTITION {name} VALUES LESS THAN (TO_DAYS('{upper}'))"
+
+TABLE_EXISTS = "SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s"
+CREATE_LIKE = "CREATE TABLE {new} LIKE {table}"
+DROP_TABLE_Q = "DROP TABLE IF EXISTS {name}"
+COPY_TRIGGERS = (
+    "SELECT TRIGGER_NAME FROM information_schema.TRIGGERS"
+    " WHERE EVENT_OBJECT_SCHEMA = %s AND TRIGGER_NAME LIKE %s"
+)
+DROP_TRIGGER = "DROP TRIGGER IF EXISTS {schema}.{name}"
+# Keep = what the copy keeps: newer than the cutoff, or written after the start.
+TRIGGER_INSERT = (
+    "CREATE TRIGGER {schema}.{name} AFTER INSERT ON {table} FOR EACH ROW"
+    " BEGIN IF {keep_new} THEN REPLACE INTO {new} ({columns}) VALUES ({new_values}); END IF; END"
+)
+TRIGGER_UPDATE = (
+    "CREATE TRIGGER {schema}.{name} AFTER UPDATE ON {table} FOR EACH ROW"
+    " BEGIN DELETE IGNORE FROM {new} WHERE {key} = OLD.{key};"
+    " IF {keep_new} THEN REPLACE INTO {new} ({columns}) VALUES ({new_values}); END IF; END"
+)
+TRIGGER_DELETE = (
+    "CREATE TRIGGER {schema}.{name} AFTER DELETE ON {table} FOR EACH ROW"
+    " DELETE IGNORE FROM {new} WHERE {key} = OLD.{key}"
+)
+# LOCK IN SHARE MODE, as pt-online-schema-change: a row being changed is copied after the change
+# commits (and the trigger has written it), never resurrected from before it.
+COPY_CHUNK = (
+    "INSERT IGNORE INTO {new} ({columns}) SELECT {columns} FROM {table}"
+    " WHERE {key} > %s AND {key} <= %s AND ({ts} >= %s OR {key} > %s) LOCK IN SHARE MODE"
+)
+SWAP = "RENAME TABLE {table} TO {old}, {new} TO {table}"
+REFERENCED_BY = (
+    "SELECT CONCAT(TABLE_SCHEMA, '.', TABLE_NAME) FROM information_schema.KEY_COLUMN_USAGE"
+    " WHERE REFERENCED_TABLE_SCHEMA = %s AND REFERENCED_TABLE_NAME = %s LIMIT 1"
+)
+
+BINLOG_BYTES = "SHOW BINARY LOGS"
+ANALYZE_LOCAL = "ANALYZE NO_WRITE_TO_BINLOG TABLE {table}"
+OPTIMIZE = "OPTIMIZE TABLE {table}"
+ANALYZE = "ANALYZE TABLE {table}"

@@ -91,3 +91,108 @@ RESOLVE_TABLE = (
     "SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
     " WHERE c.oid = to_regclass(quote_ident(%s))"
 )
+
+# -- cleanups ---------------------------------------------------------------------------------
+# {table}, {new}, {old} are quoted SCHEMA.TABLE names; {key} and {ts} quoted column names; the
+# names come from the catalog and validated input, never from free text.
+CLEANUP_NOW = "SELECT now()"
+HIGH_WATER = "SELECT COALESCE(max({key}), 0) FROM {table}"
+COUNT_ALL = "SELECT count(*) FROM {table}"
+# "Older than the cutoff at start": rows that existed then (key <= the high-water mark), so rows
+# written during the run, whatever their timestamp, are never taken.
+COUNT_OLDER = "SELECT count(*) FROM {table} WHERE {ts} < %s AND {key} <= %s"
+MIN_TS = "SELECT min({ts}) FROM {table}"
+CHUNK_END = (
+    "SELECT max({key}) FROM (SELECT {key} FROM {table} WHERE {key} > %s AND {key} <= %s{older}"
+    " ORDER BY {key} LIMIT %s) AS chunk"
+)
+CHUNK_OLDER = " AND {ts} < %s"
+DELETE_CHUNK = "DELETE FROM {table} WHERE {key} > %s AND {key} <= %s AND {ts} < %s"
+LOCK_EXCLUSIVE = "LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE"
+LOCAL_LOCK_TIMEOUT = "SELECT set_config('lock_timeout', %s, true)"
+TRUNCATE = "TRUNCATE TABLE {table}"
+
+IS_PARTITIONED = "SELECT c.relkind = 'p' FROM pg_class c WHERE c.oid = %s::regclass"
+PARTITION_KEY = "SELECT pg_get_partkeydef(%s::regclass)"
+# Each partition with its upper bound as a timestamptz (NULL: MAXVALUE or DEFAULT), so whether
+# it lies wholly before the cutoff is the server's comparison, not a parse of bound text.
+PARTITIONS = """
+SELECT n.nspname, c.relname, pg_get_expr(c.relpartbound, c.oid),
+       CASE WHEN pg_get_expr(c.relpartbound, c.oid) ~ 'TO \\(''[^'']+''\\)'
+            THEN substring(pg_get_expr(c.relpartbound, c.oid) from 'TO \\(''([^'']+)''\\)')::timestamptz
+       END AS upper_bound
+  FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+  JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE i.inhparent = %s::regclass
+ ORDER BY upper_bound NULLS LAST, c.relname
+"""
+COUNT_PARTITION_OLDER = "SELECT count(*) FROM {partition} WHERE {ts} < %s"
+DETACH_PARTITION = "ALTER TABLE {table} DETACH PARTITION {partition}"
+DROP_DETACHED = "DROP TABLE {partition}"
+CREATE_PARTITION = (
+    "CREATE TABLE IF NOT EXISTS {partition} PARTITION OF {table}"
+    " FOR VALUES FROM ('{lower}') TO ('{upper}')"
+)
+
+TABLE_EXISTS = "SELECT to_regclass(%s) IS NOT NULL"
+CREATE_LIKE = "CREATE TABLE {new} (LIKE {table} INCLUDING ALL)"
+DROP_TABLE_Q = "DROP TABLE IF EXISTS {name}"
+COPY_FUNCTION = """
+CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $ct$
+BEGIN
+  IF TG_OP IN ('UPDATE', 'DELETE') THEN
+    DELETE FROM {new} WHERE {key} = OLD.{key};
+  END IF;
+  IF TG_OP IN ('INSERT', 'UPDATE') AND ({keep_new}) THEN
+    INSERT INTO {new} ({columns}) OVERRIDING SYSTEM VALUE SELECT {new_values}
+      ON CONFLICT ({key}) DO UPDATE SET {update_all};
+  END IF;
+  RETURN NULL;
+END $ct$
+"""
+COPY_TRIGGER = (
+    "CREATE TRIGGER {trigger} AFTER INSERT OR UPDATE OR DELETE ON {table}"
+    " FOR EACH ROW EXECUTE FUNCTION {function}()"
+)
+DROP_TRIGGER = "DROP TRIGGER IF EXISTS {trigger} ON {table}"
+DROP_FUNCTION = "DROP FUNCTION IF EXISTS {function}()"
+# FOR SHARE: a row being changed is copied after the change commits (and the trigger has
+# written it), and a row deleted meanwhile is skipped, never resurrected.
+COPY_CHUNK = (
+    "INSERT INTO {new} ({columns}) OVERRIDING SYSTEM VALUE SELECT {columns} FROM {table}"
+    " WHERE {key} > %s AND {key} <= %s AND ({ts} >= %s OR {key} > %s) FOR SHARE"
+    " ON CONFLICT ({key}) DO NOTHING"
+)
+RENAME = "ALTER TABLE {table} RENAME TO {name}"
+# Index names are unique per schema: at the swap the copy's indexes take the original names and
+# the old table's step aside. Pairs are matched on what they index, not on their names.
+INDEX_PAIRS = """
+SELECT quote_ident(oc.relname), quote_ident(nc.relname), oc.relname
+  FROM pg_index o JOIN pg_class oc ON oc.oid = o.indexrelid
+  JOIN pg_index n ON n.indrelid = %s::regclass
+   AND n.indkey::text = o.indkey::text AND n.indisunique = o.indisunique
+   AND n.indisprimary = o.indisprimary
+   AND coalesce(pg_get_expr(n.indexprs, n.indrelid), '') = coalesce(pg_get_expr(o.indexprs, o.indrelid), '')
+   AND coalesce(pg_get_expr(n.indpred, n.indrelid), '') = coalesce(pg_get_expr(o.indpred, o.indrelid), '')
+  JOIN pg_class nc ON nc.oid = n.indexrelid
+ WHERE o.indrelid = %s::regclass
+"""
+RENAME_INDEX = "ALTER INDEX {schema}.{index} RENAME TO {name}"
+SEQUENCES = (
+    "SELECT a.attname, pg_get_serial_sequence(%s, a.attname), a.attidentity <> ''"
+    " FROM pg_attribute a WHERE a.attrelid = %s::regclass AND a.attnum > 0"
+    " AND NOT a.attisdropped AND pg_get_serial_sequence(%s, a.attname) IS NOT NULL"
+)
+# An identity column's new sequence continues where the old one is (one value skipped).
+SYNC_SEQUENCE = "SELECT setval(pg_get_serial_sequence(%s, %s), nextval(%s))"
+OWN_SEQUENCE = "ALTER SEQUENCE {sequence} OWNED BY {new}.{column}"
+REFERENCED_BY = (
+    "SELECT conrelid::regclass::text FROM pg_constraint"
+    " WHERE contype = 'f' AND confrelid = %s::regclass LIMIT 1"
+)
+
+WAL_LSN = "SELECT pg_current_wal_lsn()"
+WAL_BYTES_SINCE = "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), %s)::bigint"
+VACUUM = "VACUUM (ANALYZE) {table}"
+VACUUM_FULL = "VACUUM (FULL, ANALYZE) {table}"
+ANALYZE_TABLE = "ANALYZE {table}"

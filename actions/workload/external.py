@@ -83,9 +83,7 @@ class ExternalWorkload(Job):
         self.progress(0, duration)
         work = Path(tempfile.mkdtemp(prefix="clustertop-workload-"))
         try:
-            argv, env = (self._pgbench if self.engine == "pgbench" else self._sysbench)(
-                work, shape, duration
-            )
+            argv, env = self.command_line(work, shape, duration)
             self.log(
                 f"{self.engine} {spec.connections} connections, {duration:g} s, "
                 f"target {spec.target_tps or 'unthrottled'}"
@@ -103,6 +101,14 @@ class ExternalWorkload(Job):
         return self.summary
 
     # -- command lines ------------------------------------------------------------------------------
+
+    def command_line(
+        self, work: Path, shape: Any, duration: float
+    ) -> tuple[list[str], dict[str, str]]:
+        """The child's argv and environment; its script and option files go into `work`."""
+        return (self._pgbench if self.engine == "pgbench" else self._sysbench)(
+            work, shape, duration
+        )
 
     def _pgbench(self, work: Path, shape: Any, duration: float) -> tuple[list[str], dict[str, str]]:
         spec, node = self.spec, self.spec.node

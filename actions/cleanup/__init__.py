@@ -1,0 +1,1 @@
+"""Cleanups: remove old rows by one of four methods, safely, throttled, recorded."""

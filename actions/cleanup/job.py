@@ -1,0 +1,396 @@
+"""A cleanup run: remove the rows older than a retention with one of four methods, throttled on
+replica lag and load, cancellable between any two steps, and recorded in full.
+
+The cutoff (server time - retention) and the table's high-water key are fixed when the run
+starts. A selective run removes exactly the rows that existed then and were older than the
+cutoff: rows written during the run are never taken, whatever their timestamp.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from actions.cleanup.tables import MySQLCleanupTable, PostgresCleanupTable, open_table
+from actions.cleanup.throttle import ClusterGauge, LoadLimit, Throttle
+from actions.jobs import Job
+from clustertop.config import ClusterConfig
+from clustertop.errors import InputError
+from collectors.nodes import NodeSpec
+
+METHODS = ("partition_drop", "truncate", "copy", "batch_delete")
+CHUNKED = ("partition_drop", "copy", "batch_delete")
+CleanupTable = MySQLCleanupTable | PostgresCleanupTable
+
+
+@dataclass(frozen=True)
+class CleanupSpec:
+    cluster: ClusterConfig
+    table: str
+    method: str
+    retention_days: float
+    batch_size: int = 5000
+    batch_delay_s: float = 0.1
+    max_lag_s: float | None = None
+    max_load: LoadLimit | None = None
+    critical_load: LoadLimit | None = None
+    dry_run: bool = False
+    drop_old: bool = False
+    ts_column: str | None = None
+    lock_wait_s: float = 5.0
+    verify_kept: bool = False  # read the kept keys before and after: rows_lost (compare does)
+
+    def check(self) -> None:
+        if self.method not in METHODS:
+            raise InputError("--method", self.method, f"must be one of {', '.join(METHODS)}")
+        if not 0 <= self.retention_days <= 100_000:
+            raise InputError("--retention-days", self.retention_days, "must be 0 to 100000")
+        if self.batch_size < 1:
+            raise InputError("--batch-size", self.batch_size, "must be at least 1")
+        if self.batch_delay_s < 0:
+            raise InputError("--batch-delay", self.batch_delay_s, "must be 0 or more")
+        if self.max_lag_s is not None and self.max_lag_s <= 0:
+            raise InputError("--max-lag", self.max_lag_s, "must be more than 0")
+
+
+def render(statement: str, args: Sequence[Any] = ()) -> str:
+    """A statement with its parameters written in, as the dry run prints it."""
+
+    def literal(value: Any) -> str:
+        if isinstance(value, int | float):
+            return str(value)
+        if isinstance(value, datetime):
+            return f"'{value.isoformat(sep=' ')}'"
+        return "'" + str(value).replace("'", "''") + "'"
+
+    parts = statement.split("%s")
+    out = parts[0]
+    for value, part in zip(args, parts[1:], strict=True):
+        out += literal(value) + part
+    return " ".join(out.split())
+
+
+class CleanupJob(Job):
+    def __init__(self, spec: CleanupSpec, node: NodeSpec, group: str | None = None) -> None:
+        spec.check()
+        what = "dry run of " if spec.dry_run else ""
+        super().__init__(
+            kind="cleanup",
+            title=f"{what}{spec.method} {spec.table} older than {spec.retention_days:g} d",
+            cluster=spec.cluster.name,
+            unit="rows",
+            group=group,
+        )
+        self.spec = spec
+        self.node = node
+        self.result: dict[str, Any] | None = None
+        self.chunks: list[dict[str, Any]] = []
+        self.statements: list[str] = []  # what a dry run would send
+        self.table: CleanupTable | None = None
+        self.gauge: ClusterGauge | None = None
+        self.throttle: Throttle | None = None
+        self.deleted = 0
+        self.left_older = 0  # partition_drop: rows older than the cutoff in a kept partition
+        self.old_table: str | None = None
+
+    # -- the run ---------------------------------------------------------------------------------
+
+    def run(self) -> Sequence[tuple[str, str]]:
+        spec = self.spec
+        table = self.table = open_table(self.node, spec.table, spec.ts_column, spec.lock_wait_s)
+        try:
+            if not spec.dry_run:  # a dry run sends nothing but reads, not even heartbeats
+                self.gauge = ClusterGauge(spec.cluster, self.node.name).start()
+                self.throttle = Throttle(
+                    self.gauge, spec.max_lag_s, spec.max_load, spec.critical_load
+                )
+            return self._run(table)
+        finally:
+            if self.gauge is not None:
+                self.gauge.close()
+            table.close()
+
+    def _run(self, table: CleanupTable) -> Sequence[tuple[str, str]]:
+        spec = self.spec
+        now = table.server_now()
+        cutoff = now - timedelta(days=spec.retention_days)
+        high_water = table.high_water()
+        rows_before = table.count_all()
+        older = table.count_older(cutoff, high_water)
+        kept_before = self._kept_keys(table, cutoff, high_water) if spec.verify_kept else None
+        self.log(
+            f"{table.shape_name} on {self.node.address}: {rows_before} rows, {older} older than "
+            f"{cutoff:%Y-%m-%d %H:%M:%S} UTC (keys up to {high_water})"
+        )
+        self._preflight(table)
+        fragmentation_before = self._fragmentation(table)
+        position = table.log_position()
+        to_do = rows_before if spec.method == "truncate" else older
+        self.progress(0, float(to_do))
+        started = time.monotonic()
+        method = getattr(self, f"_{spec.method}")
+        method(table, cutoff, high_water)
+        duration = time.monotonic() - started
+        rows_after = table.count_all()
+        record = {
+            "method": spec.method,
+            "engine": self.node.engine,
+            "cluster": spec.cluster.name,
+            "table": table.shape_name,
+            "dry_run": spec.dry_run,
+            "cutoff": cutoff.isoformat(),
+            "retention_days": spec.retention_days,
+            "high_water_key": high_water,
+            "rows_before": rows_before,
+            "rows_older_at_start": older,
+            "rows_after": rows_after,
+            "rows_deleted": self.deleted,
+            "rows_left_older": self.left_older,
+            "duration_s": round(duration, 3),
+            "rows_per_s": round(self.deleted / duration, 1) if duration > 0 else 0.0,
+            "chunks": len(self.chunks),
+            "chunk_rows": self.chunks,
+            "batch_size": spec.batch_size if spec.method == "batch_delete" else None,
+            "batch_delay_s": spec.batch_delay_s if spec.method == "batch_delete" else None,
+            "max_lag_s": _round(self.gauge.max_lag_s if self.gauge else None),
+            "mean_lag_s": _round(self.gauge.mean_lag_s if self.gauge else None),
+            "pauses": self.throttle.pauses if self.throttle else 0,
+            "paused_s": round(self.throttle.paused_s, 2) if self.throttle else 0.0,
+            "log_bytes": table.log_bytes_since(position),
+            "fragmentation_before": fragmentation_before,
+            "fragmentation_after": None if spec.dry_run else self._fragmentation(table),
+            "old_table": self.old_table,
+        }
+        if spec.dry_run:
+            record["statements"] = self.statements
+            record["rows_would_delete"] = to_do if spec.method != "partition_drop" else self.deleted
+            record["rows_deleted"] = 0
+        if kept_before is not None:
+            kept_after = self._kept_keys(table, None, high_water)
+            record["rows_lost"] = len(kept_before - kept_after)
+        self.result = record
+        return self.summary_pairs(record)
+
+    def preflight(self) -> None:
+        """The checks that make a bad request one line before anything starts: the table,
+        its key and time column, and whether the method suits it."""
+        spec = self.spec
+        table = open_table(self.node, spec.table, spec.ts_column, spec.lock_wait_s)
+        try:
+            self._preflight(table)
+        finally:
+            table.close()
+
+    def _preflight(self, table: CleanupTable) -> None:
+        if self.spec.method == "partition_drop":
+            table.partitions()  # refuses a table that is not RANGE-partitioned by its time
+            return
+        if self.spec.method != "copy":
+            return
+        if isinstance(table, PostgresCleanupTable) and table.partitioned:
+            raise InputError(
+                "--method", "copy", f"{table.shape_name} is partitioned: use partition_drop"
+            )
+        referenced = table.referenced_by()
+        if referenced:
+            raise InputError(
+                "--method",
+                "copy",
+                f"{table.shape_name} is referenced by a foreign key from {referenced}: "
+                "a swapped-in copy would leave it pointing at the old table",
+            )
+        if table.exists(table.old_name) and not self.spec.dry_run:
+            raise InputError(
+                "--table",
+                table.shape_name,
+                f"{table.old_name} is left from an earlier copy: drop it first",
+            )
+
+    # -- the methods -----------------------------------------------------------------------------
+
+    def _truncate(self, table: CleanupTable, cutoff: datetime, high_water: int) -> None:
+        if self.spec.dry_run:
+            self._plan(table.truncate_sql())
+            return
+        started = time.monotonic()
+        self.deleted = table.truncate()
+        self._chunk(self.deleted, started)
+        self.progress(self.deleted)
+
+    def _partition_drop(self, table: CleanupTable, cutoff: datetime, high_water: int) -> None:
+        partitions = table.partitions()
+        doomed = [p for p in partitions if p.wholly_before(cutoff)]
+        straddling = next((p for p in partitions if not p.wholly_before(cutoff)), None)
+        self.left_older = table.count_partition_older(straddling, cutoff) if straddling else 0
+        self.log(
+            f"{len(doomed)} of {len(partitions)} partitions wholly older than the cutoff; "
+            f"{self.left_older} older rows stay in {straddling.name if straddling else '-'}"
+        )
+        if self.spec.dry_run:
+            for partition in doomed:
+                self._plan(table.drop_partition_sql(partition))
+                self.deleted += table.count_partition(partition)
+            return
+        done = 0
+        for index, partition in enumerate(doomed):
+            self._between_chunks(first=index == 0)
+            started = time.monotonic()
+            rows = table.drop_partition(partition, cutoff)
+            self.deleted += rows
+            done += rows
+            self._chunk(rows, started, partition.name)
+            self.progress(done)
+
+    def _batch_delete(self, table: CleanupTable, cutoff: datetime, high_water: int) -> None:
+        spec = self.spec
+        last = 0
+        index = 0
+        while True:
+            end = table.chunk_end(last, high_water, spec.batch_size, cutoff)
+            if end is None:
+                break
+            if spec.dry_run:
+                self._plan(
+                    [render(table.fmt(table.sql.DELETE_CHUNK), (last, end, table.stamp(cutoff)))]
+                )
+                self.log(
+                    "then the same for each further chunk of "
+                    f"{spec.batch_size} rows, keys up to {high_water}"
+                )
+                return
+            self._between_chunks(first=index == 0)
+            started = time.monotonic()
+            rows = table.delete_chunk(last, end, cutoff)
+            self.deleted += rows
+            self._chunk(rows, started)
+            self.progress(self.deleted)
+            last = end
+            index += 1
+
+    def _copy(self, table: CleanupTable, cutoff: datetime, high_water: int) -> None:
+        spec = self.spec
+        setup = table.copy_setup_sql(cutoff, high_water)
+        if spec.dry_run:
+            self._plan(setup)
+            first_end = table.chunk_end(0, high_water, spec.batch_size, None) or 0
+            chunk = table.fmt(table.sql.COPY_CHUNK, new=table.qualified(table.new_name))
+            self._plan([render(chunk, (0, first_end, table.stamp(cutoff), high_water))])
+            self.log(f"then the same for each further chunk of {spec.batch_size} rows")
+            self._plan(table.swap_sql())
+            if table.family == "postgres":
+                self.log("the swap also renames each index of the copy to its original's name")
+            if spec.drop_old:
+                self._plan([table.drop_old_sql()])
+            self.deleted = 0
+            return
+        leftovers = table.copy_leftovers()
+        if leftovers:
+            self.log(f"removing what an interrupted copy left: {', '.join(leftovers)}")
+            table.copy_teardown()
+        try:
+            for statement in setup:
+                table.execute(statement)
+            # Everything up to here exists in the old table; later rows reach the new one
+            # through the triggers, and the copy below skips rows the triggers wrote.
+            copy_end = table.high_water()
+            last, copied, index = 0, 0, 0
+            while True:
+                end = table.chunk_end(last, copy_end, spec.batch_size, None)
+                if end is None:
+                    break
+                self._between_chunks(first=index == 0)
+                started = time.monotonic()
+                rows = table.copy_chunk(last, end, cutoff, high_water)
+                copied += rows
+                self._chunk(rows, started)
+                self.progress(min(copied, self.total or copied))
+                last = end
+                index += 1
+            self.check_cancelled()
+            self.log("swapping the copy in")
+            table.swap()
+        except BaseException:
+            # Before the swap the original table is untouched: take away the copy and its
+            # triggers, and the table is as it was.
+            try:
+                if table.exists(table.new_name) or table.copy_leftovers():
+                    table.copy_teardown()
+            except Exception as exc:  # report, but the first error is the one that matters
+                self.log(f"could not remove the unfinished copy: {exc}")
+            raise
+        self.deleted = table.count_removed_by_copy(cutoff, high_water)
+        self.progress(self.deleted, float(self.deleted))
+        if spec.drop_old:
+            table.execute(table.drop_old_sql())
+            self.log(f"dropped {table.old_name}")
+        else:
+            self.old_table = f"{table.schema}.{table.old_name}"
+            self.log(f"the old table is kept as {self.old_table}: drop it when satisfied")
+
+    # -- shared steps ----------------------------------------------------------------------------
+
+    def _between_chunks(self, *, first: bool) -> None:
+        """The only points a run stops at: after a whole chunk, before the next."""
+        self.check_cancelled()
+        if not first and self.spec.batch_delay_s:
+            self.wait(self.spec.batch_delay_s)
+        assert self.throttle is not None
+        self.throttle.wait_until_clear(cancelled=lambda: self.cancel_requested, say=self.log)
+        self.check_cancelled()
+
+    def _chunk(self, rows: int, started: float, name: str | None = None) -> None:
+        seconds = time.monotonic() - started
+        reading = self.gauge.latest if self.gauge else None
+        lag = reading.lag_s if reading else None
+        self.chunks.append(
+            {
+                "chunk": len(self.chunks) + 1,
+                "rows": rows,
+                "seconds": round(seconds, 4),
+                "lag_s": _round(lag),
+                **({"partition": name} if name else {}),
+            }
+        )
+        if lag is not None:
+            self.record("lag_s", lag)
+        self.record("rows_per_s", rows / seconds if seconds > 0 else 0.0)
+
+    def _plan(self, statements: Sequence[str]) -> None:
+        for statement in statements:
+            text = " ".join(statement.split())
+            self.statements.append(text)
+            self.log(f"would run: {text}")
+
+    def _fragmentation(self, table: CleanupTable) -> float | None:
+        try:
+            return _round(table.fragmentation(), 4)
+        except Exception as exc:  # a figure for the record, never a reason to fail the run
+            self.log(f"fragmentation unreadable: {' '.join(str(exc).split())}")
+            return None
+
+    def _kept_keys(self, table: CleanupTable, cutoff: datetime | None, high_water: int) -> set[int]:
+        statement = f"SELECT {table.key} FROM {table.table} WHERE {table.key} <= %s"
+        args: list[Any] = [high_water]
+        if cutoff is not None:
+            statement += f" AND {table.ts} >= %s"
+            args.append(table.stamp(cutoff))
+        return {int(r[0]) for r in table.rows(statement, args)}
+
+    @staticmethod
+    def summary_pairs(record: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+        pairs = [
+            ("deleted", str(record["rows_deleted"])),
+            ("rows/s", f"{record['rows_per_s']:,.0f}"),
+            ("max lag", f"{record['max_lag_s']}s" if record["max_lag_s"] is not None else "-"),
+            ("pauses", str(record["pauses"])),
+        ]
+        if record.get("rows_lost") is not None:
+            pairs.append(("lost", str(record["rows_lost"])))
+        return tuple(pairs)
+
+
+def _round(value: float | None, digits: int = 3) -> float | None:
+    return round(value, digits) if value is not None else None

@@ -1,0 +1,190 @@
+"""Throttling: a cleanup pauses while a replica lags or the primary is busy, and aborts on a
+critical load, as pt-archiver (--max-lag) and gh-ost (--max-load, --critical-load) do.
+
+The figures come from the collectors themselves (a Poller on the cluster, heartbeat lag
+included), read in a thread of their own, so a chunk never waits on a poll."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from clustertop.config import ClusterConfig
+from clustertop.errors import InputError
+from collectors.poller import Poller, PollTarget
+from collectors.samples import PollRound
+
+GAUGE_INTERVAL_S = 0.5
+# A reading this recent stands for now: chunks do not wait for a fresh poll each (pt-archiver
+# checks lag once per --check-interval the same way).
+FRESH_S = 1.0
+LOAD_NAMES = ("threads_running", "active")  # Threads_running, or active backends on PostgreSQL
+
+
+@dataclass(frozen=True)
+class LoadLimit:
+    name: str
+    value: float
+
+    def __str__(self) -> str:
+        return f"{self.name}={self.value:g}"
+
+
+def parse_load_limit(text: str, where: str) -> LoadLimit:
+    """`Threads_running=25` (MySQL's name) or `active=25` (active backends)."""
+    name, _, value = text.partition("=")
+    if name.strip().lower() not in LOAD_NAMES:
+        raise InputError(where, text, "must be Threads_running=N or active=N")
+    try:
+        number = float(value)
+    except ValueError:
+        raise InputError(where, text, "must be Threads_running=N or active=N") from None
+    if number <= 0:
+        raise InputError(where, text, "the limit must be more than 0")
+    return LoadLimit(name.strip(), number)
+
+
+class CriticalLoad(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Reading:
+    at: float
+    lag_s: float | None  # worst replica lag; None when there is no replica
+    lag_unknown: str | None  # a replica whose lag cannot be read, and why
+    active: int | None  # the primary's running threads / active backends
+
+
+class ClusterGauge:
+    """Worst replica lag and the primary's load, refreshed every GAUGE_INTERVAL_S."""
+
+    def __init__(self, cluster: ClusterConfig, primary: str) -> None:
+        targets = [
+            PollTarget(
+                spec=node,
+                connect_timeout=cluster.connect_timeout,
+                statement_timeout=cluster.statement_timeout,
+                heartbeat_table=cluster.heartbeat_table if cluster.heartbeat else None,
+                watched_tables=(),
+                detail_interval=1e9,  # table details are not what throttling needs
+                detail_timeout=1.0,
+            )
+            for node in cluster.nodes
+        ]
+        self.primary = primary
+        self.poller = Poller(targets)
+        self.latest: Reading | None = None
+        self.lags: list[float] = []  # every reading's worst lag, for max and mean
+        self._stop = threading.Event()
+        self._fresh = threading.Condition()
+        self._thread = threading.Thread(target=self._run, name="cleanup-gauge", daemon=True)
+
+    def start(self) -> ClusterGauge:
+        self._thread.start()
+        return self
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        self.poller.close()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            started = time.monotonic()
+            reading = self._read(self.poller.poll_round())
+            with self._fresh:
+                self.latest = reading
+                if reading.lag_s is not None:
+                    self.lags.append(reading.lag_s)
+                self._fresh.notify_all()
+            self._stop.wait(max(0.0, GAUGE_INTERVAL_S - (time.monotonic() - started)))
+
+    def _read(self, round_: PollRound) -> Reading:
+        lags: list[float] = []
+        unknown = None
+        active = None
+        for node in round_.nodes:
+            if node.node == self.primary:
+                active = node.active
+                continue
+            if not node.up:
+                unknown = f"{node.node} is down ({node.error})"
+                continue
+            for rep in node.replication:
+                if rep.lag_s is None:
+                    unknown = f"{node.node}: replication lag unknown"
+                else:
+                    lags.append(rep.lag_s)
+        return Reading(round_.at, max(lags) if lags else None, unknown, active)
+
+    def reading(self, newer_than: float = 0.0, timeout: float = 5.0) -> Reading | None:
+        """The latest reading taken after `newer_than` (unix time), waiting for one."""
+        deadline = time.monotonic() + timeout
+        with self._fresh:
+            while self.latest is None or self.latest.at <= newer_than:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self._fresh.wait(left)
+            return self.latest
+
+    @property
+    def max_lag_s(self) -> float | None:
+        return max(self.lags) if self.lags else None
+
+    @property
+    def mean_lag_s(self) -> float | None:
+        return sum(self.lags) / len(self.lags) if self.lags else None
+
+
+@dataclass
+class Throttle:
+    gauge: ClusterGauge
+    max_lag_s: float | None = None
+    max_load: LoadLimit | None = None
+    critical_load: LoadLimit | None = None
+    pauses: int = 0
+    paused_s: float = 0.0
+
+    def why_wait(self, reading: Reading | None) -> str | None:
+        if reading is None:
+            return "no reading of the cluster yet"
+        critical = self.critical_load
+        if critical and reading.active is not None and reading.active >= critical.value:
+            raise CriticalLoad(
+                f"critical load: {critical.name} {reading.active} >= {critical.value:g}"
+            )
+        if self.max_lag_s is not None:
+            if reading.lag_unknown:
+                return reading.lag_unknown
+            if reading.lag_s is not None and reading.lag_s > self.max_lag_s:
+                return f"replica lag {reading.lag_s:.2f} s > {self.max_lag_s:g} s"
+        if self.max_load and reading.active is not None and reading.active > self.max_load.value:
+            return f"{self.max_load.name} {reading.active} > {self.max_load.value:g}"
+        return None
+
+    def wait_until_clear(
+        self, *, cancelled: Callable[[], bool], say: Callable[[str], None]
+    ) -> None:
+        """Block while a limit is exceeded, judged on a reading at most FRESH_S old."""
+        if self.max_lag_s is None and self.max_load is None and self.critical_load is None:
+            return
+        reading = self.gauge.reading(newer_than=time.time() - FRESH_S)
+        reason = self.why_wait(reading)
+        if reason is None:
+            return
+        self.pauses += 1
+        started = time.monotonic()
+        say(f"paused: {reason}")
+        while reason is not None:
+            if cancelled():
+                break
+            newer = reading.at if reading else 0.0
+            reading = self.gauge.reading(newer_than=newer, timeout=GAUGE_INTERVAL_S * 4)
+            reason = self.why_wait(reading)
+        waited = time.monotonic() - started
+        self.paused_s += waited
+        say(f"resumed after {waited:.1f} s")

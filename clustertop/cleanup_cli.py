@@ -1,0 +1,358 @@
+"""The cleanup subcommands: cleanup, compare, partitions, optimize. Each checks its input to
+one line before anything starts, asks before it changes data (or takes --yes), and follows
+its job on stderr while it runs."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from typing import Any
+
+from clustertop.errors import MISSING, InputError
+
+FORMAT_CHOICES = ("table", "md", "csv", "json")
+
+
+def add_parsers(add: Any, positive_int: Any, positive_float: Any) -> None:
+    """The subcommands' options; `add(name, help)` makes a subparser with the common options."""
+
+    def throttling(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--retention-days",
+            type=float,
+            default=10.0,
+            help="remove rows older than now - D days (default 10)",
+        )
+        p.add_argument("--batch-size", type=positive_int, default=5000, help="rows a chunk (5000)")
+        p.add_argument(
+            "--batch-delay", type=float, default=0.1, help="seconds between chunks (0.1)"
+        )
+        p.add_argument(
+            "--max-lag", type=positive_float, help="pause while a replica lags more (seconds)"
+        )
+        p.add_argument("--max-load", help="pause while the primary is busier: Threads_running=N")
+        p.add_argument("--critical-load", help="abort at this load: Threads_running=N")
+        p.add_argument("--ts-column", help="the time column (default: the first date/time one)")
+        p.add_argument(
+            "--lock-wait",
+            type=positive_float,
+            default=5.0,
+            help="longest wait for a table lock, seconds (default 5)",
+        )
+        p.add_argument("--yes", action="store_true", help="answer the confirmation (no prompt)")
+
+    cleanup = add(
+        "cleanup",
+        "remove rows older than a retention: partition_drop, truncate, copy or batch_delete",
+    )
+    cleanup.add_argument("--table", help="SCHEMA.TABLE (default: the cluster's first watched)")
+    cleanup.add_argument(
+        "--method",
+        required=True,
+        choices=["partition_drop", "truncate", "copy", "batch_delete"],
+        help="how to remove them",
+    )
+    throttling(cleanup)
+    cleanup.add_argument(
+        "--drop-old",
+        action="store_true",
+        help="copy: drop the old table after the swap (default: keep it)",
+    )
+    cleanup.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the exact SQL and the rows it would touch; change nothing",
+    )
+    cleanup.add_argument("--json", action="store_true", help="print the run's record as JSON")
+
+    compare = add(
+        "compare", "run cleanup methods one after another on identical data and print one table"
+    )
+    compare.add_argument(
+        "--methods",
+        default="partition_drop,truncate,copy,batch_delete",
+        help="comma-separated (default: all four)",
+    )
+    compare.add_argument(
+        "--rows",
+        type=positive_int,
+        default=10_000,
+        help="rows loaded into each method's table (default 10000)",
+    )
+    compare.add_argument("--seed", type=int, default=1, help="data seed (default 1)")
+    compare.add_argument(
+        "--with-workload",
+        metavar="PATTERN",
+        help="run this workload pattern on the table during each method",
+    )
+    compare.add_argument("--tps", type=positive_float, help="the workload's target TPS")
+    compare.add_argument("--format", choices=FORMAT_CHOICES, default="table")
+    throttling(compare)
+
+    partitions = add(
+        "partitions",
+        "partition maintenance: create future daily partitions, drop those past a retention",
+    )
+    partitions.add_argument(
+        "--table", help="SCHEMA.TABLE (default: cleanup_bench.cleanup_partitioned)"
+    )
+    partitions.add_argument(
+        "--future-days",
+        type=positive_int,
+        default=3,
+        help="days ahead to have a partition for (default 3)",
+    )
+    partitions.add_argument(
+        "--retention-days",
+        type=float,
+        default=30.0,
+        help="drop partitions wholly older than this (default 30)",
+    )
+    partitions.add_argument("--ts-column", help="the time column (default: the first one)")
+    partitions.add_argument("--dry-run", action="store_true", help="print the SQL; change nothing")
+    partitions.add_argument("--yes", action="store_true", help="answer the confirmation")
+
+    optimize = add(
+        "optimize", "reclaim space after a cleanup: OPTIMIZE TABLE / VACUUM, VACUUM FULL, ANALYZE"
+    )
+    optimize.add_argument("--table", help="SCHEMA.TABLE (default: the cluster's first watched)")
+    optimize.add_argument(
+        "--mode",
+        choices=["optimize", "full", "analyze"],
+        default="optimize",
+        help="optimize: OPTIMIZE TABLE / VACUUM; full: VACUUM FULL; "
+        "analyze: statistics only (default optimize)",
+    )
+    optimize.add_argument("--dry-run", action="store_true", help="print the SQL; change nothing")
+    optimize.add_argument("--yes", action="store_true", help="answer the confirmation")
+
+
+# -- shared -----------------------------------------------------------------------------------
+
+
+def confirm(args: argparse.Namespace, prompt: str, expected: str) -> None:
+    """--yes, or the operator types `expected` on the terminal; no terminal: refuse."""
+    if args.yes:
+        return
+    try:
+        tty = open("/dev/tty", "r+", encoding="utf-8")  # noqa: SIM115 - closed below
+    except OSError:
+        raise InputError("--yes", MISSING, "no terminal to confirm on: pass --yes") from None
+    with tty:
+        tty.write(f"{prompt}\nType {expected} to go on: ")
+        tty.flush()
+        answer = tty.readline().strip()
+    if answer != expected:
+        raise InputError(
+            "confirmation", answer or MISSING, f"did not match {expected}: nothing done"
+        )
+
+
+def follow(job: Any, say: Any) -> Any:
+    """Run a job to its end, its log on stderr; Ctrl-C cancels it (at a consistent point)."""
+    job.start()
+    shown = 0
+    try:
+        while job.snapshot().running:
+            time.sleep(0.2)
+            lines = job.snapshot().log
+            for line in lines[shown:]:
+                say(line)
+            shown = len(lines)
+    except KeyboardInterrupt:
+        say("cancelling: the current chunk finishes or rolls back")
+        job.cancel()
+    job.join()
+    lines = job.snapshot().log
+    for line in lines[shown:]:
+        say(line)
+    return job.snapshot()
+
+
+def _cleanup_spec(args: argparse.Namespace, cluster: Any, table: str, method: str) -> Any:
+    from actions.cleanup.job import CleanupSpec
+    from actions.cleanup.throttle import parse_load_limit
+
+    return CleanupSpec(
+        cluster=cluster,
+        table=table,
+        method=method,
+        retention_days=args.retention_days,
+        batch_size=args.batch_size,
+        batch_delay_s=args.batch_delay,
+        max_lag_s=args.max_lag,
+        max_load=parse_load_limit(args.max_load, "--max-load") if args.max_load else None,
+        critical_load=(
+            parse_load_limit(args.critical_load, "--critical-load") if args.critical_load else None
+        ),
+        dry_run=getattr(args, "dry_run", False),
+        drop_old=getattr(args, "drop_old", False),
+        ts_column=args.ts_column,
+        lock_wait_s=args.lock_wait,
+    )
+
+
+def _table_arg(args: argparse.Namespace, cluster: Any, default: str | None = None) -> str:
+    from clustertop.config import validate_table_name
+
+    table = args.table or default or (cluster.watched_tables[0] if cluster.watched_tables else None)
+    if not table:
+        raise InputError("--table", MISSING, "name a table: the cluster watches none")
+    return validate_table_name("--table", table)
+
+
+# -- commands ---------------------------------------------------------------------------------
+
+
+def cmd_cleanup(args: argparse.Namespace, ctx: Any) -> int:
+    from actions.cleanup.job import CleanupJob
+    from collectors.roles import find_writable
+
+    config = ctx.resolve_config(args)
+    cluster = config.cluster(args.cluster)
+    table = _table_arg(args, cluster)
+    spec = _cleanup_spec(args, cluster, table, args.method)
+    spec.check()
+    if not spec.dry_run:
+        ctx.require_actions(args, config, cluster.name, f"cleanup {args.method}")
+    job = CleanupJob(spec, find_writable(cluster.nodes))
+    job.preflight()
+    if not spec.dry_run:
+        scope = (
+            "ALL rows of"
+            if args.method == "truncate"
+            else (f"rows older than {args.retention_days:g} days from")
+        )
+        confirm(args, f"{args.method} removes {scope} {table} on {cluster.name}.", table)
+    snap = follow(job, ctx.say)
+    return _finish(job, snap, args.json, "cleanup", ctx)
+
+
+def _finish(job: Any, snap: Any, as_json: bool, kind: str, ctx: Any) -> int:
+    if snap.error:
+        raise (
+            InputError("--table", job.spec.table, snap.error)
+            if "--" in snap.error
+            else RuntimeError(snap.error)
+        )
+    if snap.state == "cancelled" or job.result is None:
+        ctx.say("cancelled: every finished chunk stays done; nothing is half-swapped")
+        return 1
+    record = job.result
+    path = ctx.save_result(kind, record)
+    if record.get("chunk_rows"):
+        _write_chunks_csv(path, record["chunk_rows"])
+    if as_json:
+        shown = {k: v for k, v in record.items() if k != "chunk_rows"}
+        print(json.dumps(shown, indent=2, default=str))
+    elif record.get("dry_run"):
+        for statement in record.get("statements", []):
+            print(statement)
+        print(
+            f"would remove {record.get('rows_would_delete')} of {record['rows_before']} rows "
+            f"(cutoff {record['cutoff']}); nothing was changed"
+        )
+    else:
+        print(
+            f"{record['method']}: {record['rows_deleted']} rows removed in {record['duration_s']} s "
+            f"({record['rows_per_s']:,.0f} rows/s), {record['rows_before']} -> "
+            f"{record['rows_after']} rows, max lag {record['max_lag_s']} s, "
+            f"{record['pauses']} pauses; saved {path}"
+        )
+    return 0
+
+
+def _write_chunks_csv(json_path: str, chunks: list[dict[str, Any]]) -> None:
+    import csv
+
+    keys = ["chunk", "rows", "seconds", "lag_s", "partition"]
+    with open(json_path.removesuffix(".json") + "-chunks.csv", "w", newline="") as out:
+        writer = csv.DictWriter(out, fieldnames=keys, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(chunks)
+
+
+def cmd_compare(args: argparse.Namespace, ctx: Any) -> int:
+    from actions.cleanup.compare import CompareJob, CompareSpec, parse_methods, render_rows
+    from actions.workload.patterns import resolve_pattern
+    from collectors.roles import find_writable
+
+    config = ctx.resolve_config(args)
+    cluster = config.cluster(args.cluster)
+    methods = parse_methods(args.methods)
+    if args.with_workload:
+        resolve_pattern(args.with_workload, custom=config.mixes)
+    elif args.tps:
+        raise InputError("--tps", args.tps, "needs --with-workload PATTERN")
+    base = _cleanup_spec(args, cluster, "cleanup_bench.cleanup_batch", methods[0])
+    base.check()
+    ctx.require_actions(args, config, cluster.name, "compare (it loads and cleans tables)")
+    spec = CompareSpec(base, methods, args.rows, args.seed, args.with_workload, args.tps)
+    confirm(
+        args,
+        f"compare reloads and cleans the cleanup_bench tables of {cluster.name}.",
+        "cleanup_bench",
+    )
+    job = CompareJob(spec, find_writable(cluster.nodes))
+    snap = follow(job, ctx.say)
+    if snap.error:
+        raise RuntimeError(snap.error)
+    ctx.save_result("compare", {"rows": args.rows, "methods": job.rows})
+    print(render_rows(job.rows, args.format))
+    return 0 if snap.state == "finished" else 1
+
+
+def cmd_partitions(args: argparse.Namespace, ctx: Any) -> int:
+    from actions.cleanup.maintenance import PartitionMaintenance
+    from collectors.roles import find_writable
+
+    config = ctx.resolve_config(args)
+    cluster = config.cluster(args.cluster)
+    table = _table_arg(args, cluster, "cleanup_bench.cleanup_partitioned")
+    if not args.dry_run:
+        ctx.require_actions(args, config, cluster.name, "partition maintenance")
+    job = PartitionMaintenance(
+        cluster.name,
+        find_writable(cluster.nodes),
+        table,
+        args.future_days,
+        args.retention_days,
+        args.ts_column,
+        dry_run=True,
+    )
+    plan = job.plan()
+    for statement in plan:
+        print(statement)
+    if args.dry_run or not plan:
+        print("nothing to do" if not plan else "dry run: nothing was changed", file=sys.stderr)
+        return 0
+    confirm(args, f"partition maintenance runs the statements above on {table}.", table)
+    job.dry_run = False
+    snap = follow(job, ctx.say)
+    if snap.error:
+        raise RuntimeError(snap.error)
+    return 0 if snap.state == "finished" else 1
+
+
+def cmd_optimize(args: argparse.Namespace, ctx: Any) -> int:
+    from actions.cleanup.maintenance import Optimize
+    from collectors.roles import find_writable
+
+    config = ctx.resolve_config(args)
+    cluster = config.cluster(args.cluster)
+    table = _table_arg(args, cluster)
+    job = Optimize(cluster.name, find_writable(cluster.nodes), table, args.mode)
+    statement = job.statement()
+    print(statement)
+    if args.dry_run:
+        return 0
+    if args.mode != "analyze":
+        ctx.require_actions(args, config, cluster.name, f"optimize --mode {args.mode}")
+        confirm(args, f"{statement} rebuilds {table} (it may lock it while it runs).", table)
+    snap = follow(job, ctx.say)
+    if snap.error:
+        raise RuntimeError(snap.error)
+    print(job.outcome)
+    return 0 if snap.state == "finished" else 1
