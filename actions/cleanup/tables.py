@@ -7,10 +7,15 @@ run reports are the server's, not an estimate."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+import functools
+import time
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
+
+import psycopg
+import pymysql
 
 from actions.sql import mysql as my_sql
 from actions.sql import postgres as pg_sql
@@ -23,6 +28,35 @@ from collectors.nodes import NodeSpec
 # Statements that rewrite a table may run long; lock waits are bounded separately (lock_wait_s).
 LONG_STATEMENT_S = 3600.0
 COPY_PREFIX = "ct_copy_"
+LOCK_RETRIES = 5
+T = TypeVar("T")
+
+
+def _lock_conflict(exc: BaseException) -> bool:
+    """A deadlock or a lock wait given up: the step rolled back whole and may run again."""
+    if isinstance(exc, psycopg.Error):
+        return getattr(exc, "sqlstate", None) in ("40P01", "55P03")
+    if isinstance(exc, pymysql.err.MySQLError):
+        return bool(exc.args) and exc.args[0] in (1205, 1213)
+    return False
+
+
+def retried(step: Callable[..., T]) -> Callable[..., T]:
+    """Run a one-transaction step again after a lock conflict, backing off, a few times: any
+    session that locks a partition before its parent can deadlock with a DDL step."""
+
+    @functools.wraps(step)
+    def again(*args: Any, **kwargs: Any) -> T:
+        for attempt in range(LOCK_RETRIES):
+            try:
+                return step(*args, **kwargs)
+            except Exception as exc:
+                if not _lock_conflict(exc) or attempt == LOCK_RETRIES - 1:
+                    raise
+                time.sleep(0.1 * 2**attempt)
+        raise AssertionError("unreachable")
+
+    return again
 
 
 @dataclass(frozen=True)
@@ -132,9 +166,11 @@ class CleanupTable:
         end = self.one(statement, args)
         return int(end) if end is not None else None
 
+    @retried
     def delete_chunk(self, after: int, upto: int, cutoff: datetime) -> int:
         return self.execute(self.fmt(self.sql.DELETE_CHUNK), (after, upto, self.stamp(cutoff)))
 
+    @retried
     def copy_chunk(self, after: int, upto: int, cutoff: datetime, high_water: int) -> int:
         statement = self.fmt(self.sql.COPY_CHUNK, new=self.qualified(self.new_name))
         return self.execute(statement, (after, upto, self.stamp(cutoff), high_water))
@@ -242,6 +278,7 @@ class MySQLCleanupTable(CleanupTable):
             result.append(Partition(str(name), upper, f"VALUES LESS THAN ({description})"))
         return result
 
+    @retried
     def drop_partition(self, partition: Partition, cutoff: datetime) -> int:
         """Count and drop under one write lock: the count is what the drop removed."""
         with self.write_locked():
@@ -276,6 +313,7 @@ class MySQLCleanupTable(CleanupTable):
 
     # -- truncate -----------------------------------------------------------------------------
 
+    @retried
     def truncate(self) -> int:
         with self.write_locked():
             rows = self.count_all()
@@ -330,6 +368,7 @@ class MySQLCleanupTable(CleanupTable):
             )
         ]
 
+    @retried
     def swap(self) -> None:
         """One RENAME TABLE: atomic, so readers see the old table or the new, never neither."""
         self.execute(my_sql.SESSION_LOCK_WAIT, (max(1, round(self.lock_wait_s)),))
@@ -426,6 +465,7 @@ class PostgresCleanupTable(CleanupTable):
             for schema, name, bound, upper in self.rows(pg_sql.PARTITIONS, (self.table,))
         ]
 
+    @retried
     def drop_partition(self, partition: Partition, cutoff: datetime) -> int:
         """Lock, count, detach and drop in one transaction: the count is what the drop removed."""
         with self.exclusive():
@@ -460,6 +500,7 @@ class PostgresCleanupTable(CleanupTable):
 
     # -- truncate -----------------------------------------------------------------------------
 
+    @retried
     def truncate(self) -> int:
         with self.exclusive():
             rows = self.count_all()
@@ -554,6 +595,7 @@ class PostgresCleanupTable(CleanupTable):
         ]
         return statements
 
+    @retried
     def swap(self) -> None:
         """One transaction under ACCESS EXCLUSIVE: sessions see the old table or the new."""
         statements = self.swap_sql()[2:-1]

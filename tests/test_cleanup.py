@@ -1,0 +1,398 @@
+"""Cleanups against the lab's real servers: the rows that remain, with a writer inserting on both
+sides of the cutoff; copy losing nothing under a writer; cancel at random points; pausing on
+replica lag; dry runs changing nothing; bad input."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from actions.cleanup.job import CleanupJob, CleanupSpec
+from actions.seed import SCHEMA, load_cluster, read_seed_info, table_checksum
+from clustertop.config import ClusterConfig
+from collectors.connect import connect_mysql, connect_postgres
+from collectors.errors import close_quietly
+from lab.lab import Lab
+from tests.conftest import run_cli
+from tests.helpers import sql, wait_for
+
+TABLES = {
+    "partition_drop": "cleanup_partitioned",
+    "truncate": "cleanup_truncate",
+    "copy": "cleanup_copy",
+    "batch_delete": "cleanup_batch",
+}
+RETENTION_DAYS = 10
+
+
+def _cluster(engine: str, mariadb: ClusterConfig, postgres: ClusterConfig) -> ClusterConfig:
+    return mariadb if engine == "mariadb" else postgres
+
+
+def _rows(cluster: ClusterConfig, table: str) -> dict[int, datetime]:
+    with sql(cluster.nodes[0]) as run:
+        rows = run(f"SELECT id, ts FROM {SCHEMA}.{table}")
+    return {int(i): _utc(ts) for i, ts in rows}
+
+
+def _utc(ts: datetime) -> datetime:
+    return ts if ts.tzinfo else ts.replace(tzinfo=UTC)
+
+
+class Writer:
+    """Inserts a row at a time, each `ts` within two hours either side of now - retention,
+    committed one by one; remembers what it committed."""
+
+    def __init__(self, cluster: ClusterConfig, table: str) -> None:
+        self.cluster, self.table = cluster, table
+        self.committed: dict[int, datetime] = {}
+        self.errors: list[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> Writer:
+        self._thread.start()
+        wait_for(lambda: len(self.committed) >= 5, timeout=10)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(10)
+
+    def _run(self) -> None:
+        node = self.cluster.nodes[0]
+        mysql = node.family == "mysql"
+        conn: Any = (connect_mysql if mysql else connect_postgres)(node, connect_timeout=5)
+        rng = random.Random(7)
+        statement = (
+            f"INSERT INTO {SCHEMA}.{self.table} (ts, user_id, status, amount, payload)"
+            " VALUES (%s, 1, 'new', 1.00, 'writer')"
+        )
+        try:
+            while not self._stop.is_set():
+                side = rng.choice((-1, 1))
+                ts = datetime.now(UTC) - timedelta(days=RETENTION_DAYS) + side * timedelta(
+                    seconds=rng.uniform(60, 7200)
+                )
+                try:
+                    if mysql:
+                        with conn.cursor() as cur:
+                            cur.execute(statement, (ts.replace(tzinfo=None),))
+                            new_id = cur.lastrowid
+                    else:
+                        new_id = conn.execute(statement + " RETURNING id", (ts,)).fetchone()[0]
+                except Exception as exc:  # a table swapped or truncated under it: noted, go on
+                    self.errors.append(str(exc))
+                    time.sleep(0.01)
+                    continue
+                self.committed[int(new_id)] = ts
+                time.sleep(0.005)
+        finally:
+            close_quietly(conn)
+
+
+def _run_job(spec: CleanupSpec, cluster: ClusterConfig, timeout: float = 120) -> CleanupJob:
+    job = CleanupJob(spec, cluster.nodes[0])
+    job.preflight()
+    job.start()
+    job.join(timeout)
+    snap = job.snapshot()
+    assert snap.state == "finished", (snap.error, snap.log[-5:])
+    assert job.result is not None
+    return job
+
+
+def _spec(cluster: ClusterConfig, method: str, **overrides: Any) -> CleanupSpec:
+    values: dict[str, Any] = {
+        "cluster": cluster,
+        "table": f"{SCHEMA}.{TABLES[method]}",
+        "method": method,
+        "retention_days": RETENTION_DAYS,
+        "batch_size": 1000,
+        "batch_delay_s": 0.02,
+        "drop_old": True,
+    }
+    values.update(overrides)
+    return CleanupSpec(**values)
+
+
+@pytest.mark.parametrize("method", ["batch_delete", "copy", "partition_drop", "truncate"])
+@pytest.mark.parametrize("engine", ["mariadb", "postgres"])
+def test_the_right_rows_remain_with_a_writer_on_both_sides_of_the_cutoff(
+    engine: str, method: str, mariadb: ClusterConfig, postgres: ClusterConfig
+) -> None:
+    cluster = _cluster(engine, mariadb, postgres)
+    table = TABLES[method]
+    load_cluster(cluster, rows=20_000, seed=3, tables=(table,))
+    seeded = _rows(cluster, table)
+    with Writer(cluster, table) as writer:
+        job = _run_job(_spec(cluster, method), cluster)
+        time.sleep(0.2)
+    record = job.result
+    assert record is not None
+    cutoff = datetime.fromisoformat(record["cutoff"])
+    high_water = record["high_water_key"]
+    after = _rows(cluster, table)
+    existing = {**seeded, **{i: ts for i, ts in writer.committed.items() if i <= high_water}}
+    later = {i: ts for i, ts in writer.committed.items() if i > high_water}
+    assert later, "the writer wrote nothing during the run"
+
+    if method == "truncate":
+        # Every seeded row went, as truncate says (MariaDB restarts the ids: count by payload).
+        with sql(cluster.nodes[0]) as run:
+            left = run(f"SELECT COUNT(*) FROM {SCHEMA}.{table} WHERE payload <> 'writer'")
+        assert int(left[0][0]) == 0
+        assert record["rows_deleted"] >= len(seeded)
+        return
+    newer = {i for i, ts in existing.items() if ts >= cutoff}
+    assert newer <= set(after), "a row newer than the cutoff at start was removed"
+    if method == "partition_drop":
+        boundary = min(ts for i, ts in after.items() if i in seeded)
+        assert boundary < cutoff  # the straddling day stays ...
+        assert cutoff - boundary < timedelta(days=1)  # ... and nothing before it
+        gone = set(existing) - set(after)
+        assert record["rows_deleted"] == len(gone) + sum(1 for i in later if i not in after)
+        assert record["rows_left_older"] > 0  # the straddling day's older rows, said
+        return
+    older = {i for i, ts in existing.items() if ts < cutoff}
+    assert not older & set(after), "a row older than the cutoff at start is still there"
+    assert set(later) <= set(after), "a row written during the run was removed"
+    assert record["rows_deleted"] == len(older) == record["rows_older_at_start"]
+    assert min(ts for i, ts in after.items() if i <= high_water) >= cutoff
+
+
+@pytest.mark.parametrize("engine", ["mariadb", "postgres"])
+def test_copy_loses_nothing_committed_before_the_swap(
+    engine: str, mariadb: ClusterConfig, postgres: ClusterConfig
+) -> None:
+    """A writer inserts, updates and deletes its own rows throughout the copy, PostgreSQL's
+    through prepared statements (plans that must follow the table across the swap)."""
+    cluster = _cluster(engine, mariadb, postgres)
+    load_cluster(cluster, rows=20_000, seed=4, tables=("cleanup_copy",))
+    node = cluster.nodes[0]
+    mysql = node.family == "mysql"
+    expected: dict[int, str] = {}  # id -> payload, for rows that should exist
+    gone: set[int] = set()
+    stop = threading.Event()
+    failures: list[str] = []
+
+    def write() -> None:
+        conn: Any = (connect_mysql if mysql else connect_postgres)(node, connect_timeout=5)
+        rng = random.Random(11)
+        table = f"{SCHEMA}.cleanup_copy"
+
+        def run(statement: str, args: tuple[Any, ...]) -> Any:
+            if mysql:
+                with conn.cursor() as cur:
+                    cur.execute(statement, args)
+                    return cur.lastrowid
+            result = conn.execute(statement, args, prepare=True)
+            return result.fetchone()[0] if result.description else None
+
+        insert = (f"INSERT INTO {table} (ts, user_id, status, amount, payload)"
+                  " VALUES (%s, 2, 'new', 2.00, %s)" + ("" if mysql else " RETURNING id"))
+        n = 0
+        try:
+            while not stop.is_set():
+                n += 1
+                try:
+                    payload = f"w{n}"
+                    stamp = datetime.now(UTC)
+                    new_id = run(insert, (stamp.replace(tzinfo=None) if mysql else stamp, payload))
+                    expected[int(new_id)] = payload
+                    if n % 3 == 0 and expected:
+                        victim = rng.choice(list(expected))
+                        run(f"UPDATE {table} SET payload = %s WHERE id = %s", (f"u{n}", victim))
+                        expected[victim] = f"u{n}"
+                    if n % 5 == 0 and expected:
+                        victim = rng.choice(list(expected))
+                        run(f"DELETE FROM {table} WHERE id = %s", (victim,))
+                        del expected[victim]
+                        gone.add(victim)
+                except Exception as exc:
+                    failures.append(str(exc))
+                    time.sleep(0.01)
+        finally:
+            close_quietly(conn)
+
+    thread = threading.Thread(target=write, daemon=True)
+    thread.start()
+    wait_for(lambda: len(expected) > 20)
+    job = _run_job(_spec(cluster, "copy", batch_size=500, batch_delay_s=0.01), cluster)
+    time.sleep(0.3)  # the writer goes on against the swapped-in table
+    stop.set()
+    thread.join(10)
+    assert not failures, failures[:3]
+    with sql(node) as run_sql:
+        rows = dict(run_sql(f"SELECT id, payload FROM {SCHEMA}.cleanup_copy WHERE user_id = 2"))
+    missing = {i for i in expected if i not in rows}
+    assert not missing, f"{len(missing)} committed rows missing after the swap"
+    assert all(rows[i] == p for i, p in expected.items()), "an update was lost"
+    assert not gone & set(rows), "a deleted row came back"
+    assert job.result is not None and job.result["rows_deleted"] == job.result["rows_older_at_start"]
+
+
+def _consistent(cluster: ClusterConfig, method: str, seeded: dict[int, datetime],
+                cutoff_estimate: datetime) -> None:
+    table = TABLES[method]
+    after = _rows(cluster, table)
+    # Nothing newer than the cutoff is ever lost (two minutes of slack: the job's own cutoff
+    # was taken a moment after this estimate).
+    newer = {i for i, ts in seeded.items() if ts >= cutoff_estimate + timedelta(minutes=2)}
+    assert newer <= set(after)
+    with sql(cluster.nodes[0]) as run:
+        if cluster.family == "mysql":
+            leftovers = run("SELECT TABLE_NAME FROM information_schema.TABLES WHERE"
+                            " TABLE_SCHEMA = %s AND TABLE_NAME LIKE '\\_%%new'", (SCHEMA,))
+            triggers = run("SELECT TRIGGER_NAME FROM information_schema.TRIGGERS"
+                           " WHERE EVENT_OBJECT_SCHEMA = %s", (SCHEMA,))
+        else:
+            leftovers = run("SELECT tablename FROM pg_tables WHERE schemaname = %s"
+                            " AND tablename LIKE '\\_%%new'", (SCHEMA,))
+            triggers = run("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")
+    assert not leftovers and not triggers, (leftovers, triggers)
+
+
+@pytest.mark.parametrize("method", ["batch_delete", "copy", "partition_drop"])
+@pytest.mark.parametrize("engine", ["mariadb", "postgres"])
+def test_cancel_at_random_points_leaves_the_table_consistent_and_a_rerun_finishes(
+    engine: str, method: str, mariadb: ClusterConfig, postgres: ClusterConfig
+) -> None:
+    cluster = _cluster(engine, mariadb, postgres)
+    table = TABLES[method]
+    rng = random.Random(f"{engine}-{method}")
+    cancelled = 0
+    for _trial in range(10):
+        load_cluster(cluster, rows=4_000, seed=5, tables=(table,))
+        seeded = _rows(cluster, table)
+        estimate = datetime.now(UTC) - timedelta(days=RETENTION_DAYS)
+        spec = _spec(cluster, method, batch_size=100, batch_delay_s=0.01)
+        job = CleanupJob(spec, cluster.nodes[0])
+        job.start()
+        share = rng.uniform(0.0, 0.9)  # cancel once this share of the work is done
+
+        def reached(job: CleanupJob = job, share: float = share) -> bool:
+            snap = job.snapshot()
+            return not snap.running or (snap.total is not None and snap.done >= share * snap.total)
+
+        wait_for(reached, timeout=30, step=0.005)
+        job.cancel()
+        job.join(30)
+        state = job.snapshot().state
+        assert state in ("cancelled", "finished"), job.snapshot().error
+        cancelled += state == "cancelled"
+        _consistent(cluster, method, seeded, estimate)
+        if method == "copy" and state == "cancelled":
+            assert _rows(cluster, table) == seeded  # before the swap: untouched
+        rerun = _run_job(spec, cluster)
+        assert rerun.result is not None
+        after = _rows(cluster, table)
+        cutoff = datetime.fromisoformat(rerun.result["cutoff"])
+        if method == "partition_drop":
+            assert min(after.values()) > cutoff - timedelta(days=1)
+        else:
+            assert min(after.values()) >= cutoff
+        assert {i for i, ts in seeded.items() if ts >= cutoff} <= set(after)
+    assert cancelled >= 3, "too few trials were cancelled mid-run to mean anything"
+
+
+def _pause_apply(cluster: ClusterConfig, paused: bool) -> None:
+    replica = cluster.nodes[1]
+    with sql(replica) as run:
+        if cluster.family == "mysql":
+            run("STOP SLAVE SQL_THREAD" if paused else "START SLAVE SQL_THREAD")
+        else:
+            run("SELECT pg_wal_replay_pause()" if paused else "SELECT pg_wal_replay_resume()")
+
+
+@pytest.mark.parametrize("engine", ["mariadb", "postgres"])
+def test_max_lag_pauses_while_a_replica_lags_and_resumes_when_it_catches_up(
+    engine: str, mariadb: ClusterConfig, postgres: ClusterConfig
+) -> None:
+    cluster = _cluster(engine, mariadb, postgres)
+    load_cluster(cluster, rows=20_000, seed=6, tables=("cleanup_batch",))
+    max_lag = 1.0
+    spec = _spec(cluster, "batch_delete", batch_size=500, batch_delay_s=0.05, max_lag_s=max_lag)
+    job = CleanupJob(spec, cluster.nodes[0])
+    _pause_apply(cluster, True)
+    try:
+        job.start()
+        assert wait_for(lambda: any("paused:" in line for line in job.snapshot().log), 20)
+        time.sleep(2)
+        assert job.snapshot().running and job.snapshot().done < 10_000  # it waits
+    finally:
+        _pause_apply(cluster, False)
+    job.join(120)
+    snap = job.snapshot()
+    assert snap.state == "finished", snap.error
+    record = job.result
+    assert record is not None and record["pauses"] >= 1 and record["paused_s"] >= 2
+    assert any("resumed after" in line for line in snap.log)
+    # A chunk starts only on a reading under max-lag at most a second old; by its end the lag
+    # can have grown by that second, the gauge's interval and the chunk itself.
+    for chunk in record["chunk_rows"]:
+        if chunk["lag_s"] is not None:
+            assert chunk["lag_s"] <= max_lag + 1.0 + 0.5 + chunk["seconds"] + 0.5, chunk
+
+
+@pytest.mark.parametrize("method", ["batch_delete", "copy", "partition_drop", "truncate"])
+@pytest.mark.parametrize("engine", ["mariadb", "postgres"])
+def test_a_dry_run_prints_the_sql_and_changes_nothing(
+    engine: str, method: str, lab: Lab, mariadb: ClusterConfig, postgres: ClusterConfig
+) -> None:
+    cluster = _cluster(engine, mariadb, postgres)
+    table = TABLES[method]
+    load_cluster(cluster, rows=5_000, seed=8, tables=(table,))
+    node = cluster.nodes[0]
+    anchor = read_seed_info(node)[table].anchor
+    before = table_checksum(node, table, anchor)
+    done = run_cli("--config", str(lab.config_path), "cleanup", "--cluster", cluster.name,
+                   "--table", f"{SCHEMA}.{table}", "--method", method, "--dry-run")
+    assert done.returncode == 0, done.stderr
+    assert table_checksum(node, table, anchor) == before
+    verbs = {"batch_delete": "DELETE FROM", "copy": "RENAME", "partition_drop": "PARTITION",
+             "truncate": "TRUNCATE TABLE"}
+    assert verbs[method] in done.stdout
+    assert "nothing was changed" in done.stdout
+
+
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["--method", "vacuum"], "argument --method: invalid choice"),
+        (["--method", "batch_delete", "--retention-days", "-1"], "--retention-days"),
+        (["--method", "batch_delete", "--max-load", "load=high"], "--max-load: must be Threads_running=N or active=N (got 'load=high')"),
+        (["--method", "batch_delete", "--table", "x; drop"], "--table: must be TABLE or SCHEMA.TABLE"),
+        (["--method", "partition_drop", "--table", "cleanup_bench.cleanup_batch"],
+         "is not partitioned"),
+        (["--method", "batch_delete", "--table", "cleanup_bench.cleanup_batch",
+          "--ts-column", "payload"], "--ts-column: is not a date/time column"),
+        (["--method", "batch_delete", "--table", "cleanup_bench.seed_info"],
+         "--table: primary key table_name is varchar, not an integer"),
+        (["--method", "batch_delete", "--table", "cleanup_bench.nope"], "no such table"),
+        (["--method", "batch_delete", "--table", "cleanup_bench.cleanup_batch"],
+         "--yes: no terminal to confirm on"),
+    ],
+)
+def test_bad_cleanup_input_is_one_line_exit_2(lab: Lab, mariadb: ClusterConfig,
+                                              args: list[str], fragment: str) -> None:
+    load_cluster(mariadb, rows=1_000, seed=1, tables=("cleanup_batch",))
+    done = run_cli("--config", str(lab.config_path), "cleanup", "--cluster", "lab-mariadb", *args)
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and fragment in lines[0], done.stderr
+
+
+def test_cleanups_need_actions_on_and_a_dry_run_does_not(lab: Lab, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    off = tmp_path / "off.toml"
+    off.write_text(lab.config_path.read_text().replace("actions = true", "actions = false"))
+    base = ["--config", str(off), "cleanup", "--cluster", "lab-postgres", "--table",
+            "cleanup_bench.cleanup_batch", "--method", "batch_delete"]
+    denied = run_cli(*base, "--yes")
+    assert denied.returncode == 2 and "--allow-actions" in denied.stderr
+    assert run_cli(*base, "--dry-run").returncode == 0
