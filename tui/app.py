@@ -19,6 +19,7 @@ from collectors.history import History
 from tui.alerts import AlertBook
 from tui.messages import PollCompleted
 from tui.screens.base import MonitorScreen
+from tui.screens.cleanup_form import COMPARE, COMPARE_ROWS, CleanupForm, CleanupRequest
 from tui.screens.dialogs import ConfirmScreen, FilterScreen, HelpScreen
 from tui.screens.jobs import JobsScreen
 from tui.screens.overview import OverviewScreen
@@ -63,6 +64,7 @@ class ClustertopApp(App[int]):
         Binding("minus", "interval(-0.5)", "Faster", id="faster", show=False),
         Binding("slash", "filter", "Filter", id="filter"),
         Binding("w", "workload", "Workload", id="workload"),
+        Binding("c", "cleanup", "Cleanup", id="cleanup"),
         Binding("q", "quit", "Quit", id="quit"),
     ]
 
@@ -222,6 +224,69 @@ class ClustertopApp(App[int]):
         self.call_from_thread(self.notify, f"job {job.id} started: {job.title}")
         self.call_from_thread(self.switch_mode, "jobs")
 
+    def action_cleanup(self) -> None:
+        allowed = {
+            c.name: c.watched_tables
+            for c in self.config.clusters.values()
+            if self.allow_actions or c.actions
+        }
+        if not allowed:
+            self.notify(
+                "cleanups remove rows: set actions = true for a cluster in the config or start "
+                "clustertop with --allow-actions",
+                title="actions are off",
+                severity="warning",
+                timeout=10,
+            )
+            return
+        self.push_screen(CleanupForm(allowed), self._start_cleanup)
+
+    def _start_cleanup(self, request: CleanupRequest | None) -> None:
+        if request is not None:
+            self._launch_cleanup(request)
+
+    @work(thread=True, group="actions", exit_on_error=False)
+    def _launch_cleanup(self, request: CleanupRequest) -> None:
+        """Reading the table and checking the method against it is database work."""
+        from dataclasses import replace
+
+        from actions.cleanup.job import CleanupJob, CleanupSpec
+        from clustertop.errors import InputError
+        from collectors.connect import ConnectError
+        from collectors.roles import find_writable
+
+        cluster = self.config.clusters[request.cluster]
+        job: Job
+        try:
+            spec = CleanupSpec(
+                cluster=cluster,
+                table=request.table,
+                method=request.method,
+                retention_days=request.retention_days,
+                batch_size=request.batch_size,
+                batch_delay_s=request.batch_delay_s,
+                max_lag_s=request.max_lag_s,
+                dry_run=request.dry_run,
+            )
+            if request.method == COMPARE:
+                from actions.cleanup.compare import METHOD_TABLES, CompareJob, CompareSpec
+
+                spec = replace(spec, method="batch_delete", table="cleanup_bench.cleanup_batch")
+                compare = CompareSpec(spec, tuple(METHOD_TABLES), COMPARE_ROWS)
+                job = CompareJob(compare, find_writable(cluster.nodes), self.state.jobs.start)
+            else:
+                cleanup = CleanupJob(spec, find_writable(cluster.nodes))
+                cleanup.preflight()
+                job = cleanup
+        except (InputError, ConnectError) as exc:
+            self.call_from_thread(
+                self.notify, str(exc), title="cleanup not started", severity="error", timeout=10
+            )
+            return
+        self.state.jobs.start(job)
+        self.call_from_thread(self.notify, f"job {job.id} started: {job.title}")
+        self.call_from_thread(self.switch_mode, "jobs")
+
     def action_help(self) -> None:
         self.push_screen(HelpScreen(self.key_help()))
 
@@ -234,6 +299,7 @@ class ClustertopApp(App[int]):
             ("+ / -", "poll less / more often (0.5 s steps)"),
             ("/", "filter nodes by cluster, node, engine or role"),
             ("w", "start a workload (form; writing patterns need actions on)"),
+            ("c", "clean up old rows (form; actions on; dry run first, typed confirmation)"),
             ("x", "stop the selected job (Jobs screen)"),
             ("up / down", "move through rows; the detail line follows"),
             ("ctrl+p", "command palette"),

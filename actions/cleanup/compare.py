@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -61,7 +61,15 @@ class CompareSpec:
 
 
 class CompareJob(Job):
-    def __init__(self, spec: CompareSpec, node: NodeSpec) -> None:
+    """Runs each method as a job of its own, in one group (so a Jobs view can line them up as
+    they finish); `start_job` starts them, in a registry when a client keeps one."""
+
+    def __init__(
+        self,
+        spec: CompareSpec,
+        node: NodeSpec,
+        start_job: Callable[[Job], object] | None = None,
+    ) -> None:
         load = f" under {spec.workload_pattern}" if spec.workload_pattern else ""
         super().__init__(
             kind="compare",
@@ -71,6 +79,7 @@ class CompareJob(Job):
         )
         self.spec = spec
         self.node = node
+        self.start_job = start_job or (lambda job: job.start())
         self.rows: list[dict[str, Any]] = []
         self.current: Job | None = None
 
@@ -110,7 +119,7 @@ class CompareJob(Job):
             workload.start()
         self.current = cleanup
         try:
-            cleanup.start()
+            self.start_job(cleanup)
             while cleanup.snapshot().running:
                 cleanup.join(0.2)
                 if self.cancel_requested:

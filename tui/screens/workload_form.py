@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from textual.app import ComposeResult
-from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, Select
+from textual.widget import Widget
+from textual.widgets import Input, Select
 
 from actions.workload.patterns import PATTERNS
+from tui.screens.form import OneLineForm
 
 
 @dataclass(frozen=True)
@@ -25,23 +23,8 @@ class WorkloadRequest:
     engine: str
 
 
-class WorkloadForm(ModalScreen[WorkloadRequest | None]):
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
-    # One line a field, so the whole form fits an 80x24 terminal.
-    DEFAULT_CSS = """
-    WorkloadForm { align: center middle; }
-    WorkloadForm > Vertical { width: 70; height: auto; max-height: 100%; border: thick $accent;
-                              background: $surface; padding: 0 1; }
-    WorkloadForm .row { height: 1; margin-bottom: 1; }
-    WorkloadForm .row Label { width: 14; }
-    WorkloadForm Input { width: 1fr; height: 1; border: none; padding: 0 1; }
-    WorkloadForm Select { width: 1fr; }
-    WorkloadForm Select > SelectCurrent, WorkloadForm Select:focus > SelectCurrent {
-        border: none; height: 1; padding: 0 1;
-    }
-    WorkloadForm #form-error { color: $error; height: auto; }
-    WorkloadForm #buttons { height: 3; }
-    """
+class WorkloadForm(OneLineForm[WorkloadRequest]):
+    TITLE_TEXT = "start a workload"
 
     def __init__(
         self, clusters: dict[str, tuple[str, ...]], custom_patterns: tuple[str, ...] = ()
@@ -50,7 +33,7 @@ class WorkloadForm(ModalScreen[WorkloadRequest | None]):
         self.clusters = clusters  # name -> watched tables
         self.patterns = (*PATTERNS, *custom_patterns)  # built-in, then the config's mixes
 
-    def compose(self) -> ComposeResult:
+    def fields(self) -> list[tuple[str, Widget]]:
         first = next(iter(self.clusters), "")
         tables = self.clusters.get(first, ())
         fields = [
@@ -87,50 +70,10 @@ class WorkloadForm(ModalScreen[WorkloadRequest | None]):
                 ),
             ),
         ]
-        with Vertical():
-            yield Label("[b]start a workload[/b]  tab moves, enter starts, esc cancels")
-            for label, field in fields:
-                with Horizontal(classes="row"):
-                    yield Label(label)
-                    yield field
-            yield Label("", id="form-error")
-            with Horizontal(id="buttons"):
-                yield Button("Start", variant="primary", id="start")
-                yield Button("Cancel", id="cancel")
+        return fields
 
-    def on_input_submitted(self, _event: Input.Submitted) -> None:
-        self._submit()
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "start":
-            self._submit()
-        else:
-            self.dismiss(None)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
-    def _value(self, widget_id: str) -> str:
-        return self.query_one(f"#{widget_id}", Input).value.strip()
-
-    def _fail(self, text: str) -> None:
-        self.query_one("#form-error", Label).update(text)
-
-    def _submit(self) -> None:
-        def number(widget_id: str, kind: type, *, required: bool) -> float | int | None:
-            text = self._value(widget_id)
-            if not text:
-                if required:
-                    raise ValueError(f"{widget_id}: needed")
-                return None
-            try:
-                value = kind(text)
-            except ValueError:
-                raise ValueError(f"{widget_id}: not a number ({text!r})") from None
-            if value <= 0:
-                raise ValueError(f"{widget_id}: must be more than 0 ({text!r})")
-            return value
-
+    def submit(self) -> None:
+        number = self._number
         try:
             connections = int(number("connections", int, required=True) or 0)
             tps = number("tps", float, required=False)

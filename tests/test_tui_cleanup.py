@@ -1,0 +1,113 @@
+"""`c` on the real lab: a dry run from the form shows its SQL on the Jobs screen and changes
+nothing; a real run needs the table's name typed; with actions off `c` explains; the form
+fits an 80x24 terminal."""
+
+from __future__ import annotations
+
+import asyncio
+
+from textual.widgets import Input, Select
+
+from actions.seed import load_cluster, read_seed_info, table_checksum
+from clustertop.config import ClusterConfig, Config, load_config
+from lab.lab import Lab
+from tui.app import make_app
+from tui.screens.cleanup_form import CleanupForm
+
+
+async def _open_form(pilot, app, method: str, dry: str) -> CleanupForm:  # type: ignore[no-untyped-def]
+    await pilot.press("c")
+    await pilot.pause()
+    form = app.screen
+    assert isinstance(form, CleanupForm)
+    form.query_one("#cluster", Select).value = "lab-mariadb"
+    form.query_one("#table", Input).value = "cleanup_bench.cleanup_batch"
+    form.query_one("#method", Select).value = method
+    form.query_one("#dry", Select).value = dry
+    return form
+
+
+async def _until_ended(app) -> None:  # type: ignore[no-untyped-def]
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 30
+    while loop.time() < deadline:
+        await asyncio.sleep(0.2)
+        snaps = app.state.jobs.snapshots()
+        if snaps and not snaps[-1].running:
+            return
+
+
+async def test_c_dry_run_shows_the_sql_and_changes_nothing(
+    lab_config: Config, mariadb: ClusterConfig
+) -> None:
+    load_cluster(mariadb, rows=2_000, seed=2, tables=("cleanup_batch",))
+    node = mariadb.nodes[0]
+    anchor = read_seed_info(node)["cleanup_batch"].anchor
+    before = table_checksum(node, "cleanup_batch", anchor)
+    app = make_app(lab_config)
+    async with app.run_test(size=(80, 24)) as pilot:
+        form = await _open_form(pilot, app, "batch_delete", "yes")
+        form.query_one("#retention", Input).focus()
+        await pilot.press("enter")
+        await _until_ended(app)
+        (job,) = app.state.jobs.snapshots()
+        assert job.kind == "cleanup" and job.state == "finished", job.error
+        assert any("would run: DELETE FROM" in line for line in job.log)
+        assert app.current_mode == "jobs"
+    assert table_checksum(node, "cleanup_batch", anchor) == before
+
+
+async def test_c_removes_rows_only_once_the_table_name_is_typed(
+    lab_config: Config, mariadb: ClusterConfig
+) -> None:
+    load_cluster(mariadb, rows=2_000, seed=2, tables=("cleanup_batch",))
+    app = make_app(lab_config)
+    async with app.run_test(size=(80, 24)) as pilot:
+        form = await _open_form(pilot, app, "batch_delete", "no")
+        form.query_one("#confirm", Input).value = "cleanup_batch"  # not the name as given
+        form.query_one("#confirm", Input).focus()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, CleanupForm)
+        assert "confirm: type cleanup_bench.cleanup_batch" in str(
+            form.query_one("#form-error").render()
+        )
+        form.query_one("#confirm", Input).value = "cleanup_bench.cleanup_batch"
+        await pilot.press("enter")
+        await _until_ended(app)
+        (job,) = app.state.jobs.snapshots()
+        assert job.state == "finished", job.error
+        deleted = int(dict(job.summary)["deleted"])
+        assert deleted > 0 and job.done == deleted  # progress counted every row
+
+
+async def test_c_with_actions_off_explains_how_to_turn_them_on(lab: Lab, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    off = tmp_path / "off.toml"
+    off.write_text(lab.config_path.read_text().replace("actions = true", "actions = false"))
+    app = make_app(load_config(off))
+    notes: list[str] = []
+    async with app.run_test(size=(80, 24)) as pilot:
+        original = app.notify
+
+        def spy(message: str, **kwargs) -> None:  # type: ignore[no-untyped-def]
+            notes.append(message)
+            original(message, **kwargs)
+
+        app.notify = spy  # type: ignore[method-assign]
+        await pilot.press("c")
+        await pilot.pause()
+        assert not isinstance(app.screen, CleanupForm)
+        assert any("--allow-actions" in n for n in notes), notes
+
+
+async def test_the_cleanup_form_fits_80x24(lab_config: Config) -> None:
+    app = make_app(lab_config)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("c")
+        await pilot.pause()
+        form = app.screen
+        assert isinstance(form, CleanupForm)
+        for widget_id in ("cluster", "table", "method", "retention", "batch", "delay", "lag",
+                          "dry", "confirm", "start"):
+            region = form.query_one(f"#{widget_id}").region
+            assert region.height >= 1 and region.bottom <= 24, (widget_id, region)

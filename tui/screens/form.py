@@ -1,0 +1,91 @@
+"""A modal form of one line a field, so a whole form fits an 80x24 terminal: the base of the
+workload (`w`) and cleanup (`c`) forms."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Generic, TypeVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widget import Widget
+from textual.widgets import Button, Input, Label
+
+R = TypeVar("R")
+
+
+class OneLineForm(ModalScreen[R | None], Generic[R]):
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    DEFAULT_CSS = """
+    OneLineForm { align: center middle; }
+    OneLineForm > Vertical { width: 70; height: auto; max-height: 100%; border: thick $accent;
+                             background: $surface; padding: 0 1; }
+    OneLineForm .row { height: 1; margin-bottom: 1; }
+    OneLineForm.compact .row { margin-bottom: 0; }
+    OneLineForm .row Label { width: 14; }
+    OneLineForm Input { width: 1fr; height: 1; border: none; padding: 0 1; }
+    OneLineForm Select { width: 1fr; }
+    OneLineForm Select > SelectCurrent, OneLineForm Select:focus > SelectCurrent {
+        border: none; height: 1; padding: 0 1;
+    }
+    OneLineForm #form-error { color: $error; height: auto; }
+    OneLineForm #buttons { height: 3; }
+    """
+    TITLE_TEXT = ""
+    SUBMIT_LABEL = "Start"
+
+    def fields(self) -> Sequence[tuple[str, Widget]]:
+        raise NotImplementedError
+
+    def submit(self) -> None:
+        """Check the fields: dismiss with the request, or _fail with what to fix."""
+        raise NotImplementedError
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(f"[b]{self.TITLE_TEXT}[/b]  tab moves, enter starts, esc cancels")
+            for label, field in self.fields():
+                with Horizontal(classes="row"):
+                    yield Label(label)
+                    yield field
+            yield Label("", id="form-error")
+            with Horizontal(id="buttons"):
+                yield Button(self.SUBMIT_LABEL, variant="primary", id="start")
+                yield Button("Cancel", id="cancel")
+
+    def on_input_submitted(self, _event: Input.Submitted) -> None:
+        self.submit()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "start":
+            self.submit()
+        else:
+            self.dismiss(None)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    def _value(self, widget_id: str) -> str:
+        return self.query_one(f"#{widget_id}", Input).value.strip()
+
+    def _fail(self, text: str) -> None:
+        self.query_one("#form-error", Label).update(text)
+
+    def _number(
+        self, widget_id: str, kind: type, *, required: bool, zero_ok: bool = False
+    ) -> float | int | None:
+        text = self._value(widget_id)
+        if not text:
+            if required:
+                raise ValueError(f"{widget_id}: needed")
+            return None
+        try:
+            value = kind(text)
+        except ValueError:
+            raise ValueError(f"{widget_id}: not a number ({text!r})") from None
+        if value < 0 or (value == 0 and not zero_ok):
+            least = "0 or more" if zero_ok else "more than 0"
+            raise ValueError(f"{widget_id}: must be {least} ({text!r})")
+        return value  # type: ignore[no-any-return]
