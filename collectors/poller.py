@@ -345,7 +345,11 @@ class NodeSession:
             age = rep.heartbeat_lag_s
             return replace(rep, heartbeat_lag_s=age - min(age, writer.interval) / 2)
         replica_now = rep.heartbeat_at + rep.heartbeat_lag_s
-        return replace(rep, heartbeat_lag_s=max(0.0, replica_now - writer.started_at))
+        return replace(
+            rep,
+            heartbeat_lag_s=max(0.0, replica_now - writer.started_at),
+            heartbeat_lower_bound=True,
+        )
 
     def _with_catchup(self, rep: ReplicationSample) -> ReplicationSample:
         lag = rep.lag_s

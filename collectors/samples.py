@@ -22,6 +22,9 @@ class ReplicationSample:
     heartbeat_lag_s: float | None = None  # now - the newest heartbeat applied here
     heartbeat_at: float | None = None  # source-clock time of the newest heartbeat applied here
     heartbeat_error: str | None = None
+    # The replica has not applied our writer's first heartbeat: the lag is at least this much,
+    # maybe far more (a throttle must not take it for the whole lag).
+    heartbeat_lower_bound: bool = False
     catchup_rate: float | None = None  # lag seconds recovered per second (> 0: catching up)
     last_io_error: str | None = None
     last_sql_error: str | None = None

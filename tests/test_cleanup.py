@@ -396,3 +396,103 @@ def test_cleanups_need_actions_on_and_a_dry_run_does_not(lab: Lab, tmp_path) -> 
     denied = run_cli(*base, "--yes")
     assert denied.returncode == 2 and "--allow-actions" in denied.stderr
     assert run_cli(*base, "--dry-run").returncode == 0
+
+
+@pytest.mark.parametrize("engine", ["mariadb", "postgres"])
+def test_compare_runs_every_method_on_identical_data_under_a_workload(
+    engine: str, lab: Lab, mariadb: ClusterConfig, postgres: ClusterConfig, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    cluster = _cluster(engine, mariadb, postgres)
+    done = run_cli("--config", str(lab.config_path), "compare", "--cluster", cluster.name,
+                   "--rows", "5000", "--with-workload", "traffic", "--tps", "40",
+                   "--format", "json", "--yes", "--batch-delay", "0.01",
+                   env={"CLUSTERTOP_RESULTS_DIR": str(tmp_path)}, timeout=300)
+    assert done.returncode == 0, done.stderr
+    rows = {r["method"]: r for r in json.loads(done.stdout)}
+    assert list(rows) == ["partition_drop", "truncate", "copy", "batch_delete"]
+    assert "identical data in every table" in done.stderr
+    for method, row in rows.items():
+        assert row["workload_p99_ms"] is not None and row["workload_p99_ms"] > 0, row
+        if method == "truncate":
+            assert row["rows_deleted"] >= 5000
+            continue
+        assert row["rows_lost"] == 0, row
+        if method != "partition_drop":
+            assert row["rows_deleted"] == row["rows_older_at_start"], row
+    # The same seed, the same cutoff a moment apart: the selective methods agree within the
+    # rows that crossed the cutoff between their starts.
+    assert abs(rows["copy"]["rows_deleted"] - rows["batch_delete"]["rows_deleted"]) <= 5
+    table = run_cli("--config", str(lab.config_path), "compare", "--cluster", cluster.name,
+                    "--rows", "1000", "--methods", "batch_delete,copy", "--format", "md",
+                    "--yes", env={"CLUSTERTOP_RESULTS_DIR": str(tmp_path)}, timeout=120)
+    assert table.returncode == 0, table.stderr
+    lines = table.stdout.strip().splitlines()
+    assert lines[0].startswith("| method | duration s | rows deleted") and len(lines) == 4
+
+
+def _partitions(cluster: ClusterConfig) -> list[tuple[str, datetime | None]]:
+    from actions.cleanup.tables import open_table
+
+    table = open_table(cluster.nodes[0], f"{SCHEMA}.cleanup_partitioned")
+    try:
+        return [(p.name, p.upper) for p in table.partitions()]
+    finally:
+        table.close()
+
+
+@pytest.mark.parametrize("engine", ["mariadb", "postgres"])
+def test_partition_maintenance_adds_days_ahead_and_drops_past_the_retention(
+    engine: str, lab: Lab, mariadb: ClusterConfig, postgres: ClusterConfig
+) -> None:
+    cluster = _cluster(engine, mariadb, postgres)
+    load_cluster(cluster, rows=10_000, seed=9, tables=("cleanup_partitioned",))
+    base = ["--config", str(lab.config_path), "partitions", "--cluster", cluster.name,
+            "--future-days", "6", "--retention-days", "15"]
+    before = _partitions(cluster)
+    dry = run_cli(*base, "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert "PARTITION" in dry.stdout and _partitions(cluster) == before
+    with sql(cluster.nodes[0]) as run:
+        total_before = int(run(f"SELECT COUNT(*) FROM {SCHEMA}.cleanup_partitioned")[0][0])
+    done = run_cli(*base, "--yes")
+    assert done.returncode == 0, done.stderr
+    after = _partitions(cluster)
+    now = datetime.now(UTC)
+    uppers = [u for _n, u in after if u is not None]
+    assert max(uppers) >= datetime(now.year, now.month, now.day, tzinfo=UTC) + timedelta(days=7)
+    assert min(uppers) > now - timedelta(days=15)  # nothing wholly past the retention is left
+    assert any(u is None for _n, u in after)  # the catch-all is still there, above the days
+    with sql(cluster.nodes[0]) as run:
+        total_after = int(run(f"SELECT COUNT(*) FROM {SCHEMA}.cleanup_partitioned")[0][0])
+        oldest = _utc(run(f"SELECT MIN(ts) FROM {SCHEMA}.cleanup_partitioned")[0][0])
+    assert oldest > now - timedelta(days=16)
+    assert 0 < total_after < total_before
+    again = run_cli(*base, "--dry-run")  # done: a second pass has nothing to do
+    assert again.returncode == 0 and again.stdout.strip() == "", again.stdout
+
+
+@pytest.mark.parametrize("engine", ["mariadb", "postgres"])
+def test_optimize_reclaims_what_a_batch_delete_left(
+    engine: str, lab: Lab, mariadb: ClusterConfig, postgres: ClusterConfig
+) -> None:
+    cluster = _cluster(engine, mariadb, postgres)
+    load_cluster(cluster, rows=60_000, seed=10, tables=("cleanup_batch",))
+    job = _run_job(_spec(cluster, "batch_delete", batch_size=5000, batch_delay_s=0), cluster)
+    assert job.result is not None
+    fragmented = job.result["fragmentation_after"]
+    assert fragmented is not None and fragmented > job.result["fragmentation_before"]
+    mode = "optimize" if engine == "mariadb" else "full"
+    done = run_cli("--config", str(lab.config_path), "optimize", "--cluster", cluster.name,
+                   "--table", f"{SCHEMA}.cleanup_batch", "--mode", mode, "--yes")
+    assert done.returncode == 0, done.stderr
+    assert "fragmentation" in done.stdout
+    from actions.cleanup.tables import open_table
+
+    table = open_table(cluster.nodes[0], f"{SCHEMA}.cleanup_batch")
+    try:
+        after = table.fragmentation()
+    finally:
+        table.close()
+    assert after is not None and after < fragmented / 2, (fragmented, after)

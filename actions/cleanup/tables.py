@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from collectors.nodes import NodeSpec
 LONG_STATEMENT_S = 3600.0
 COPY_PREFIX = "ct_copy_"
 LOCK_RETRIES = 5
+PURGED_HISTORY = 2  # undo logs left (a heartbeat write may be one): purge has caught up
 T = TypeVar("T")
 
 
@@ -398,8 +400,24 @@ class MySQLCleanupTable(CleanupTable):
         now = self.log_position()
         return None if now is None or position is None else int(now - position)
 
-    def refresh_statistics(self) -> None:
+    def refresh_statistics(self, purge_wait_s: float = 5.0) -> None:
+        """Fresh page counts for the fragmentation figure. Deleted rows leave their pages only
+        when InnoDB purges them, so first wait (boundedly) for the history list to drain."""
+        deadline = time.monotonic() + purge_wait_s
+        while time.monotonic() < deadline:
+            length = self._history_length()
+            if length is None or length < PURGED_HISTORY:
+                break
+            time.sleep(0.2)
         self.rows(self.fmt(my_sql.ANALYZE_LOCAL))
+
+    def _history_length(self) -> int | None:
+        try:
+            status = str(self.rows(my_sql.INNODB_STATUS)[0][2])
+        except Exception:
+            return None  # no PROCESS privilege: measure without waiting
+        found = re.search(r"History list length (\d+)", status)
+        return int(found.group(1)) if found else None
 
     def optimize_sql(self, mode: str) -> str:
         return self.fmt(my_sql.OPTIMIZE if mode in ("optimize", "full") else my_sql.ANALYZE)

@@ -116,6 +116,12 @@ class ClusterGauge:
             for rep in node.replication:
                 if rep.lag_s is None:
                     unknown = f"{node.node}: replication lag unknown"
+                elif rep.heartbeat_lower_bound:
+                    unknown = (
+                        f"{node.node} has not applied the first heartbeat yet "
+                        f"(behind by {rep.lag_s:.1f} s or more)"
+                    )
+                    lags.append(rep.lag_s)
                 else:
                     lags.append(rep.lag_s)
         return Reading(round_.at, max(lags) if lags else None, unknown, active)
