@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 from actions.cleanup.job import CleanupJob, CleanupSpec
+from actions.cleanup.throttle import ClusterGauge
 from actions.jobs import Job
 from actions.seed import SCHEMA, load_cluster
 from actions.workload.builtin import BuiltinWorkload
@@ -101,10 +103,25 @@ class CompareJob(Job):
         self.log(f"identical data in every table: checksum {next(iter(checksums))[:16]}")
         for index, method in enumerate(spec.methods):
             self.check_cancelled()
+            self._settle()
             self.rows.append(self._one(method))
             self.log(format_row(self.rows[-1]))
             self.progress(index + 1)
         return tuple((r["method"], f"{r['rows_per_s']:,.0f} rows/s") for r in self.rows)
+
+    def _settle(self) -> None:
+        """Each method starts with the replicas caught up: the load's and the previous
+        method's replication must not show as this method's lag."""
+        gauge = ClusterGauge(self.spec.base.cluster, self.node.name).start()
+        try:
+            started = time.monotonic()
+            if not gauge.wait_caught_up(cancelled=lambda: self.cancel_requested):
+                self.check_cancelled()
+                self.log("replicas still lag after 300 s: going on anyway")
+            elif time.monotonic() - started > 1:
+                self.log(f"waited {time.monotonic() - started:.1f} s for the replicas to catch up")
+        finally:
+            gauge.close()
 
     def _one(self, method: str) -> dict[str, Any]:
         spec = self.spec

@@ -16,10 +16,10 @@ from clustertop.errors import InputError
 from collectors.poller import Poller, PollTarget
 from collectors.samples import PollRound
 
-GAUGE_INTERVAL_S = 0.5
+GAUGE_INTERVAL_S = 0.25
 # A reading this recent stands for now: chunks do not wait for a fresh poll each (pt-archiver
-# checks lag once per --check-interval the same way).
-FRESH_S = 1.0
+# checks lag once per --check-interval the same way, 1 s by default).
+FRESH_S = 0.5
 LOAD_NAMES = ("threads_running", "active")  # Threads_running, or active backends on PostgreSQL
 
 
@@ -136,6 +136,18 @@ class ClusterGauge:
                     break
                 self._fresh.wait(left)
             return self.latest
+
+    def wait_caught_up(
+        self, below_s: float = 0.5, timeout: float = 300.0, cancelled: Callable[[], bool] = bool
+    ) -> bool:
+        """Wait until every replica's lag is known and under `below_s`: whatever ran before (a
+        load, another method) must not count against what runs next."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and not cancelled():
+            reading = self.reading(newer_than=time.time(), timeout=GAUGE_INTERVAL_S * 8)
+            if reading and reading.lag_unknown is None and (reading.lag_s or 0.0) < below_s:
+                return True
+        return False
 
     @property
     def max_lag_s(self) -> float | None:
