@@ -338,7 +338,10 @@ class CleanupJob(Job):
         if not first and self.spec.batch_delay_s:
             self.wait(self.spec.batch_delay_s)
         assert self.throttle is not None
+        before = self.throttle.pauses
         self.throttle.wait_until_clear(cancelled=lambda: self.cancel_requested, say=self.log)
+        if self.throttle.pauses != before:
+            self.record("pauses", float(self.throttle.pauses))
         self.check_cancelled()
 
     def _chunk(self, rows: int, started: float, name: str | None = None) -> None:

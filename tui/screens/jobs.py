@@ -83,7 +83,14 @@ class JobsScreen(MonitorScreen):
         text.append(f"job {job.id}: {job.kind} {job.title} on {job.cluster} ", style="bold")
         text.append(job.state, style=STATE_STYLE.get(job.state, "cyan"))
         total = f"/{fmt.count(job.total)}" if job.total else ""
-        text.append(f" · {fmt.count(job.done)}{total} {job.unit}\n")
+        text.append(f" · {fmt.count(job.done)}{total} {job.unit}")
+        lag = job.series_named("lag_s")
+        if lag:  # a cleanup: the replica lag it is throttled on, and how often it waited
+            text.append(f" · replica lag {fmt.seconds(lag[-1][1])}")
+        pauses = job.series_named("pauses")
+        if pauses:
+            text.append(f" · {int(pauses[-1][1])} pauses")
+        text.append("\n")
         if job.error:
             text.append(f"error: {job.error}\n", style="bold red")
         for label, value in job.summary:
