@@ -12,6 +12,7 @@ from typing import Any, NoReturn
 from clustertop import __version__
 from clustertop.config import Config, config_from_dsns, load_config
 from clustertop.errors import MISSING, EnvironmentProblem, InputError
+from clustertop.terminal import follow
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -143,6 +144,12 @@ def build_parser() -> OneLineParser:
     )
     down.add_argument("--dir", metavar="DIR", help=lab_dir_help)
     down.add_argument("--destroy", action="store_true", help="also delete the lab directory")
+    add_worker = lab_sub.add_parser(
+        "add-worker",
+        help="add an empty Citus worker to lab-citus (imbalance to rebalance)",
+        description="Add an empty worker to the lab's Citus cluster.",
+    )
+    add_worker.add_argument("--dir", metavar="DIR", help=lab_dir_help)
     status = lab_sub.add_parser(
         "status",
         help="list every lab node and whether it replicates",
@@ -207,6 +214,9 @@ def build_parser() -> OneLineParser:
     from clustertop import cleanup_cli
 
     cleanup_cli.add_parsers(add, _positive_int, _positive_float)
+    from clustertop import rebalance_cli
+
+    rebalance_cli.add_parser(add)
 
     demo = add("demo", "lab up + load (skipped when loaded) + open the TUI on the lab")
     demo.add_argument(
@@ -267,6 +277,10 @@ def _say(message: str) -> None:
 
 def cmd_lab(args: argparse.Namespace) -> int:
     lab = _lab_for(args)
+    if args.lab_command == "add-worker":
+        node = lab.add_citus_worker(progress=_say)
+        print(f"lab-citus {node.name} on 127.0.0.1:{node.port}; config: {lab.config_path}")
+        return 0
     if args.lab_command == "up":
         engines = [e.strip() for e in args.engines.split(",") if e.strip()]
         if not engines:
@@ -433,8 +447,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_workload(args: argparse.Namespace) -> int:
-    import time
-
     from actions.workload.builtin import BuiltinWorkload, WorkloadSpec
     from actions.workload.patterns import resolve_pattern, writes
     from actions.workload.table import check_table
@@ -470,19 +482,7 @@ def cmd_workload(args: argparse.Namespace) -> int:
         from actions.workload.external import ExternalWorkload
 
         job = ExternalWorkload(spec, cluster.name, args.engine)
-    job.start()
-    shown = 0
-    try:
-        while job.snapshot().running:
-            time.sleep(0.2)
-            lines = job.snapshot().log
-            for line in lines[shown:]:
-                _say(line)
-            shown = len(lines)
-    except KeyboardInterrupt:
-        job.cancel()
-        job.join(5)
-    job.join()
+    follow(job, _say)
     snap = job.snapshot()
     if snap.error:
         raise (
@@ -564,30 +564,32 @@ def cmd_top(args: argparse.Namespace) -> int:
     return run_tui(resolve_config(args), args)
 
 
-def _cleanup_command(name: str) -> Any:
-    """A cleanup_cli command, given what it needs of this module."""
+def _action_command(module: str, name: str) -> Any:
+    """A command of an action module (cleanup_cli, rebalance_cli), given what it needs of
+    this module."""
 
     def run(args: argparse.Namespace) -> int:
+        import importlib
         from types import SimpleNamespace
 
-        from clustertop import cleanup_cli
-
+        commands = importlib.import_module(f"clustertop.{module}")
         ctx = SimpleNamespace(
             resolve_config=resolve_config,
             require_actions=require_actions,
             save_result=save_result,
             say=_say,
         )
-        return int(getattr(cleanup_cli, f"cmd_{name}")(args, ctx))
+        return int(getattr(commands, f"cmd_{name}")(args, ctx))
 
     return run
 
 
 COMMANDS = {
-    "cleanup": _cleanup_command("cleanup"),
-    "compare": _cleanup_command("compare"),
-    "partitions": _cleanup_command("partitions"),
-    "optimize": _cleanup_command("optimize"),
+    "cleanup": _action_command("cleanup_cli", "cleanup"),
+    "compare": _action_command("cleanup_cli", "compare"),
+    "partitions": _action_command("cleanup_cli", "partitions"),
+    "optimize": _action_command("cleanup_cli", "optimize"),
+    "rebalance": _action_command("rebalance_cli", "rebalance"),
     "poll": cmd_poll,
     "workload": cmd_workload,
     "serve": cmd_serve,

@@ -119,12 +119,12 @@ def build_citus_sample(nodes: list[Any], shards: list[Any], jobs: list[Any]) -> 
         skew=skew([workers[w]["bytes"] for w in shard_holders]) if shard_holders else None,
         count_skew=skew([workers[w]["count"] for w in shard_holders]) if shard_holders else None,
         hot_shards=hot,
-        rebalance=_latest_job(jobs),
+        rebalance=latest_rebalance(jobs),
         unavailable_tables=tuple(unavailable),
     )
 
 
-def _latest_job(jobs: list[Any]) -> RebalanceSample | None:
+def latest_rebalance(jobs: list[Any]) -> RebalanceSample | None:
     if not jobs:
         return None
     job = max(jobs, key=lambda j: j[0])

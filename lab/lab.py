@@ -308,6 +308,50 @@ class Lab:
                 )
         return None
 
+    def add_citus_worker(self, progress: Progress = lambda _msg: None) -> LabNode:
+        """One more empty worker for lab-citus: the imbalance a rebalance then evens out."""
+        nodes = self.nodes()
+        cluster = CLUSTER_NAMES["citus"]
+        citus = [n for n in nodes if n.cluster == cluster]
+        coordinator = next((n for n in citus if n.role == "coordinator"), None)
+        if coordinator is None:
+            raise InputError(
+                "lab add-worker", cluster, "no Citus cluster: run `lab up --engines citus`"
+            )
+        number = 1 + max(
+            (int(n.name.removeprefix("worker")) for n in citus if n.name.startswith("worker")),
+            default=0,
+        )
+        taken = {n.port for n in nodes}
+        node = LabNode(
+            cluster,
+            f"worker{number}",
+            "citus",
+            "worker",
+            free_port(taken),
+            str(self.root / cluster / f"worker{number}"),
+            1 + number,
+            None,
+        )
+        binaries = find_postgres()
+        server = PostgresServer(node, binaries, self.pgpass)
+        started: list[Any] = []
+        created: list[Path] = []
+        try:
+            self._start_pg(server, started, created, progress, clone_from=None)
+            progress(f"{cluster}: citus_add_node 127.0.0.1:{node.port}")
+            with PostgresServer(coordinator, binaries, self.pgpass).connect(LAB_DATABASE) as conn:
+                conn.execute("SELECT citus_add_node('127.0.0.1', %s)", (node.port,))
+        except BaseException:
+            for running in started:
+                running.stop()
+            for path in created:
+                shutil.rmtree(path, ignore_errors=True)
+            raise
+        self._save([*nodes, node])
+        self.write_config()
+        return node
+
     # -- config -----------------------------------------------------------------------------
 
     def write_config(self, nodes: Sequence[LabNode] | None = None) -> Path:

@@ -333,6 +333,7 @@ def test_max_lag_pauses_while_a_replica_lags_and_resumes_when_it_catches_up(
     record = job.result
     assert record is not None and record["pauses"] >= 1 and record["paused_s"] >= 2
     assert any("resumed after" in line for line in snap.log)
+    assert snap.series_named("pauses")[-1][1] == record["pauses"]  # what the Jobs screen shows
     # A chunk starts only on a reading under max-lag at most a second old; by its end the lag
     # can have grown by that second, the gauge's interval and the chunk itself.
     for chunk in record["chunk_rows"]:

@@ -23,6 +23,7 @@ from tui.screens.cleanup_form import COMPARE, COMPARE_ROWS, CleanupForm, Cleanup
 from tui.screens.dialogs import ConfirmScreen, FilterScreen, HelpScreen
 from tui.screens.jobs import JobsScreen
 from tui.screens.overview import OverviewScreen
+from tui.screens.rebalance_form import RebalanceForm, RebalanceRequest
 from tui.screens.replication import ReplicationScreen
 from tui.screens.shards import ShardsScreen
 from tui.screens.tables import TablesScreen
@@ -287,6 +288,61 @@ class ClustertopApp(App[int]):
         self.call_from_thread(self.notify, f"job {job.id} started: {job.title}")
         self.call_from_thread(self.switch_mode, "jobs")
 
+    def action_rebalance(self) -> None:
+        citus = tuple(
+            c.name
+            for c in self.config.clusters.values()
+            if c.engine == "citus" and (self.allow_actions or c.actions)
+        )
+        if not citus:
+            self.notify(
+                "a rebalance needs a Citus cluster with actions on: set actions = true for it "
+                "in the config or start clustertop with --allow-actions",
+                title="no rebalance here",
+                severity="warning",
+                timeout=10,
+            )
+            return
+        self.push_screen(RebalanceForm(citus), self._plan_rebalance)
+
+    def _plan_rebalance(self, request: RebalanceRequest | None) -> None:
+        if request is not None:
+            self._launch_plan(request)
+
+    @work(thread=True, group="actions", exit_on_error=False)
+    def _launch_plan(self, request: RebalanceRequest) -> None:
+        """The plan reads the coordinator: off the UI thread. Nothing moves until confirmed."""
+        from actions.rebalance import RebalanceJob, RebalanceSpec, plan_for
+
+        cluster = self.config.clusters[request.cluster]
+        spec = RebalanceSpec(cluster, request.strategy, request.drain, request.transfer_mode)
+        try:
+            plan = plan_for(spec)
+        except Exception as exc:  # a bad drain, a lost coordinator: the plan says it
+            self.call_from_thread(
+                self.notify,
+                " ".join(str(exc).split()),
+                title="no plan",
+                severity="error",
+                timeout=10,
+            )
+            return
+        lines = [
+            f"{len(plan.moves)} moves, {plan.bytes_moved / 1_048_576:,.1f} MB; bytes skew "
+            f"{_pct(plan.skew_before)} -> {_pct(plan.skew_after)} expected",
+            *(f"{m.table} {m.shard_id}: {m.source} -> {m.target}" for m in plan.moves[:6]),
+            *([f"... and {len(plan.moves) - 6} more"] if len(plan.moves) > 6 else []),
+            *(f"warning: {w}" for w in plan.warnings),
+            "start the rebalance?",
+        ]
+
+        def answer(yes: bool | None) -> None:
+            if yes and plan.moves:
+                job = self.state.jobs.start(RebalanceJob(spec, plan))
+                self.notify(f"job {job.id} started: {job.title}")
+
+        self.call_from_thread(self.push_screen, ConfirmScreen("\n".join(lines)), answer)
+
     def action_help(self) -> None:
         self.push_screen(HelpScreen(self.key_help()))
 
@@ -300,6 +356,7 @@ class ClustertopApp(App[int]):
             ("/", "filter nodes by cluster, node, engine or role"),
             ("w", "start a workload (form; writing patterns need actions on)"),
             ("c", "clean up old rows (form; actions on; dry run first, typed confirmation)"),
+            ("b", "rebalance Citus shards (Shards screen; plan shown first; actions on)"),
             ("x", "stop the selected job (Jobs screen)"),
             ("up / down", "move through rows; the detail line follows"),
             ("ctrl+p", "command palette"),
@@ -347,3 +404,7 @@ def make_app(
     return ClustertopApp(
         config, source or make_poller(config), allow_actions=allow_actions, jobs=jobs
     )
+
+
+def _pct(value: float | None) -> str:
+    return f"{value:.0%}" if value is not None else "-"

@@ -196,3 +196,32 @@ WAL_BYTES_SINCE = "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), %s)::bigint"
 VACUUM = "VACUUM (ANALYZE) {table}"
 VACUUM_FULL = "VACUUM (FULL, ANALYZE) {table}"
 ANALYZE_TABLE = "ANALYZE {table}"
+
+# -- Citus rebalance ----------------------------------------------------------------------------
+REBALANCE_STRATEGIES = "SELECT name FROM pg_dist_rebalance_strategy ORDER BY name"
+# The plan reports shard_size 0 (seen on 13.2.2): sizes come from citus_shards instead.
+REBALANCE_PLAN = """
+SELECT table_name::text, shardid, sourcename, sourceport, targetname, targetport
+  FROM get_rebalance_table_shards_plan(rebalance_strategy := %s)
+"""
+SHARD_SIZES = "SELECT shardid, nodename, nodeport, coalesce(shard_size, 0) FROM citus_shards"
+SET_SHOULD_HAVE_SHARDS = "SELECT citus_set_node_property(%s, %s, 'shouldhaveshards', %s)"
+REBALANCE_START = """
+SELECT citus_rebalance_start(drain_only := %s, rebalance_strategy := %s,
+                             shard_transfer_mode := %s::citus.shard_transfer_mode)
+"""
+REBALANCE_JOB = """
+SELECT job_id, state::text, job_type::text, description, started_at, finished_at, details
+  FROM citus_rebalance_status() WHERE job_id = %s
+"""
+REBALANCE_STOP = "SELECT citus_rebalance_stop()"
+CITUS_NODE_ADD = "SELECT citus_add_node(%s, %s)"
+# Colocated shards (same colocation group, same hash range) move together: the unit a
+# rebalance cannot split.
+SHARD_GROUPS = """
+SELECT min(s.table_name::text || ' shard ' || s.shardid), sum(coalesce(s.shard_size, 0))
+  FROM citus_shards s JOIN pg_dist_shard p ON p.shardid = s.shardid
+ WHERE s.citus_table_type <> 'reference'
+ GROUP BY s.colocation_id, p.shardminvalue, s.nodename, s.nodeport
+ ORDER BY 2 DESC LIMIT 1
+"""

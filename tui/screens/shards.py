@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import DataTable, Static
 
@@ -38,6 +39,7 @@ def partitioned_tables(nodes: list[NodeSample]) -> list[tuple[str, TableSample]]
 
 class ShardsScreen(MonitorScreen):
     SCREEN_TITLE = "4 Shards"
+    BINDINGS = [Binding("b", "app.rebalance", "Rebalance", id="rebalance")]
     DEFAULT_CSS = """
     ShardsScreen #shard-bars { height: 1fr; min-height: 7; }
     ShardsScreen #citus-summary { height: auto; padding: 0 1; }

@@ -1,0 +1,347 @@
+"""A Citus shard rebalance: planned with the real shard sizes, started as a background job on
+the coordinator, followed task by task, stoppable at any moment (citus_rebalance_stop: the
+move in flight is abandoned and Citus cleans it up; every finished move stays whole).
+
+The plan of get_rebalance_table_shards_plan() reports every shard as 0 bytes, so each planned
+move is priced with the shard's size from citus_shards; the skew expected afterwards is the
+plan applied to today's bytes per worker.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+
+from actions.jobs import Job
+from actions.sql import postgres as sql
+from clustertop.config import ClusterConfig
+from clustertop.errors import InputError
+from collectors.citus import build_citus_sample, latest_rebalance
+from collectors.connect import connect_postgres
+from collectors.errors import close_quietly
+from collectors.nodes import NodeSpec
+from collectors.samples import CitusSample, RebalanceSample, skew
+from collectors.sql import postgres as collector_sql
+
+STRATEGIES = ("by_disk_size", "by_shard_count")
+TRANSFER_MODES = ("auto", "force_logical", "block_writes")
+ENDED_STATES = ("finished", "cancelled", "failed")
+FOLLOW_EVERY_S = 0.5
+
+
+@dataclass(frozen=True)
+class Move:
+    table: str
+    shard_id: int
+    source: str
+    target: str
+    bytes: int
+
+
+@dataclass(frozen=True)
+class RebalancePlan:
+    strategy: str
+    drain: str | None
+    moves: tuple[Move, ...]
+    bytes_before: tuple[tuple[str, int], ...]  # per shard-holding worker
+    bytes_after: tuple[tuple[str, int], ...]
+    skew_before: float | None
+    skew_after: float | None
+    warnings: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def bytes_moved(self) -> int:
+        return sum(m.bytes for m in self.moves)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "strategy": self.strategy,
+            "drain": self.drain,
+            "moves": [m.__dict__ for m in self.moves],
+            "bytes_moved": self.bytes_moved,
+            "bytes_before": dict(self.bytes_before),
+            "bytes_after": dict(self.bytes_after),
+            "skew_before": self.skew_before,
+            "skew_after": self.skew_after,
+            "warnings": list(self.warnings),
+        }
+
+
+def read_citus_state(conn: psycopg.Connection[Any]) -> CitusSample:
+    nodes = conn.execute(collector_sql.CITUS_NODES).fetchall()
+    shards = conn.execute(collector_sql.CITUS_SHARDS).fetchall()
+    return build_citus_sample(nodes, shards, [])
+
+
+def _check_node(conn: psycopg.Connection[Any], drain: str) -> tuple[str, int]:
+    host, _, port = drain.rpartition(":")
+    if not host or not port.isdigit():
+        raise InputError("--drain", drain, "must be HOST:PORT of a worker")
+    state = read_citus_state(conn)
+    if not any(w.node == f"{host}:{port}" for w in state.workers):
+        known = ", ".join(w.node for w in state.workers)
+        raise InputError("--drain", drain, f"is not a node of this cluster (nodes: {known})")
+    return host, int(port)
+
+
+def make_plan(
+    conn: psycopg.Connection[Any], strategy: str, drain: str | None, warn_ratio: float
+) -> RebalancePlan:
+    """What a rebalance would move, priced with real sizes, and the skew it would leave."""
+    if strategy not in STRATEGIES:
+        known = [r[0] for r in conn.execute(sql.REBALANCE_STRATEGIES).fetchall()]
+        if strategy not in known:
+            raise InputError("--strategy", strategy, f"must be one of {', '.join(known)}")
+    state = read_citus_state(conn)
+    holders = [
+        w.node for w in state.workers if w.active and w.should_have_shards and w.role == "primary"
+    ]
+    sizes = {
+        (int(r[0]), f"{r[1]}:{r[2]}"): int(r[3]) for r in conn.execute(sql.SHARD_SIZES).fetchall()
+    }
+    if drain is not None:
+        drained = f"{drain}"
+        holders = [h for h in holders if h != drained]
+        moves = tuple(
+            Move(s.table, s.shard_id, s.node, "(chosen by Citus)", s.bytes)
+            for s in _placements(conn)
+            if s.node == drained
+        )
+    else:
+        rows = conn.execute(sql.REBALANCE_PLAN, (strategy,)).fetchall()
+        moves = tuple(
+            Move(
+                str(t), int(sid), f"{sh}:{sp}", f"{th}:{tp}", sizes.get((int(sid), f"{sh}:{sp}"), 0)
+            )
+            for t, sid, sh, sp, th, tp in rows
+        )
+    before = {w.node: w.bytes for w in state.workers if w.node in holders or w.bytes}
+    after = dict(before)
+    for move in moves:
+        after[move.source] = after.get(move.source, 0) - move.bytes
+        if move.target in after:
+            after[move.target] += move.bytes
+    if drain is not None:
+        # Citus spreads a drained node's shards over the others; by bytes, evenly at best.
+        gone = after.pop(drain, 0)
+        for node in holders:
+            after[node] = after.get(node, 0) + gone // max(1, len(holders))
+    kept = {k: v for k, v in after.items() if k in holders}
+    plan = RebalancePlan(
+        strategy=strategy,
+        drain=drain,
+        moves=moves,
+        bytes_before=tuple(sorted(before.items())),
+        bytes_after=tuple(sorted(kept.items())),
+        skew_before=skew([v for k, v in before.items() if k in holders]) if holders else None,
+        skew_after=skew(list(kept.values())) if kept else None,
+    )
+    return _with_warnings(conn, plan, holders, warn_ratio)
+
+
+def _placements(conn: psycopg.Connection[Any]) -> Sequence[Any]:
+    """Every distributed shard placement with its size (reference tables left out)."""
+    from collectors.samples import CitusShardSample
+
+    rows = conn.execute(collector_sql.CITUS_SHARDS).fetchall()
+    return [
+        CitusShardSample(str(t), int(sid), str(name), f"{node}:{port}", int(size))
+        for t, sid, name, kind, _colocation, node, port, size in rows
+        if kind != "reference"
+    ]
+
+
+def _with_warnings(
+    conn: psycopg.Connection[Any], plan: RebalancePlan, holders: list[str], warn_ratio: float
+) -> RebalancePlan:
+    warnings = []
+    total = sum(v for _k, v in plan.bytes_before)
+    fair = total / len(holders) if holders else 0.0
+    hottest = conn.execute(sql.SHARD_GROUPS).fetchone()
+    if hottest is not None and fair and int(hottest[1]) > fair:
+        warnings.append(
+            f"{hottest[0]} ({_mb(int(hottest[1]))} with its colocated shards) is larger than "
+            f"a worker's fair share ({_mb(int(fair))}): no strategy can even out the bytes; "
+            "split that hot shard (isolate_tenant_to_new_shard) or add workers"
+        )
+    if plan.skew_after is not None and plan.skew_after > warn_ratio:
+        reason = (
+            ": it evens out shard counts, not bytes" if plan.strategy == "by_shard_count" else ""
+        )
+        warnings.append(
+            f"{plan.strategy} leaves a byte skew of {plan.skew_after:.0%} "
+            f"(threshold {warn_ratio:.0%}){reason}"
+        )
+    if not plan.moves:
+        warnings.append("nothing to move: the strategy finds the cluster balanced")
+    return RebalancePlan(**{**plan.__dict__, "warnings": tuple(warnings)})
+
+
+def _mb(value: int) -> str:
+    return f"{value / 1_048_576:,.1f} MB"
+
+
+@dataclass(frozen=True)
+class RebalanceSpec:
+    cluster: ClusterConfig
+    strategy: str = "by_disk_size"
+    drain: str | None = None  # HOST:PORT of a worker to empty
+    transfer_mode: str = "auto"
+
+    def check(self) -> None:
+        if self.transfer_mode not in TRANSFER_MODES:
+            raise InputError(
+                "--transfer-mode", self.transfer_mode, f"must be one of {', '.join(TRANSFER_MODES)}"
+            )
+        if self.cluster.engine != "citus":
+            raise InputError(
+                "--cluster", self.cluster.name, f"is {self.cluster.engine}, not a Citus cluster"
+            )
+
+
+def coordinator(cluster: ClusterConfig) -> NodeSpec:
+    hinted = [n for n in cluster.nodes if n.role_hint == "coordinator"]
+    return (hinted or list(cluster.nodes))[0]
+
+
+def connect(node: NodeSpec) -> psycopg.Connection[Any]:
+    return connect_postgres(node, connect_timeout=5, statement_timeout=60)
+
+
+def plan_for(spec: RebalanceSpec) -> RebalancePlan:
+    spec.check()
+    conn = connect(coordinator(spec.cluster))
+    try:
+        drain = None
+        if spec.drain:
+            host, port = _check_node(conn, spec.drain)
+            drain = f"{host}:{port}"
+        return make_plan(conn, spec.strategy, drain, spec.cluster.thresholds.skew_warn_ratio)
+    finally:
+        close_quietly(conn)
+
+
+class RebalanceJob(Job):
+    """citus_rebalance_start(), then citus_rebalance_status() every FOLLOW_EVERY_S: tasks with
+    their phase, source, target and size; skew per worker as the moves land."""
+
+    def __init__(self, spec: RebalanceSpec, plan: RebalancePlan | None = None) -> None:
+        spec.check()
+        what = f"drain {spec.drain}" if spec.drain else spec.strategy
+        super().__init__(
+            kind="rebalance", title=f"rebalance {what}", cluster=spec.cluster.name, unit="tasks"
+        )
+        self.spec = spec
+        self.plan = plan
+        self.job_id: int | None = None
+        self.status: RebalanceSample | None = None
+        self.result: dict[str, Any] | None = None
+
+    def run(self) -> Sequence[tuple[str, str]]:
+        spec = self.spec
+        conn = connect(coordinator(spec.cluster))
+        started = time.monotonic()
+        try:
+            before = read_citus_state(conn)
+            if self.plan is None:
+                self.plan = make_plan(
+                    conn, spec.strategy, spec.drain, spec.cluster.thresholds.skew_warn_ratio
+                )
+            for warning in self.plan.warnings:
+                self.log(f"warning: {warning}")
+            self.log(
+                f"plan: {len(self.plan.moves)} moves, {_mb(self.plan.bytes_moved)}, skew "
+                f"{_pct(self.plan.skew_before)} -> {_pct(self.plan.skew_after)} expected"
+            )
+            if spec.drain:
+                host, port = _check_node(conn, spec.drain)
+                conn.execute(sql.SET_SHOULD_HAVE_SHARDS, (host, port, False))
+            row = conn.execute(
+                sql.REBALANCE_START, (bool(spec.drain), spec.strategy, spec.transfer_mode)
+            ).fetchone()
+            self.job_id = int(row[0]) if row and row[0] is not None else None
+            if self.job_id is None:
+                self.log("Citus found nothing to move")
+            else:
+                self.log(f"citus rebalance job {self.job_id} started")
+                self._follow(conn)
+            after = read_citus_state(conn)
+        finally:
+            close_quietly(conn)
+        state = self.status.state if self.status else "finished"
+        done = sum(
+            n for k, n in (self.status.task_state_counts if self.status else ()) if k == "done"
+        )
+        self.result = {
+            "job_id": self.job_id,
+            "state": state,
+            "strategy": spec.strategy,
+            "drain": spec.drain,
+            "skew_before": before.skew,
+            "skew_after": after.skew,
+            "moves_planned": len(self.plan.moves) if self.plan else 0,
+            "moves_done": done,
+            "bytes_moved": _bytes_moved(before, after),
+            "duration_s": round(time.monotonic() - started, 2),
+            "bytes_by_worker_before": {w.node: w.bytes for w in before.workers},
+            "bytes_by_worker_after": {w.node: w.bytes for w in after.workers},
+            "warnings": list(self.plan.warnings) if self.plan else [],
+        }
+        summary = (
+            ("state", state),
+            ("skew", f"{_pct(before.skew)} -> {_pct(after.skew)}"),
+            ("moves", f"{done}/{len(self.plan.moves) if self.plan else 0}"),
+            ("moved", _mb(self.result["bytes_moved"])),
+        )
+        self.summary = summary
+        if state in ("cancelled", "cancelling"):
+            self.check_cancelled()  # the job ends as cancelled, the summary kept
+        if state == "failed":
+            raise RuntimeError(
+                f"citus rebalance job {self.job_id} failed: see citus_rebalance_status()"
+            )
+        return summary
+
+    def _follow(self, conn: psycopg.Connection[Any]) -> None:
+        stopped = False
+        while True:
+            if self.cancel_requested and not stopped:
+                conn.execute(sql.REBALANCE_STOP)
+                self.log("citus_rebalance_stop(): the move in flight is abandoned")
+                stopped = True
+            status = latest_rebalance(conn.execute(sql.REBALANCE_JOB, (self.job_id,)).fetchall())
+            if status is not None:
+                self._show(conn, status)
+                if status.state in ENDED_STATES:
+                    return
+            time.sleep(FOLLOW_EVERY_S)
+
+    def _show(self, conn: psycopg.Connection[Any], status: RebalanceSample) -> None:
+        previous = self.status
+        self.status = status
+        counts = dict(status.task_state_counts)
+        total = sum(counts.values())
+        self.progress(float(counts.get("done", 0)), float(total) if total else None)
+        for task in status.tasks:
+            line = f"task {task.phase or task.state}: {task.source} -> {task.target} ({task.size_source})"
+            if previous is None or task not in previous.tasks:
+                self.log(line)
+        state = read_citus_state(conn)
+        if state.skew is not None:
+            self.record("skew", state.skew)
+        if previous is None or previous.state != status.state:
+            self.log(f"state {status.state}")
+
+
+def _bytes_moved(before: CitusSample, after: CitusSample) -> int:
+    """Bytes that arrived on workers: the sum of each worker's growth."""
+    was = {w.node: w.bytes for w in before.workers}
+    return sum(max(0, w.bytes - was.get(w.node, 0)) for w in after.workers)
+
+
+def _pct(value: float | None) -> str:
+    return f"{value:.0%}" if value is not None else "-"

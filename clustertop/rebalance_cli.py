@@ -1,0 +1,90 @@
+"""`clustertop rebalance`: plan a Citus rebalance with real shard sizes, then (confirmed) run
+it and follow its tasks to the end."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from clustertop.terminal import confirm, follow
+
+
+def add_parser(add: Any) -> None:
+    from actions.rebalance import STRATEGIES, TRANSFER_MODES
+
+    p = add("rebalance", "plan and run a Citus shard rebalance, following its tasks")
+    p.add_argument(
+        "--strategy",
+        default="by_disk_size",
+        help=f"{' or '.join(STRATEGIES)} (or a strategy of pg_dist_rebalance_strategy)",
+    )
+    p.add_argument("--drain", metavar="HOST:PORT", help="move every shard off this worker")
+    p.add_argument(
+        "--transfer-mode",
+        default="auto",
+        choices=TRANSFER_MODES,
+        help="shard transfer mode (default auto)",
+    )
+    p.add_argument(
+        "--plan", action="store_true", help="print the plan and the skew it leaves; change nothing"
+    )
+    p.add_argument(
+        "--wait",
+        action="store_true",
+        help="follow the rebalance to its end (the default when not --plan)",
+    )
+    p.add_argument("--json", action="store_true", help="print the plan or the result as JSON")
+    p.add_argument("--yes", action="store_true", help="answer the confirmation")
+
+
+def _plan_text(plan: Any) -> str:
+    lines = [
+        f"{plan.strategy}{' draining ' + plan.drain if plan.drain else ''}: "
+        f"{len(plan.moves)} moves, {plan.bytes_moved / 1_048_576:,.1f} MB"
+    ]
+    for move in plan.moves:
+        lines.append(
+            f"  {move.table} shard {move.shard_id}: {move.source} -> {move.target} "
+            f"({move.bytes / 1_048_576:,.1f} MB)"
+        )
+    before = ", ".join(f"{k} {v / 1_048_576:,.1f} MB" for k, v in plan.bytes_before)
+    after = ", ".join(f"{k} {v / 1_048_576:,.1f} MB" for k, v in plan.bytes_after)
+    lines.append(f"bytes per worker now: {before}")
+    lines.append(f"expected after:       {after}")
+    skew_before = "-" if plan.skew_before is None else f"{plan.skew_before:.0%}"
+    skew_after = "-" if plan.skew_after is None else f"{plan.skew_after:.0%}"
+    lines.append(f"skew {skew_before} -> {skew_after} expected")
+    lines += [f"warning: {w}" for w in plan.warnings]
+    return "\n".join(lines)
+
+
+def cmd_rebalance(args: argparse.Namespace, ctx: Any) -> int:
+    from actions.rebalance import RebalanceJob, RebalanceSpec, plan_for
+
+    config = ctx.resolve_config(args)
+    cluster = config.cluster(args.cluster)
+    spec = RebalanceSpec(cluster, args.strategy, args.drain, args.transfer_mode)
+    plan = plan_for(spec)
+    if args.plan:
+        print(json.dumps(plan.to_json(), indent=2) if args.json else _plan_text(plan))
+        return 0
+    ctx.require_actions(args, config, cluster.name, "rebalance (it moves shards)")
+    if not args.json:
+        print(_plan_text(plan))
+    confirm(
+        args,
+        f"the rebalance above moves shards between the workers of {cluster.name}.",
+        cluster.name,
+    )
+    job = RebalanceJob(spec, plan)
+    snap = follow(job, ctx.say)
+    if snap.error:
+        raise RuntimeError(snap.error)
+    record = job.result or {}
+    ctx.save_result("rebalance", record)
+    if args.json:
+        print(json.dumps(record, indent=2, default=str))
+    else:
+        print(", ".join(f"{label} {value}" for label, value in snap.summary))
+    return 0 if snap.state == "finished" else 1
