@@ -37,6 +37,16 @@ def partitioned_tables(nodes: list[NodeSample]) -> list[tuple[str, TableSample]]
     return result
 
 
+def unavailable_tables(citus: CitusSample, down: set[str]) -> list[str]:
+    """Tables with a shard on a worker Citus marks inactive or that does not answer our poll
+    (a stopped worker stays active in pg_dist_node until someone says otherwise)."""
+    affected = set(citus.unavailable_tables)
+    for table in citus.tables:
+        if any(count and node in down for node, count in table.shards_by_worker):
+            affected.add(table.table)
+    return sorted(affected)
+
+
 class ShardsScreen(MonitorScreen):
     SCREEN_TITLE = "4 Shards"
     BINDINGS = [Binding("b", "app.rebalance", "Rebalance", id="rebalance")]
@@ -100,10 +110,9 @@ class ShardsScreen(MonitorScreen):
         if inactive or down_workers:
             names = inactive + [n.address for n in down_workers if n.address not in inactive]
             text.append(f"\nDOWN/inactive: {', '.join(names)}", style="bold red")
-        if citus.unavailable_tables:
-            text.append(
-                f"\nshards unavailable for: {', '.join(citus.unavailable_tables)}", style="bold red"
-            )
+        unavailable = unavailable_tables(citus, {n.address for n in down_workers})
+        if unavailable:
+            text.append(f"\nshards unavailable for: {', '.join(unavailable)}", style="bold red")
         summary.update(text)
         holders = [w for w in citus.workers if w.should_have_shards or w.shard_count]
         self.query_one("#bytes-bars", BarChart).draw(

@@ -1,0 +1,204 @@
+"""Citus rebalance against a real Citus cluster: plan priced with citus_shards' sizes, a run to
+the end with its tasks followed, a cancelled run leaving every row in place, the hot-shard
+warning, a worker-failure drill. Citus is not a Debian package: these run when the lab finds
+the citus extension (they add and stop workers, so a DSN of someone's cluster will not do)."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from actions.rebalance import RebalanceJob, RebalanceSpec, plan_for, read_citus_state
+from clustertop.config import ClusterConfig, Config, load_config
+from collectors.connect import connect_postgres
+from lab.binaries import find_postgres
+from lab.lab import Lab
+from tests.conftest import run_cli
+from tests.helpers import wait_for
+from tui.app import make_app
+
+NO_CITUS = (
+    "needs Citus: the lab builds a Citus cluster from the citus extension, which is not "
+    "installed for this PostgreSQL (Citus is not a Debian package: build it from source)"
+)
+
+
+def _has_citus() -> bool:
+    try:
+        return find_postgres().has_extension("citus")
+    except Exception:
+        return False
+
+
+@pytest.fixture(scope="module")
+def citus_lab() -> Iterator[Lab]:
+    if not _has_citus():
+        pytest.skip(NO_CITUS)
+    root = Path(tempfile.mkdtemp(prefix="clustertop-citus-", dir="/tmp"))
+    root.chmod(0o755)  # as root, the postgres user must reach the data dirs
+    lab = Lab(root)
+    try:
+        lab.up(("citus",), replicas=0)
+        yield lab
+    finally:
+        lab.down()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def citus(citus_lab: Lab) -> ClusterConfig:
+    return load_config(citus_lab.config_path).clusters["lab-citus"]
+
+
+def _rows(cluster: ClusterConfig) -> int:
+    with connect_postgres(cluster.nodes[0]) as conn:
+        return int(conn.execute("SELECT count(*) FROM lab_events").fetchone()[0])
+
+
+def _worker_bytes(cluster: ClusterConfig) -> dict[str, int]:
+    with connect_postgres(cluster.nodes[0]) as conn:
+        rows = conn.execute(
+            "SELECT nodename || ':' || nodeport, sum(shard_size) FROM citus_shards"
+            " WHERE citus_table_type <> 'reference' GROUP BY 1"
+        ).fetchall()
+    return {name: int(total) for name, total in rows}
+
+
+@pytest.mark.citus
+def test_a_new_worker_is_skew_and_the_plan_uses_real_sizes(citus_lab: Lab) -> None:
+    citus_lab.add_citus_worker()
+    cluster = load_config(citus_lab.config_path).clusters["lab-citus"]
+    plan = plan_for(RebalanceSpec(cluster, "by_disk_size"))
+    assert plan.moves, plan
+    with connect_postgres(cluster.nodes[0]) as conn:
+        sizes = {(int(s), f"{n}:{p}"): int(b) for s, n, p, b in conn.execute(
+            "SELECT shardid, nodename, nodeport, shard_size FROM citus_shards").fetchall()}
+        state = read_citus_state(conn)
+    for move in plan.moves:
+        assert move.bytes == sizes[(move.shard_id, move.source)] > 0
+    # Skew as citus_shards' own sums say it, the empty worker counted as 0 bytes.
+    by_worker = _worker_bytes(cluster)
+    holders = [w.node for w in state.workers if w.should_have_shards and w.active]
+    values = [by_worker.get(h, 0) for h in holders]
+    expected = (max(values) - min(values)) / (sum(values) / len(values))
+    assert plan.skew_before == pytest.approx(expected)
+    assert plan.skew_after is not None and plan.skew_after < plan.skew_before
+
+
+@pytest.mark.citus
+def test_a_cancelled_rebalance_shows_cancelled_and_keeps_every_row(citus_lab: Lab) -> None:
+    cluster = load_config(citus_lab.config_path).clusters["lab-citus"]
+    rows = _rows(cluster)
+    job = RebalanceJob(RebalanceSpec(cluster, "by_disk_size", transfer_mode="block_writes"))
+    job.start()
+    assert wait_for(lambda: job.job_id is not None or not job.snapshot().running, 30)
+    job.cancel()
+    job.join(120)
+    snap = job.snapshot()
+    assert snap.state in ("cancelled", "finished"), snap.error
+    if snap.state == "cancelled":
+        assert dict(snap.summary)["state"] in ("cancelled", "cancelling")
+    assert _rows(cluster) == rows
+
+
+@pytest.mark.citus
+def test_a_rebalance_runs_to_the_end_with_its_tasks_followed(citus_lab: Lab) -> None:
+    cluster = load_config(citus_lab.config_path).clusters["lab-citus"]
+    rows = _rows(cluster)
+    before = plan_for(RebalanceSpec(cluster, "by_disk_size"))
+    if not before.moves:  # the cancelled run may have finished the moves: make new work
+        citus_lab.add_citus_worker()
+        cluster = load_config(citus_lab.config_path).clusters["lab-citus"]
+    job = RebalanceJob(RebalanceSpec(cluster, "by_disk_size", transfer_mode="block_writes"))
+    job.start()
+    job.join(300)
+    snap = job.snapshot()
+    assert snap.state == "finished", (snap.error, snap.log[-5:])
+    result = job.result
+    assert result is not None and result["state"] == "finished"
+    assert result["moves_done"] >= 1 and result["bytes_moved"] > 0
+    assert result["skew_after"] < result["skew_before"]
+    assert any(line.split(" ", 1)[1].startswith("task ") for line in snap.log)
+    assert snap.series_named("skew")
+    assert _rows(cluster) == rows
+    now = _worker_bytes(cluster)  # the job's figures are citus_shards' own sums
+    assert {k: v for k, v in result["bytes_by_worker_after"].items() if v} == now
+
+
+@pytest.mark.citus
+def test_by_shard_count_warns_about_a_hot_shard_by_name(citus_lab: Lab) -> None:
+    cluster = load_config(citus_lab.config_path).clusters["lab-citus"]
+    with connect_postgres(cluster.nodes[0]) as conn:
+        conn.execute("INSERT INTO lab_events (tenant_id, payload)"
+                     " SELECT 7, repeat(md5(g::text), 40) FROM generate_series(1, 60000) g")
+        hot = conn.execute("SELECT get_shard_id_for_distribution_column('lab_events', 7)"
+                           ).fetchone()[0]
+    plan = plan_for(RebalanceSpec(cluster, "by_shard_count"))
+    assert any(f"shard {hot}" in w and "fair share" in w for w in plan.warnings), plan.warnings
+
+
+@pytest.mark.citus
+async def test_a_worker_down_shows_on_overview_and_shards(citus_lab: Lab) -> None:
+    from lab.postgres_server import PostgresServer
+
+    config = load_config(citus_lab.config_path)
+    lab_node = next(n for n in citus_lab.nodes() if n.name == "worker1")
+    server = PostgresServer(lab_node, find_postgres(), citus_lab.pgpass)
+    server.stop()
+    try:
+        app = make_app(config)
+        async with app.run_test(size=(120, 40)) as pilot:
+            async def shown(screen_key: str, text: str) -> bool:
+                for _ in range(40):
+                    app.action_poll_now()
+                    await app.workers.wait_for_complete()
+                    await pilot.press(screen_key)
+                    await pilot.pause(0.3)
+                    if text in _screen_text(app):
+                        return True
+                return False
+
+            assert await shown("1", "DOWN")
+            assert await shown("4", "shards unavailable for: lab_events")
+    finally:
+        server.start()
+
+
+def _screen_text(app) -> str:  # type: ignore[no-untyped-def]
+    from textual.widgets import DataTable, Static
+
+    parts = [str(w.render()) for w in app.screen.query(Static)]
+    for table in app.screen.query(DataTable):
+        for row in range(table.row_count):
+            parts.append(" ".join(str(c) for c in table.get_row_at(row)))
+    return "\n".join(parts)
+
+
+def test_rebalance_on_a_cluster_that_is_not_citus_is_one_line_exit_2(lab: Lab) -> None:
+    done = run_cli("--config", str(lab.config_path), "rebalance", "--cluster", "lab-postgres",
+                   "--plan")
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "not a Citus cluster" in lines[0], done.stderr
+
+
+async def test_b_without_a_citus_cluster_explains(lab_config: Config) -> None:
+    app = make_app(lab_config)
+    notes: list[str] = []
+    async with app.run_test(size=(80, 24)) as pilot:
+        original = app.notify
+
+        def spy(message: str, **kwargs) -> None:  # type: ignore[no-untyped-def]
+            notes.append(message)
+            original(message, **kwargs)
+
+        app.notify = spy  # type: ignore[method-assign]
+        await pilot.press("4")
+        await pilot.pause()
+        await pilot.press("b")
+        await pilot.pause()
+    assert any("Citus cluster" in n for n in notes), notes
