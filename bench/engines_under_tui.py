@@ -2,7 +2,7 @@
 alone with the same command line, in one run.
 
 Usage: .venv/bin/python bench/engines_under_tui.py [--dir LAB_DIR] [--seconds 20] [--rounds 3]
-       [--connections 4]
+       [--connections 4] [--only pgbench|sysbench]
 
 "Alone" is the exact argv clustertop's engine builds (ExternalWorkload.command_line), run
 directly, its TPS read from its own final report. "Through clustertop" is `clustertop workload
@@ -100,6 +100,8 @@ def monitored(lab: Lab, run):  # type: ignore[no-untyped-def]
 def compare(lab: Lab, args: argparse.Namespace) -> None:
     config = load_config(lab.config_path)
     for name, engine in (("lab-postgres", "pgbench"), ("lab-mariadb", "sysbench")):
+        if args.only and engine != args.only:
+            continue
         cluster = config.clusters[name]
         load_cluster(cluster, rows=100_000, seed=1, tables=("cleanup_batch",))
         spec = WorkloadSpec(
@@ -130,6 +132,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", type=int, default=4)
+    parser.add_argument("--only", choices=["pgbench", "sysbench"], help="one engine only")
     args = parser.parse_args()
     with bench_lab(args.dir, replicas=1) as lab:
         compare(lab, args)

@@ -38,6 +38,10 @@ def _i(value: Any) -> int | None:
     return int(value) if value is not None else None
 
 
+# Table readings of a leaf that has not changed are reused at most this long.
+BLOAT_MAX_AGE_S = 60.0
+
+
 class PostgresCollector:
     def __init__(self, heartbeat_table: str | None = None) -> None:
         self.heartbeat_table = heartbeat_table
@@ -45,6 +49,9 @@ class PostgresCollector:
         self.activity = OwnActivity()
         self._system_id: int | None = None
         self._has: dict[str, bool] = {}
+        # pgstattuple_approx per leaf, kept while the leaf has not changed (see _bloat).
+        self._bloat: dict[int, tuple[tuple[Any, ...], float, tuple[int, int]]] = {}
+        self._counts: dict[tuple[str, str], tuple[tuple[Any, ...], float, dict[str, int]]] = {}
 
     @property
     def queries(self) -> int:
@@ -251,10 +258,9 @@ class PostgresCollector:
         total_len = free = 0
         for leaf in leaves:
             if approx:
-                bloat = self._execute(conn, sql.APPROX_BLOAT, (leaf[0],)).fetchone()
-                if bloat:
-                    total_len += int(bloat[0])
-                    free += int(bloat[1]) + int(bloat[2])
+                leaf_len, leaf_free = self._leaf_bloat(conn, leaf)
+                total_len += leaf_len
+                free += leaf_free
         exact = self._exact_counts(conn, schema, table, leaves)
         data = sum(int(leaf[3]) for leaf in leaves)
         index = sum(int(leaf[4]) for leaf in leaves)
@@ -302,13 +308,40 @@ class PostgresCollector:
             partition_skew=skew(populated) if partitions else None,
         )
 
+    def _leaf_bloat(self, conn: psycopg.Connection[Any], leaf: Any) -> tuple[int, int]:
+        """Allocated and reclaimable bytes of one leaf. pgstattuple_approx reads every page not
+        marked all-visible (all of a freshly loaded table): measured again only when the leaf
+        changed (file, size, rows written, dead rows, a vacuum) or BLOAT_MAX_AGE_S passed, so
+        watching big quiet tables costs the server nothing every few seconds."""
+        oid = int(leaf[0])
+        key = (leaf[10], leaf[3], leaf[11], leaf[5], leaf[7], leaf[8])
+        cached = self._bloat.get(oid)
+        if cached and cached[0] == key and time.monotonic() - cached[1] < BLOAT_MAX_AGE_S:
+            return cached[2]
+        bloat = self._execute(conn, sql.APPROX_BLOAT, (oid,)).fetchone()
+        value = (int(bloat[0]), int(bloat[1]) + int(bloat[2])) if bloat else (0, 0)
+        if len(self._bloat) > 10_000:  # dropped tables' entries: forget them all at once
+            self._bloat.clear()
+        self._bloat[oid] = (key, time.monotonic(), value)
+        return value
+
     def _exact_counts(
         self, conn: psycopg.Connection[Any], schema: str, table: str, leaves: Sequence[Any]
     ) -> dict[str, int]:
         estimated = sum(max(0, int(leaf[2])) for leaf in leaves)
         if estimated > EXACT_COUNT_LIMIT:
             return {}
+        # Counted again only when a leaf was written to (or a file replaced) since the last
+        # count: a full count of quiet tables every few seconds is load the operator watches.
+        key = tuple((leaf[0], leaf[10], leaf[11]) for leaf in leaves)
+        cached = self._counts.get((schema, table))
+        if cached and cached[0] == key and time.monotonic() - cached[1] < BLOAT_MAX_AGE_S:
+            return dict(cached[2])
         rows = self._execute(conn, sql.EXACT_COUNTS.format(schema=schema, table=table)).fetchall()
         counts = {str(name).rpartition(".")[2].strip('"'): int(n) for name, n in rows}
         # Leaves with no rows do not appear in a GROUP BY: they are exactly 0.
-        return {leaf[1]: counts.get(leaf[1], 0) for leaf in leaves}
+        result = {leaf[1]: counts.get(leaf[1], 0) for leaf in leaves}
+        if len(self._counts) > 10_000:
+            self._counts.clear()
+        self._counts[(schema, table)] = (key, time.monotonic(), result)
+        return dict(result)

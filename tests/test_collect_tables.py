@@ -143,3 +143,35 @@ def test_partition_rows_and_skew_match_counts(
     assert table.partition_skew == pytest.approx(skew(populated), rel=0.05)
     hot = _partition_for(hot_day, names, engine)
     assert reported[hot] == max(reported.values())
+
+
+def test_postgres_rereads_a_table_once_it_changes_and_not_before(postgres: ClusterConfig) -> None:
+    """Counts and bloat of a quiet table are reused between passes (they cost the server a
+    scan); a write shows within a pass or two, exactly."""
+    load_cluster(postgres, rows=3_000, seed=12, tables=("cleanup_copy",))
+    node = postgres.nodes[0]
+    conn = connect_postgres(node, connect_timeout=5, statement_timeout=30)
+    collector = PostgresCollector()
+    try:
+        def rows() -> int | None:
+            (table,) = collector.read_detail(conn, [FRAG_TABLE], node.database).tables
+            return table.rows
+
+        def queries_of_a_pass() -> tuple[int | None, int]:
+            before = collector.activity.total("queries")
+            return rows(), collector.activity.total("queries") - before
+
+        assert queries_of_a_pass()[0] == 3_000  # the first pass also learns the extensions
+        count, cached = queries_of_a_pass()
+        assert count == 3_000
+        with sql(node) as run:
+            run(f"DELETE FROM {FRAG_TABLE} WHERE id <= 7")
+        passes = []
+        deadline = time.monotonic() + 10
+        while (not passes or passes[-1][0] != 2_993) and time.monotonic() < deadline:
+            time.sleep(0.5)
+            passes.append(queries_of_a_pass())
+        assert passes[-1] == (2_993, cached + 2)  # the count(*) and pgstattuple_approx again
+        assert queries_of_a_pass() == (2_993, cached)  # and then not, until the next change
+    finally:
+        conn.close()

@@ -95,7 +95,8 @@ WITH tree AS (
 SELECT t.relid, c.relname, c.reltuples::bigint, pg_relation_size(t.relid),
        pg_indexes_size(t.relid), coalesce(s.n_dead_tup, 0), coalesce(s.n_live_tup, 0),
        s.last_vacuum, s.last_autovacuum,
-       pg_get_expr(c.relpartbound, c.oid)
+       pg_get_expr(c.relpartbound, c.oid),
+       c.relfilenode, coalesce(s.n_tup_ins + s.n_tup_upd + s.n_tup_del, 0)
   FROM tree t
   JOIN pg_class c ON c.oid = t.relid
   LEFT JOIN pg_stat_user_tables s ON s.relid = t.relid
