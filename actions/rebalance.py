@@ -233,7 +233,7 @@ class RebalanceJob(Job):
         spec.check()
         what = f"drain {spec.drain}" if spec.drain else spec.strategy
         super().__init__(
-            kind="rebalance", title=f"rebalance {what}", cluster=spec.cluster.name, unit="tasks"
+            kind="rebalance", title=what, cluster=spec.cluster.name, unit="tasks"
         )
         self.spec = spec
         self.plan = plan

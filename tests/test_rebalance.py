@@ -43,6 +43,11 @@ def citus_lab() -> Iterator[Lab]:
     lab = Lab(root)
     try:
         lab.up(("citus",), replicas=0)
+        cluster = load_config(lab.config_path).clusters["lab-citus"]
+        with connect_postgres(cluster.nodes[0], connect_timeout=5) as conn:
+            # Enough bytes that a move takes seconds: a cancel can land mid-rebalance.
+            conn.execute("INSERT INTO lab_events (tenant_id, payload) SELECT g % 64,"
+                         " repeat(md5(g::text), 8) FROM generate_series(1, 300000) g")
         yield lab
     finally:
         lab.down()
@@ -95,13 +100,14 @@ def test_a_cancelled_rebalance_shows_cancelled_and_keeps_every_row(citus_lab: La
     rows = _rows(cluster)
     job = RebalanceJob(RebalanceSpec(cluster, "by_disk_size", transfer_mode="block_writes"))
     job.start()
-    assert wait_for(lambda: job.job_id is not None or not job.snapshot().running, 30)
+    # Cancel once the first move is under way.
+    assert wait_for(lambda: job.status is not None and job.status.state == "running", 60, 0.2)
     job.cancel()
     job.join(120)
     snap = job.snapshot()
-    assert snap.state in ("cancelled", "finished"), snap.error
-    if snap.state == "cancelled":
-        assert dict(snap.summary)["state"] in ("cancelled", "cancelling")
+    assert snap.state == "cancelled", (snap.error, snap.log[-5:])
+    assert dict(snap.summary)["state"] == "cancelled"
+    assert job.result is not None and job.result["moves_done"] < job.result["moves_planned"]
     assert _rows(cluster) == rows
 
 
@@ -109,11 +115,14 @@ def test_a_cancelled_rebalance_shows_cancelled_and_keeps_every_row(citus_lab: La
 def test_a_rebalance_runs_to_the_end_with_its_tasks_followed(citus_lab: Lab) -> None:
     cluster = load_config(citus_lab.config_path).clusters["lab-citus"]
     rows = _rows(cluster)
-    before = plan_for(RebalanceSpec(cluster, "by_disk_size"))
-    if not before.moves:  # the cancelled run may have finished the moves: make new work
+    spec = RebalanceSpec(cluster, "by_disk_size", transfer_mode="block_writes")
+    plan = plan_for(spec)
+    if not plan.moves:  # the cancelled run may have finished the moves: make new work
         citus_lab.add_citus_worker()
-        cluster = load_config(citus_lab.config_path).clusters["lab-citus"]
-    job = RebalanceJob(RebalanceSpec(cluster, "by_disk_size", transfer_mode="block_writes"))
+        spec = RebalanceSpec(load_config(citus_lab.config_path).clusters["lab-citus"],
+                             "by_disk_size", transfer_mode="block_writes")
+        plan = plan_for(spec)
+    job = RebalanceJob(spec, plan)
     job.start()
     job.join(300)
     snap = job.snapshot()
@@ -121,7 +130,9 @@ def test_a_rebalance_runs_to_the_end_with_its_tasks_followed(citus_lab: Lab) -> 
     result = job.result
     assert result is not None and result["state"] == "finished"
     assert result["moves_done"] >= 1 and result["bytes_moved"] > 0
-    assert result["skew_after"] < result["skew_before"]
+    # The skew the plan expected (its moves priced with citus_shards' sizes) is the skew the
+    # cluster ends with; by_disk_size does not always lower it (Citus adds a cost per shard).
+    assert result["skew_after"] == pytest.approx(plan.skew_after, abs=0.02)
     assert any(line.split(" ", 1)[1].startswith("task ") for line in snap.log)
     assert snap.series_named("skew")
     assert _rows(cluster) == rows
@@ -154,10 +165,8 @@ async def test_a_worker_down_shows_on_overview_and_shards(citus_lab: Lab) -> Non
         async with app.run_test(size=(120, 40)) as pilot:
             async def shown(screen_key: str, text: str) -> bool:
                 for _ in range(40):
-                    app.action_poll_now()
-                    await app.workers.wait_for_complete()
                     await pilot.press(screen_key)
-                    await pilot.pause(0.3)
+                    await pilot.pause(0.5)  # polls run every second, details every 5
                     if text in _screen_text(app):
                         return True
                 return False

@@ -40,8 +40,9 @@ class ConfirmScreen(ModalScreen[bool]):
     ]
     DEFAULT_CSS = """
     ConfirmScreen { align: center middle; }
-    ConfirmScreen > Vertical { width: 60; height: auto; border: thick $warning;
+    ConfirmScreen > Vertical { width: 60; height: auto; max-height: 100%; border: thick $warning;
                                background: $surface; padding: 1 2; }
+    ConfirmScreen Label { width: 100%; }
     """
 
     def __init__(self, question: str) -> None:
