@@ -22,7 +22,7 @@ from collectors.samples import (
 from collectors.sql import mysql as sql
 
 # Rows are counted exactly per partition when a table is at most this big (estimated).
-EXACT_COUNT_LIMIT = 2_000_000
+EXACT_COUNT_LIMIT = 200_000
 TABLESPACE_RESERVE = 4 << 20
 TOP_STATEMENTS = 10
 LARGEST_TABLES = 10

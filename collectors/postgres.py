@@ -25,7 +25,7 @@ from collectors.samples import (
 )
 from collectors.sql import postgres as sql
 
-EXACT_COUNT_LIMIT = 2_000_000
+EXACT_COUNT_LIMIT = 200_000
 TOP_STATEMENTS = 10
 LARGEST_TABLES = 10
 

@@ -106,6 +106,11 @@ class ShardsScreen(MonitorScreen):
             fmt.ratio(citus.skew), style={OK: "green", WARN: "yellow", CRIT: "bold red"}[level]
         )
         text.append(f" (warn at {warn:.0%}) · shard count skew {fmt.ratio(citus.count_skew)}")
+        # Cause and effect side by side while shards move: the load and the lag of the cluster.
+        tps = node.throughput.tps if node.throughput else None
+        lags = [n.lag_s for n in nodes if n.cluster == node.cluster and n.lag_s is not None]
+        text.append(f"\ncoordinator TPS {fmt.rate(tps)} · replication lag ")
+        text.append(fmt.seconds(max(lags) if lags else None))
         inactive = [w.node for w in citus.workers if not w.active]
         if inactive or down_workers:
             names = inactive + [n.address for n in down_workers if n.address not in inactive]
