@@ -421,7 +421,11 @@ def test_compare_runs_every_method_on_identical_data_under_a_workload(
             continue
         assert row["rows_lost"] == 0, row
         if method != "partition_drop":
-            assert row["rows_deleted"] == row["rows_older_at_start"], row
+            # The workload updates random rows, `ts` among the columns: an old row it stamps
+            # with now before the cleanup reaches it is newer by then, and stays.
+            updates = row["workload_operations"].get("update", 0)
+            assert row["rows_older_at_start"] - updates <= row["rows_deleted"], row
+            assert row["rows_deleted"] <= row["rows_older_at_start"], row
     # The same seed, the same cutoff a moment apart: the selective methods agree within the
     # rows that crossed the cutoff between their starts.
     assert abs(rows["copy"]["rows_deleted"] - rows["batch_delete"]["rows_deleted"]) <= 5

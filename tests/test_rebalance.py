@@ -19,6 +19,7 @@ from lab.binaries import find_postgres
 from lab.lab import Lab
 from tests.conftest import run_cli
 from tests.helpers import wait_for
+from tests.tui_support import record_notes
 from tui.app import make_app
 
 NO_CITUS = (
@@ -197,15 +198,8 @@ def test_rebalance_on_a_cluster_that_is_not_citus_is_one_line_exit_2(lab: Lab) -
 
 async def test_b_without_a_citus_cluster_explains(lab_config: Config) -> None:
     app = make_app(lab_config)
-    notes: list[str] = []
     async with app.run_test(size=(80, 24)) as pilot:
-        original = app.notify
-
-        def spy(message: str, **kwargs) -> None:  # type: ignore[no-untyped-def]
-            notes.append(message)
-            original(message, **kwargs)
-
-        app.notify = spy  # type: ignore[method-assign]
+        notes = record_notes(app)
         await pilot.press("4")
         await pilot.pause()
         await pilot.press("b")

@@ -11,6 +11,7 @@ from textual.widgets import Input, Select
 from actions.seed import load_cluster, read_seed_info, table_checksum
 from clustertop.config import ClusterConfig, Config, load_config
 from lab.lab import Lab
+from tests.tui_support import record_notes
 from tui.app import make_app
 from tui.screens.cleanup_form import CleanupForm
 
@@ -85,15 +86,8 @@ async def test_c_with_actions_off_explains_how_to_turn_them_on(lab: Lab, tmp_pat
     off = tmp_path / "off.toml"
     off.write_text(lab.config_path.read_text().replace("actions = true", "actions = false"))
     app = make_app(load_config(off))
-    notes: list[str] = []
     async with app.run_test(size=(80, 24)) as pilot:
-        original = app.notify
-
-        def spy(message: str, **kwargs) -> None:  # type: ignore[no-untyped-def]
-            notes.append(message)
-            original(message, **kwargs)
-
-        app.notify = spy  # type: ignore[method-assign]
+        notes = record_notes(app)
         await pilot.press("c")
         await pilot.pause()
         assert not isinstance(app.screen, CleanupForm)

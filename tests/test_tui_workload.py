@@ -10,6 +10,7 @@ from textual.widgets import DataTable, Input, Select
 from clustertop.config import Config, load_config
 from lab.lab import Lab
 from tests.conftest import run_cli
+from tests.tui_support import record_notes
 from tui.app import make_app
 from tui.screens.workload_form import WorkloadForm
 
@@ -61,15 +62,8 @@ async def test_w_with_actions_off_explains_how_to_turn_them_on(lab: Lab, tmp_pat
     off = tmp_path / "off.toml"
     off.write_text(lab.config_path.read_text().replace("actions = true", "actions = false"))
     app = make_app(load_config(off))
-    notes: list[str] = []
     async with app.run_test(size=(120, 40)) as pilot:
-        original = app.notify
-
-        def spy(message: str, **kwargs) -> None:  # type: ignore[no-untyped-def]
-            notes.append(message)
-            original(message, **kwargs)
-
-        app.notify = spy  # type: ignore[method-assign]
+        notes = record_notes(app)
         await _fill(pilot, app, "oltp")
         await pilot.pause()
         assert not app.state.jobs.snapshots()

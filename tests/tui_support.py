@@ -28,3 +28,16 @@ async def feed(app: ClustertopApp, pilot: Any) -> None:
         await pilot.pause()
     app.clear_notifications()
     await pilot.pause()
+
+
+def record_notes(app: ClustertopApp) -> list[str]:
+    """Every notification the app shows from now on, in order (still shown as usual)."""
+    notes: list[str] = []
+    original = app.notify
+
+    def spy(message: str, **kwargs: Any) -> None:
+        notes.append(message)
+        original(message, **kwargs)
+
+    app.notify = spy  # type: ignore[method-assign]
+    return notes

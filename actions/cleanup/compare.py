@@ -155,6 +155,7 @@ class CompareJob(Job):
         load = workload.result if workload is not None else None
         row["workload_p99_ms"] = load["latency_ms"]["p99"] if load else None
         row["workload_tps"] = load["achieved_tps"] if load else None
+        row["workload_operations"] = dict(load["operations"]) if load else {}
         if method == "truncate":
             row["rows_lost_expected"] = True  # truncate removes everything, by definition
         return row
