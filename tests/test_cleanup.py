@@ -180,19 +180,32 @@ def test_copy_loses_nothing_committed_before_the_swap(
     gone: set[int] = set()
     stop = threading.Event()
     failures: list[str] = []
+    deadlocks: list[str] = []
 
     def write() -> None:
         conn: Any = (connect_mysql if mysql else connect_postgres)(node, connect_timeout=5)
         rng = random.Random(11)
         table = f"{SCHEMA}.cleanup_copy"
 
-        def run(statement: str, args: tuple[Any, ...]) -> Any:
+        def once(statement: str, args: tuple[Any, ...]) -> Any:
             if mysql:
                 with conn.cursor() as cur:
                     cur.execute(statement, args)
                     return cur.lastrowid
             result = conn.execute(statement, args, prepare=True)
             return result.fetchone()[0] if result.description else None
+
+        def run(statement: str, args: tuple[Any, ...]) -> Any:
+            """As an application does: a deadlock victim is rolled back whole and run again
+            (the copy's chunks lock rows in share mode, as pt-online-schema-change's do)."""
+            for _attempt in range(5):
+                try:
+                    return once(statement, args)
+                except Exception as exc:
+                    if not _deadlock(exc):
+                        raise
+                    deadlocks.append(str(exc))
+            return once(statement, args)
 
         insert = (f"INSERT INTO {table} (ts, user_id, status, amount, payload)"
                   " VALUES (%s, 2, 'new', 2.00, %s)" + ("" if mysql else " RETURNING id"))
@@ -235,6 +248,11 @@ def test_copy_loses_nothing_committed_before_the_swap(
     assert all(rows[i] == p for i, p in expected.items()), "an update was lost"
     assert not gone & set(rows), "a deleted row came back"
     assert job.result is not None and job.result["rows_deleted"] == job.result["rows_older_at_start"]
+
+
+def _deadlock(exc: BaseException) -> bool:
+    code = getattr(exc, "sqlstate", None) or (getattr(exc, "args", None) or [None])[0]
+    return code in ("40P01", 1213)
 
 
 def _consistent(cluster: ClusterConfig, method: str, seeded: dict[int, datetime],

@@ -234,6 +234,9 @@ class CleanupJob(Job):
                 self._plan(table.drop_partition_sql(partition))
                 self.deleted += table.count_partition(partition)
             return
+        # The bar's total: the rows of the partitions to drop, not every older row (the
+        # straddling partition's stay).
+        self.progress(0, float(self.rows_older_in(table, cutoff) - self.left_older))
         done = 0
         for index, partition in enumerate(doomed):
             self._between_chunks(first=index == 0)
@@ -243,6 +246,10 @@ class CleanupJob(Job):
             done += rows
             self._chunk(rows, started, partition.name)
             self.progress(done)
+
+    @staticmethod
+    def rows_older_in(table: CleanupTable, cutoff: datetime) -> int:
+        return int(table.one(table.fmt(table.sql.COUNT_OLDER_ALL), (table.stamp(cutoff),)))
 
     def _batch_delete(self, table: CleanupTable, cutoff: datetime, high_water: int) -> None:
         spec = self.spec

@@ -101,6 +101,7 @@ COUNT_ALL = "SELECT count(*) FROM {table}"
 # "Older than the cutoff at start": rows that existed then (key <= the high-water mark), so rows
 # written during the run, whatever their timestamp, are never taken.
 COUNT_OLDER = "SELECT count(*) FROM {table} WHERE {ts} < %s AND {key} <= %s"
+COUNT_OLDER_ALL = "SELECT COUNT(*) FROM {table} WHERE {ts} < %s"
 MIN_TS = "SELECT min({ts}) FROM {table}"
 CHUNK_END = (
     "SELECT max({key}) FROM (SELECT {key} FROM {table} WHERE {key} > %s AND {key} <= %s{older}"
