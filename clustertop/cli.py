@@ -447,9 +447,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_workload(args: argparse.Namespace) -> int:
-    from actions.workload.builtin import BuiltinWorkload, WorkloadSpec
+    from actions.workload.driver import WorkloadSpec
+    from actions.workload.external import workload_job
     from actions.workload.patterns import resolve_pattern, writes
-    from actions.workload.table import check_table
     from collectors.roles import find_writable
 
     config = resolve_config(args)
@@ -475,13 +475,7 @@ def cmd_workload(args: argparse.Namespace) -> int:
         seed=args.seed,
         processes=args.processes,
     )
-    check_table(spec.node, spec.table)
-    if args.engine == "builtin":
-        job: Any = BuiltinWorkload(spec, cluster.name)
-    else:
-        from actions.workload.external import ExternalWorkload
-
-        job = ExternalWorkload(spec, cluster.name, args.engine)
+    job: Any = workload_job(spec, cluster.name, args.engine)
     follow(job, _say)
     snap = job.snapshot()
     if snap.error:

@@ -191,8 +191,8 @@ class ClustertopApp(App[int]):
     @work(thread=True, group="actions", exit_on_error=False)
     def _launch_workload(self, request: WorkloadRequest) -> None:
         """Finding the primary and reading the table are database work: not on the UI thread."""
-        from actions.workload.builtin import BuiltinWorkload, WorkloadSpec
-        from actions.workload.table import check_table
+        from actions.workload.driver import WorkloadSpec
+        from actions.workload.external import workload_job
         from clustertop.errors import EnvironmentProblem, InputError
         from collectors.connect import ConnectError
         from collectors.roles import find_writable
@@ -209,13 +209,7 @@ class ClustertopApp(App[int]):
                 duration_s=request.duration_s,
                 transactions=request.transactions,
             )
-            check_table(spec.node, spec.table)
-            if request.engine == "builtin":
-                job: Job = BuiltinWorkload(spec, cluster.name)
-            else:
-                from actions.workload.external import ExternalWorkload
-
-                job = ExternalWorkload(spec, cluster.name, request.engine)
+            job = workload_job(spec, cluster.name, request.engine)
         except (InputError, EnvironmentProblem, ConnectError) as exc:
             self.call_from_thread(
                 self.notify, str(exc), title="workload not started", severity="error", timeout=10

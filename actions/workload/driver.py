@@ -273,6 +273,12 @@ class ConnectionRunner:
         self.started_mono = 0.0
         self.mine: list[int] = []
         self.next_key = shape.key_max + KEY_HEADROOM + index
+        # The statements, built once: formatting them per operation is CPU on the hot path.
+        self.select_sql = shape.select_sql()
+        self.insert_sql = shape.insert_sql()
+        self.delete_sql = shape.delete_sql()
+        self.range_sql = shape.range_sql() if shape.time_column is not None else ""
+        self.update_sql = {c.name: shape.update_sql(c) for c in (*shape.updatable, shape.key)}
 
     def take(self) -> Tally:
         with self.lock:
@@ -347,7 +353,7 @@ class ConnectionRunner:
         shape = self.shape
         if kind == "select":
             key = rng.randint(shape.key_min, max(shape.key_min, shape.key_max))
-            statements.run(shape.select_sql(), (key,))
+            statements.run(self.select_sql, (key,))
             return kind
         now = utc_now()
         stamp = naive_utc(now) if shape.family == "mysql" else now
@@ -359,7 +365,7 @@ class ConnectionRunner:
                 key = self.next_key
                 self.next_key += self.spec.connections
             values = shape.insert_values(rng, stamp, key)
-            new_key = statements.run(shape.insert_sql(), values, returning=True)
+            new_key = statements.run(self.insert_sql, values, returning=True)
             self.mine.append(int(key if key is not None else new_key))
         elif kind == "update":
             column = rng.choice(shape.updatable) if shape.updatable else shape.key
@@ -368,12 +374,12 @@ class ConnectionRunner:
                 if self.mine and rng.random() < 0.5
                 else rng.randint(shape.key_min, max(shape.key_min, shape.key_max))
             )
-            statements.run(shape.update_sql(column), (column.random_value(rng, stamp), target))
+            statements.run(self.update_sql[column.name], (column.random_value(rng, stamp), target))
         elif kind == "delete":
             victim = self.mine.pop(rng.randrange(len(self.mine)))
-            statements.run(shape.delete_sql(), (victim,))
+            statements.run(self.delete_sql, (victim,))
         else:
-            statements.run(shape.range_sql(), (stamp - RANGE_LOOKBACK,))
+            statements.run(self.range_sql, (stamp - RANGE_LOOKBACK,))
         return kind
 
 

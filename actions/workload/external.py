@@ -334,3 +334,15 @@ def _option(node: Any, key: str) -> str | None:
     parser.read(os.path.expanduser(path))
     value = parser.get("client", key, fallback=None)
     return value.strip("'\"") if value else None
+
+
+def workload_job(spec: WorkloadSpec, cluster: str, engine: str) -> Job:
+    """The job for `engine` (builtin, pgbench, sysbench), its table checked first: a missing
+    table or key is one line before any connection of the run opens."""
+    from actions.workload.builtin import BuiltinWorkload
+    from actions.workload.table import check_table
+
+    check_table(spec.node, spec.table)
+    if engine == "builtin":
+        return BuiltinWorkload(spec, cluster)
+    return ExternalWorkload(spec, cluster, engine)
