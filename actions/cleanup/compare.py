@@ -156,6 +156,7 @@ class CompareJob(Job):
         row["workload_p99_ms"] = load["latency_ms"]["p99"] if load else None
         row["workload_tps"] = load["achieved_tps"] if load else None
         row["workload_operations"] = dict(load["operations"]) if load else {}
+        row["workload_errors"] = dict(load["errors_by_kind"]) if load else {}
         if method == "truncate":
             row["rows_lost_expected"] = True  # truncate removes everything, by definition
         return row

@@ -14,7 +14,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from actions.cleanup.tables import MySQLCleanupTable, PostgresCleanupTable, open_table
+from actions.cleanup.tables import (
+    MySQLCleanupTable,
+    PostgresCleanupTable,
+    lock_conflict,
+    open_table,
+    render,
+)
 from actions.cleanup.throttle import ClusterGauge, LoadLimit, Throttle
 from actions.jobs import Job
 from clustertop.config import ClusterConfig
@@ -24,6 +30,10 @@ from collectors.nodes import NodeSpec
 METHODS = ("partition_drop", "truncate", "copy", "batch_delete")
 CHUNKED = ("partition_drop", "copy", "batch_delete")
 CleanupTable = MySQLCleanupTable | PostgresCleanupTable
+
+
+class LockedRows(Exception):
+    """Rows the copy must carry stayed locked by other sessions past its patience."""
 
 
 @dataclass(frozen=True)
@@ -54,23 +64,6 @@ class CleanupSpec:
             raise InputError("--batch-delay", self.batch_delay_s, "must be 0 or more")
         if self.max_lag_s is not None and self.max_lag_s <= 0:
             raise InputError("--max-lag", self.max_lag_s, "must be more than 0")
-
-
-def render(statement: str, args: Sequence[Any] = ()) -> str:
-    """A statement with its parameters written in, as the dry run prints it."""
-
-    def literal(value: Any) -> str:
-        if isinstance(value, int | float):
-            return str(value)
-        if isinstance(value, datetime):
-            return f"'{value.isoformat(sep=' ')}'"
-        return "'" + str(value).replace("'", "''") + "'"
-
-    parts = statement.split("%s")
-    out = parts[0]
-    for value, part in zip(args, parts[1:], strict=True):
-        out += literal(value) + part
-    return " ".join(out.split())
 
 
 class CleanupJob(Job):
@@ -283,9 +276,10 @@ class CleanupJob(Job):
         if spec.dry_run:
             self._plan(setup)
             first_end = table.chunk_end(0, high_water, spec.batch_size, None) or 0
-            chunk = table.fmt(table.sql.COPY_CHUNK, new=table.qualified(table.new_name))
-            self._plan([render(chunk, (0, first_end, table.stamp(cutoff), high_water))])
+            self._plan(table.copy_chunk_sql(0, first_end, cutoff, high_water))
             self.log(f"then the same for each further chunk of {spec.batch_size} rows")
+            self.log("rows another session holds are skipped by a chunk and copied one by one"
+                     " once they are free")
             self._plan(table.swap_sql())
             if table.family == "postgres":
                 self.log("the swap also renames each index of the copy to its original's name")
@@ -299,11 +293,12 @@ class CleanupJob(Job):
             table.copy_teardown()
         try:
             for statement in setup:
-                table.execute(statement)
+                table.execute_step(statement)
             # Everything up to here exists in the old table; later rows reach the new one
             # through the triggers, and the copy below skips rows the triggers wrote.
             copy_end = table.high_water()
             last, copied, index = 0, 0, 0
+            skipped: set[int] = set()
             while True:
                 end = table.chunk_end(last, copy_end, spec.batch_size, None)
                 if end is None:
@@ -311,11 +306,13 @@ class CleanupJob(Job):
                 self._between_chunks(first=index == 0)
                 started = time.monotonic()
                 rows = table.copy_chunk(last, end, cutoff, high_water)
+                skipped.update(table.uncopied_keys(last, end, cutoff, high_water))
                 copied += rows
                 self._chunk(rows, started)
                 self.progress(min(copied, self.total or copied))
                 last = end
                 index += 1
+            self._copy_skipped(table, skipped, cutoff, high_water)
             self.check_cancelled()
             self.log("swapping the copy in")
             table.swap()
@@ -326,7 +323,7 @@ class CleanupJob(Job):
                 if table.exists(table.new_name) or table.copy_leftovers():
                     table.copy_teardown()
             except Exception as exc:  # report, but the first error is the one that matters
-                self.log(f"could not remove the unfinished copy: {exc}")
+                self.log(f"could not remove the unfinished copy (the next run does): {exc}")
             raise
         self.deleted = table.count_removed_by_copy(cutoff, high_water)
         self.progress(self.deleted, float(self.deleted))
@@ -336,6 +333,40 @@ class CleanupJob(Job):
         else:
             self.old_table = f"{table.schema}.{table.old_name}"
             self.log(f"the old table is kept as {self.old_table}: drop it when satisfied")
+
+    def _copy_skipped(
+        self, table: CleanupTable, keys: set[int], cutoff: datetime, high_water: int
+    ) -> None:
+        """Copy the rows the chunks skipped because another transaction held them. Most were
+        written into the copy by the triggers when that transaction committed; the rest (a
+        transaction that rolled back, or only locked the row) are copied one at a time, each
+        waiting for its row alone. A row held longer than the patience below fails the run
+        (the copy is removed and the table is as it was) rather than waiting for ever."""
+        if not keys:
+            return
+        self.log(f"{len(keys)} rows were held by other sessions when their chunk ran")
+        patience = 10 * self.spec.lock_wait_s
+        deadline = time.monotonic() + patience
+        left = sorted(keys)
+        while True:
+            left = [k for k in left if table.uncopied_keys(k - 1, k, cutoff, high_water)]
+            if not left:
+                self.log("every skipped row is in the copy")
+                return
+            if time.monotonic() > deadline:
+                raise LockedRows(
+                    f"{len(left)} rows of {table.shape_name} (first key {left[0]}) stayed locked"
+                    f" by other sessions for {patience:.0f} s; the table is as it was: run"
+                    " the copy again once they are released"
+                )
+            for key in left:
+                self.check_cancelled()
+                try:
+                    table.copy_key(key, cutoff, high_water)
+                except Exception as exc:
+                    if not lock_conflict(exc):
+                        raise
+                    self.log(f"row {key} is still held by another session: waiting")
 
     # -- shared steps ----------------------------------------------------------------------------
 

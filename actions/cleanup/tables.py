@@ -34,13 +34,30 @@ PURGED_HISTORY = 2  # undo logs left (a heartbeat write may be one): purge has c
 T = TypeVar("T")
 
 
-def _lock_conflict(exc: BaseException) -> bool:
+def lock_conflict(exc: BaseException) -> bool:
     """A deadlock or a lock wait given up: the step rolled back whole and may run again."""
     if isinstance(exc, psycopg.Error):
         return getattr(exc, "sqlstate", None) in ("40P01", "55P03")
     if isinstance(exc, pymysql.err.MySQLError):
         return bool(exc.args) and exc.args[0] in (1205, 1213)
     return False
+
+
+def render(statement: str, args: Sequence[Any] = ()) -> str:
+    """A statement with its parameters written in, as the dry run prints it."""
+
+    def literal(value: Any) -> str:
+        if isinstance(value, int | float):
+            return str(value)
+        if isinstance(value, datetime):
+            return f"'{value.isoformat(sep=' ')}'"
+        return "'" + str(value).replace("'", "''") + "'"
+
+    parts = statement.split("%s")
+    out = parts[0]
+    for value, part in zip(args, parts[1:], strict=True):
+        out += literal(value) + part
+    return " ".join(out.split())
 
 
 def retried(step: Callable[..., T]) -> Callable[..., T]:
@@ -53,7 +70,7 @@ def retried(step: Callable[..., T]) -> Callable[..., T]:
             try:
                 return step(*args, **kwargs)
             except Exception as exc:
-                if not _lock_conflict(exc) or attempt == LOCK_RETRIES - 1:
+                if not lock_conflict(exc) or attempt == LOCK_RETRIES - 1:
                     raise
                 time.sleep(0.1 * 2**attempt)
         raise AssertionError("unreachable")
@@ -140,6 +157,11 @@ class CleanupTable:
     def close(self) -> None:
         close_quietly(self.conn)
 
+    @retried
+    def execute_step(self, statement: str) -> int:
+        """A statement that is a step of its own (DDL): run again after a lock conflict."""
+        return self.execute(statement)
+
     # -- the same on both engines -------------------------------------------------------------
 
     def high_water(self) -> int:
@@ -172,10 +194,26 @@ class CleanupTable:
     def delete_chunk(self, after: int, upto: int, cutoff: datetime) -> int:
         return self.execute(self.fmt(self.sql.DELETE_CHUNK), (after, upto, self.stamp(cutoff)))
 
-    @retried
     def copy_chunk(self, after: int, upto: int, cutoff: datetime, high_water: int) -> int:
-        statement = self.fmt(self.sql.COPY_CHUNK, new=self.qualified(self.new_name))
-        return self.execute(statement, (after, upto, self.stamp(cutoff), high_water))
+        """Copy the kept rows of (after, upto] that no other transaction holds; the rows it
+        skips show in uncopied_keys() and are copied by copy_key() once they are free."""
+        raise NotImplementedError
+
+    def copy_chunk_sql(self, after: int, upto: int, cutoff: datetime, high_water: int) -> list[str]:
+        raise NotImplementedError
+
+    def copy_key(self, key: int, cutoff: datetime, high_water: int) -> int:
+        """Copy one row the chunks skipped, waiting (at most lock_wait_s) for whoever holds it.
+        Nothing else is held meanwhile, so this wait can never be half of a deadlock."""
+        raise NotImplementedError
+
+    def uncopied_keys(self, after: int, upto: int, cutoff: datetime, high_water: int) -> list[int]:
+        """Keys in (after, upto] that the copy should hold and does not: rows a chunk skipped
+        because another transaction held them (read without locks, so it may also name a row
+        whose change is about to commit; copy_key() sorts those out)."""
+        statement = self.fmt(self.sql.UNCOPIED, new=self.qualified(self.new_name))
+        rows = self.rows(statement, (after, upto, self.stamp(cutoff), high_water))
+        return [int(r[0]) for r in rows]
 
     def keep_condition(self, row: str, cutoff: datetime, high_water: int) -> str:
         """SQL true for a row the copy keeps; literals, as trigger bodies take no parameters."""
@@ -215,7 +253,19 @@ class MySQLCleanupTable(CleanupTable):
     family = "mysql"
 
     def _connect(self) -> Any:
-        return connect_mysql(self.node, connect_timeout=5, statement_timeout=LONG_STATEMENT_S)
+        conn = connect_mysql(self.node, connect_timeout=5, statement_timeout=LONG_STATEMENT_S)
+        try:
+            with conn.cursor() as cur:
+                # Every lock wait of a cleanup is bounded, metadata locks included (a DDL step
+                # queued behind a long transaction holds up every query on the table); a step
+                # that gives up is retried.
+                wait = max(1, round(self.lock_wait_s))
+                cur.execute(my_sql.SESSION_ROW_LOCK_WAIT, (wait,))
+                cur.execute(my_sql.SESSION_LOCK_WAIT, (wait,))
+        except Exception:
+            close_quietly(conn)
+            raise
+        return conn
 
     def rows(self, statement: str, args: Sequence[Any] | None = None) -> list[Any]:
         with self.conn.cursor() as cur:
@@ -244,7 +294,6 @@ class MySQLCleanupTable(CleanupTable):
 
     @contextlib.contextmanager
     def write_locked(self) -> Iterator[None]:
-        self.execute(my_sql.SESSION_LOCK_WAIT, (max(1, round(self.lock_wait_s)),))
         self.execute(self.fmt(my_sql.LOCK_WRITE))
         try:
             yield
@@ -349,6 +398,53 @@ class MySQLCleanupTable(CleanupTable):
             self.fmt(my_sql.TRIGGER_DELETE, name=self.q(names["del"]), **common),
         ]
 
+    def _copy_insert(self) -> str:
+        placeholders = ", ".join(["%s"] * len(self.shape.columns))
+        return self.fmt(
+            my_sql.COPY_INSERT, new=self.qualified(self.new_name), placeholders=placeholders
+        )
+
+    def _copy_rows(self, select: str, args: Sequence[Any]) -> int:
+        """Read rows with shared locks and write them into the copy, in one transaction."""
+        self.execute(my_sql.COPY_ISOLATION)
+        self.conn.begin()
+        try:
+            # The rows go straight back to the server: read them as the server's text (no
+            # conversion to Python values and back); the session's time zone is UTC.
+            decoders, self.conn.decoders = self.conn.decoders, {}
+            try:
+                rows = self.rows(self.fmt(select), args)
+            finally:
+                self.conn.decoders = decoders
+            copied = 0
+            if rows:
+                with self.conn.cursor() as cur:
+                    # PyMySQL sends these as multi-row INSERTs: no per-row round trip.
+                    copied = int(cur.executemany(self._copy_insert(), rows) or 0)
+            self.conn.commit()
+        except BaseException:
+            with contextlib.suppress(Exception):
+                self.conn.rollback()
+            raise
+        return copied
+
+    @retried
+    def copy_chunk(self, after: int, upto: int, cutoff: datetime, high_water: int) -> int:
+        return self._copy_rows(my_sql.COPY_SELECT, (after, upto, self.stamp(cutoff), high_water))
+
+    def copy_chunk_sql(self, after: int, upto: int, cutoff: datetime, high_water: int) -> list[str]:
+        select = render(self.fmt(my_sql.COPY_SELECT), (after, upto, self.stamp(cutoff), high_water))
+        return [
+            my_sql.COPY_ISOLATION,
+            "START TRANSACTION",
+            select,
+            self._copy_insert().replace("VALUES (", "VALUES /* each row just read */ ("),
+            "COMMIT",
+        ]
+
+    def copy_key(self, key: int, cutoff: datetime, high_water: int) -> int:
+        return self._copy_rows(my_sql.COPY_SELECT_KEY, (key, self.stamp(cutoff), high_water))
+
     def copy_leftovers(self) -> list[str]:
         """What an interrupted copy of this table left: its triggers and its new table."""
         found = [
@@ -358,6 +454,7 @@ class MySQLCleanupTable(CleanupTable):
         ]
         return found + ([self.new_name] if self.exists(self.new_name) else [])
 
+    @retried
     def copy_teardown(self) -> None:
         for name in self._trigger_names().values():
             self.execute(my_sql.DROP_TRIGGER.format(schema=self.q(self.schema), name=self.q(name)))
@@ -373,7 +470,6 @@ class MySQLCleanupTable(CleanupTable):
     @retried
     def swap(self) -> None:
         """One RENAME TABLE: atomic, so readers see the old table or the new, never neither."""
-        self.execute(my_sql.SESSION_LOCK_WAIT, (max(1, round(self.lock_wait_s)),))
         self.execute(self.swap_sql()[0])
         for name in self._trigger_names().values():
             self.execute(my_sql.DROP_TRIGGER.format(schema=self.q(self.schema), name=self.q(name)))
@@ -431,7 +527,15 @@ class PostgresCleanupTable(CleanupTable):
     family = "postgres"
 
     def _connect(self) -> Any:
-        return connect_postgres(self.node, connect_timeout=5, statement_timeout=LONG_STATEMENT_S)
+        conn = connect_postgres(self.node, connect_timeout=5, statement_timeout=LONG_STATEMENT_S)
+        try:
+            # Every lock wait of a cleanup is bounded (a DDL step queued behind a long
+            # transaction holds up every query on the table); a step that gives up is retried.
+            conn.execute(pg_sql.SESSION_LOCK_TIMEOUT, (f"{round(self.lock_wait_s * 1000)}ms",))
+        except Exception:
+            close_quietly(conn)
+            raise
+        return conn
 
     def rows(self, statement: str, args: Sequence[Any] | None = None) -> list[Any]:
         cur = self.conn.execute(statement, args)
@@ -564,6 +668,21 @@ class PostgresCleanupTable(CleanupTable):
             self.fmt(pg_sql.COPY_TRIGGER, trigger=self._trigger, function=self._function),
         ]
 
+    @retried
+    def copy_chunk(self, after: int, upto: int, cutoff: datetime, high_water: int) -> int:
+        statement = self.fmt(pg_sql.COPY_CHUNK, new=self.qualified(self.new_name))
+        return self.execute(statement, (after, upto, cutoff, high_water))
+
+    def copy_chunk_sql(self, after: int, upto: int, cutoff: datetime, high_water: int) -> list[str]:
+        statement = self.fmt(pg_sql.COPY_CHUNK, new=self.qualified(self.new_name))
+        return [render(statement, (after, upto, cutoff, high_water))]
+
+    def copy_key(self, key: int, cutoff: datetime, high_water: int) -> int:
+        statement = self.fmt(pg_sql.COPY_KEY, new=self.qualified(self.new_name))
+        with self.conn.transaction():
+            self.execute(pg_sql.LOCAL_LOCK_TIMEOUT, (f"{round(self.lock_wait_s * 1000)}ms",))
+            return self.execute(statement, (key, cutoff, high_water))
+
     def copy_leftovers(self) -> list[str]:
         found = []
         if self.one("SELECT to_regprocedure(%s)", (f"{self._function}()",)):
@@ -572,6 +691,7 @@ class PostgresCleanupTable(CleanupTable):
             found.append(self.new_name)
         return found
 
+    @retried
     def copy_teardown(self) -> None:
         with self.conn.transaction():
             self.execute(self.fmt(pg_sql.DROP_TRIGGER, trigger=self._trigger))

@@ -136,12 +136,31 @@ TRIGGER_DELETE = (
     "CREATE TRIGGER {schema}.{name} AFTER DELETE ON {table} FOR EACH ROW"
     " DELETE IGNORE FROM {new} WHERE {key} = OLD.{key}"
 )
-# LOCK IN SHARE MODE, as pt-online-schema-change: a row being changed is copied after the change
-# commits (and the trigger has written it), never resurrected from before it.
-COPY_CHUNK = (
-    "INSERT IGNORE INTO {new} ({columns}) SELECT {columns} FROM {table}"
-    " WHERE {key} > %s AND {key} <= %s AND ({ts} >= %s OR {key} > %s) LOCK IN SHARE MODE"
+# A copy chunk reads its rows with a shared lock, so a row being changed is copied after the
+# change commits (and the trigger has written it), never resurrected from before it - but SKIP
+# LOCKED, so the chunk never waits for an application's row: the application's statement is
+# the one that must not fail, and a waiting chunk holding hundreds of locks makes the
+# application's one-row write InnoDB's deadlock victim. Rows skipped here are in flight in
+# another transaction; the copy comes back for them (COPY_KEY) once it is over. The rows travel
+# through the client and go back as one multi-row INSERT: an INSERT ... SELECT would hold the
+# new table's AUTO-INC lock (innodb_autoinc_lock_mode 1) for the whole chunk, and the triggers'
+# writes into the new table queue behind it.
+COPY_ISOLATION = "SET TRANSACTION ISOLATION LEVEL READ COMMITTED"
+COPY_SELECT = (
+    "SELECT {columns} FROM {table} WHERE {key} > %s AND {key} <= %s AND ({ts} >= %s OR {key} > %s)"
+    " ORDER BY {key} LOCK IN SHARE MODE SKIP LOCKED"
 )
+COPY_SELECT_KEY = (
+    "SELECT {columns} FROM {table} WHERE {key} = %s AND ({ts} >= %s OR {key} > %s)"
+    " LOCK IN SHARE MODE"
+)
+COPY_INSERT = "INSERT IGNORE INTO {new} ({columns}) VALUES ({placeholders})"
+# Keys the copy should hold and does not (yet): rows skipped as locked, read without locks.
+UNCOPIED = (
+    "SELECT o.{key} FROM {table} o LEFT JOIN {new} n ON n.{key} = o.{key}"
+    " WHERE o.{key} > %s AND o.{key} <= %s AND (o.{ts} >= %s OR o.{key} > %s) AND n.{key} IS NULL"
+)
+SESSION_ROW_LOCK_WAIT = "SET SESSION innodb_lock_wait_timeout = %s"
 SWAP = "RENAME TABLE {table} TO {old}, {new} TO {table}"
 REFERENCED_BY = (
     "SELECT CONCAT(TABLE_SCHEMA, '.', TABLE_NAME) FROM information_schema.KEY_COLUMN_USAGE"

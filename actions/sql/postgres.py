@@ -111,6 +111,7 @@ CHUNK_OLDER = " AND {ts} < %s"
 DELETE_CHUNK = "DELETE FROM {table} WHERE {key} > %s AND {key} <= %s AND {ts} < %s"
 LOCK_EXCLUSIVE = "LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE"
 LOCAL_LOCK_TIMEOUT = "SELECT set_config('lock_timeout', %s, true)"
+SESSION_LOCK_TIMEOUT = "SELECT set_config('lock_timeout', %s, false)"
 TRUNCATE = "TRUNCATE TABLE {table}"
 
 IS_PARTITIONED = "SELECT c.relkind = 'p' FROM pg_class c WHERE c.oid = %s::regclass"
@@ -158,11 +159,24 @@ COPY_TRIGGER = (
 DROP_TRIGGER = "DROP TRIGGER IF EXISTS {trigger} ON {table}"
 DROP_FUNCTION = "DROP FUNCTION IF EXISTS {function}()"
 # FOR SHARE: a row being changed is copied after the change commits (and the trigger has
-# written it), and a row deleted meanwhile is skipped, never resurrected.
+# written it), and a row deleted meanwhile is skipped, never resurrected. SKIP LOCKED: the chunk
+# never waits for an application's row (the application's statement must not be the one that
+# fails); the rows skipped are in flight in another transaction, and the copy comes back for
+# them (COPY_KEY) once it is over.
 COPY_CHUNK = (
     "INSERT INTO {new} ({columns}) OVERRIDING SYSTEM VALUE SELECT {columns} FROM {table}"
-    " WHERE {key} > %s AND {key} <= %s AND ({ts} >= %s OR {key} > %s) FOR SHARE"
+    " WHERE {key} > %s AND {key} <= %s AND ({ts} >= %s OR {key} > %s) FOR SHARE SKIP LOCKED"
     " ON CONFLICT ({key}) DO NOTHING"
+)
+COPY_KEY = (
+    "INSERT INTO {new} ({columns}) OVERRIDING SYSTEM VALUE SELECT {columns} FROM {table}"
+    " WHERE {key} = %s AND ({ts} >= %s OR {key} > %s) FOR SHARE"
+    " ON CONFLICT ({key}) DO NOTHING"
+)
+# Keys the copy should hold and does not (yet): rows skipped as locked.
+UNCOPIED = (
+    "SELECT o.{key} FROM {table} o LEFT JOIN {new} n ON n.{key} = o.{key}"
+    " WHERE o.{key} > %s AND o.{key} <= %s AND (o.{ts} >= %s OR o.{key} > %s) AND n.{key} IS NULL"
 )
 RENAME = "ALTER TABLE {table} RENAME TO {name}"
 # Index names are unique per schema: at the swap the copy's indexes take the original names and
