@@ -16,16 +16,16 @@ from typing import Any
 
 import psycopg
 
-from actions.jobs import Job
-from actions.sql import postgres as sql
-from clustertop.config import ClusterConfig
-from clustertop.errors import InputError
-from collectors.citus import build_citus_sample, latest_rebalance
-from collectors.connect import connect_postgres
-from collectors.errors import close_quietly
-from collectors.nodes import NodeSpec
-from collectors.samples import CitusSample, RebalanceSample, skew
-from collectors.sql import postgres as collector_sql
+from clustertop.actions.jobs import Job
+from clustertop.actions.sql import postgres as sql
+from clustertop.collectors.citus import build_citus_sample, latest_rebalance
+from clustertop.collectors.connect import connect_postgres
+from clustertop.collectors.errors import close_quietly
+from clustertop.collectors.samples import CitusSample, RebalanceSample, skew
+from clustertop.collectors.sql import postgres as collector_sql
+from clustertop.core.config import ClusterConfig
+from clustertop.core.errors import InputError
+from clustertop.core.nodes import NodeSpec
 
 STRATEGIES = ("by_disk_size", "by_shard_count")
 TRANSFER_MODES = ("auto", "force_logical", "block_writes")
@@ -145,7 +145,7 @@ def make_plan(
 
 def _placements(conn: psycopg.Connection[Any]) -> Sequence[Any]:
     """Every distributed shard placement with its size (reference tables left out)."""
-    from collectors.samples import CitusShardSample
+    from clustertop.collectors.samples import CitusShardSample
 
     rows = conn.execute(collector_sql.CITUS_SHARDS).fetchall()
     return [

@@ -19,13 +19,13 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from actions.sql import mysql as my_sql
-from actions.sql import postgres as pg_sql
-from clustertop.config import ClusterConfig
-from clustertop.errors import InputError
-from collectors.connect import connect_mysql, connect_postgres
-from collectors.nodes import NodeSpec
-from collectors.roles import find_writable
+from clustertop.actions.sql import mysql as my_sql
+from clustertop.actions.sql import postgres as pg_sql
+from clustertop.collectors.connect import connect_mysql, connect_postgres
+from clustertop.collectors.roles import find_writable
+from clustertop.core.config import ClusterConfig
+from clustertop.core.errors import InputError
+from clustertop.core.nodes import NodeSpec
 
 SCHEMA = "cleanup_bench"
 PARTITIONED_TABLE = "cleanup_partitioned"

@@ -23,12 +23,12 @@ from datetime import timedelta
 
 from benchlab import bench_lab
 
-from actions.cleanup.job import CleanupJob, CleanupSpec
-from actions.cleanup.throttle import ClusterGauge
-from actions.seed import load_cluster
-from clustertop.config import load_config
-from collectors.connect import connect_mysql
-from lab.lab import Lab
+from clustertop.actions.cleanup.job import CleanupJob, CleanupSpec
+from clustertop.actions.cleanup.throttle import ClusterGauge
+from clustertop.actions.seed import load_cluster
+from clustertop.collectors.connect import connect_mysql
+from clustertop.core.config import load_config
+from clustertop.lab.lab import Lab
 
 TABLE = "cleanup_batch"
 RETENTION = timedelta(days=10)

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from lab.lab import Lab
+from clustertop.lab.lab import Lab
 
 
 @contextmanager

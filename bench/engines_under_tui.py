@@ -25,13 +25,13 @@ from pathlib import Path
 
 from benchlab import bench_lab, tmux_session
 
-from actions.seed import load_cluster
-from actions.workload.driver import WorkloadSpec
-from actions.workload.external import ExternalWorkload
-from actions.workload.patterns import parse_mix
-from actions.workload.table import check_table
-from clustertop.config import load_config
-from lab.lab import Lab
+from clustertop.actions.seed import load_cluster
+from clustertop.actions.workload.driver import WorkloadSpec
+from clustertop.actions.workload.external import ExternalWorkload
+from clustertop.actions.workload.table import check_table
+from clustertop.core.config import load_config
+from clustertop.core.mixes import parse_mix
+from clustertop.lab.lab import Lab
 
 TABLE = "cleanup_bench.cleanup_batch"
 FINAL_TPS = {

@@ -23,10 +23,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchlab import bench_lab
 
-from actions.seed import _tsv, generate_rows, load_cluster
-from clustertop.config import load_config
-from lab.binaries import find_postgres
-from lab.lab import Lab
+from clustertop.actions.seed import _tsv, generate_rows, load_cluster
+from clustertop.core.config import load_config
+from clustertop.lab.binaries import find_postgres
+from clustertop.lab.lab import Lab
 
 
 def compare(lab: Lab, args: argparse.Namespace) -> None:

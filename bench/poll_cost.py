@@ -21,11 +21,11 @@ from pathlib import Path
 
 from benchlab import bench_lab
 
-from clustertop.config import load_config
-from clustertop.wiring import poll_targets
-from collectors.history import History
-from collectors.poller import Poller
-from lab.lab import Lab
+from clustertop.collectors.history import History
+from clustertop.collectors.poller import Poller
+from clustertop.core.config import load_config
+from clustertop.lab.lab import Lab
+from clustertop.usecases.wiring import poll_targets
 
 
 def rss_mb() -> float:

@@ -19,8 +19,8 @@ from pathlib import Path
 
 from benchlab import bench_lab, tmux_session
 
-from clustertop.config import load_config
-from lab.lab import Lab
+from clustertop.core.config import load_config
+from clustertop.lab.lab import Lab
 
 TICKS = os.sysconf("SC_CLK_TCK")
 

@@ -19,12 +19,12 @@ from dataclasses import replace
 
 from benchlab import bench_lab
 
-from actions.seed import load_cluster
-from actions.workload.builtin import BuiltinWorkload, WorkloadSpec
-from actions.workload.external import ExternalWorkload
-from actions.workload.patterns import parse_mix
-from clustertop.config import load_config
-from lab.lab import Lab
+from clustertop.actions.seed import load_cluster
+from clustertop.actions.workload.builtin import BuiltinWorkload, WorkloadSpec
+from clustertop.actions.workload.external import ExternalWorkload
+from clustertop.core.config import load_config
+from clustertop.core.mixes import parse_mix
+from clustertop.lab.lab import Lab
 
 TABLE = "cleanup_bench.cleanup_batch"
 

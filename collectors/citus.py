@@ -14,7 +14,7 @@ from typing import Any
 
 import psycopg
 
-from collectors.samples import (
+from clustertop.collectors.samples import (
     CitusSample,
     CitusShardSample,
     CitusTableSample,
@@ -23,7 +23,7 @@ from collectors.samples import (
     RebalanceTaskSample,
     skew,
 )
-from collectors.sql import postgres as sql
+from clustertop.collectors.sql import postgres as sql
 
 HOT_SHARDS = 5
 Execute = Callable[[psycopg.Connection[Any], str], Any]

@@ -11,8 +11,8 @@ import psycopg
 import pymysql
 import pymysql.cursors
 
-from collectors.errors import error_text
-from collectors.nodes import NodeSpec
+from clustertop.collectors.errors import error_text
+from clustertop.core.nodes import NodeSpec
 
 APPLICATION_NAME = "clustertop"
 

@@ -11,11 +11,11 @@ from typing import Any
 import psycopg
 import pymysql
 
-from collectors.connect import ConnectError, connect_mysql, connect_postgres
-from collectors.errors import close_quietly, error_text
-from collectors.nodes import NodeSpec
-from collectors.sql import mysql as my_sql
-from collectors.sql import postgres as pg_sql
+from clustertop.collectors.connect import ConnectError, connect_mysql, connect_postgres
+from clustertop.collectors.errors import close_quietly, error_text
+from clustertop.collectors.sql import mysql as my_sql
+from clustertop.collectors.sql import postgres as pg_sql
+from clustertop.core.nodes import NodeSpec
 
 
 def split_table(name: str, default_schema: str = "clustertop") -> tuple[str, str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterator
 
-from collectors.samples import NodeSample, PollRound
+from clustertop.collectors.samples import NodeSample, PollRound
 
 
 class History:

@@ -9,9 +9,9 @@ from typing import Any
 import pymysql
 import pymysql.cursors
 
-from collectors.heartbeat import split_table
-from collectors.own import OwnActivity
-from collectors.samples import (
+from clustertop.collectors.heartbeat import split_table
+from clustertop.collectors.own import OwnActivity
+from clustertop.collectors.samples import (
     DetailSample,
     PartitionSample,
     ReplicationSample,
@@ -19,7 +19,7 @@ from collectors.samples import (
     TableSample,
     skew,
 )
-from collectors.sql import mysql as sql
+from clustertop.collectors.sql import mysql as sql
 
 # Rows are counted exactly per partition when a table is at most this big (estimated).
 EXACT_COUNT_LIMIT = 200_000

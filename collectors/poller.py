@@ -20,20 +20,20 @@ from typing import Any
 import psycopg
 import pymysql
 
-from collectors.connect import ConnectError, connect_mysql, connect_postgres
-from collectors.errors import close_quietly, error_text
-from collectors.heartbeat import HeartbeatWriter
-from collectors.mysql import MySQLCollector
-from collectors.nodes import NodeSpec
-from collectors.postgres import PostgresCollector
-from collectors.rates import CounterRates
-from collectors.samples import (
+from clustertop.collectors.connect import ConnectError, connect_mysql, connect_postgres
+from clustertop.collectors.errors import close_quietly, error_text
+from clustertop.collectors.heartbeat import HeartbeatWriter
+from clustertop.collectors.mysql import MySQLCollector
+from clustertop.collectors.postgres import PostgresCollector
+from clustertop.collectors.rates import CounterRates
+from clustertop.collectors.samples import (
     DetailSample,
     NodeSample,
     PollRound,
     ReplicationSample,
     ThroughputSample,
 )
+from clustertop.core.nodes import NodeSpec
 
 MAX_BACKOFF_S = 5.0
 CATCHUP_WINDOW_S = 5.0

@@ -9,11 +9,11 @@ from typing import Any
 
 import psycopg
 
-from collectors.citus import read_citus
-from collectors.errors import error_text
-from collectors.heartbeat import split_table, system_identifier
-from collectors.own import OwnActivity
-from collectors.samples import (
+from clustertop.collectors.citus import read_citus
+from clustertop.collectors.errors import error_text
+from clustertop.collectors.heartbeat import split_table, system_identifier
+from clustertop.collectors.own import OwnActivity
+from clustertop.collectors.samples import (
     DetailSample,
     PartitionSample,
     ReplicationSample,
@@ -23,7 +23,7 @@ from collectors.samples import (
     WalSenderSample,
     skew,
 )
-from collectors.sql import postgres as sql
+from clustertop.collectors.sql import postgres as sql
 
 EXACT_COUNT_LIMIT = 200_000
 TOP_STATEMENTS = 10

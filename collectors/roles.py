@@ -5,10 +5,10 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
-from collectors.connect import ConnectError, connect_mysql, connect_postgres
-from collectors.mysql import MySQLCollector
-from collectors.nodes import NodeSpec
-from collectors.postgres import PostgresCollector
+from clustertop.collectors.connect import ConnectError, connect_mysql, connect_postgres
+from clustertop.collectors.mysql import MySQLCollector
+from clustertop.collectors.postgres import PostgresCollector
+from clustertop.core.nodes import NodeSpec
 
 WRITABLE_ROLES = ("primary", "coordinator")
 

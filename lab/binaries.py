@@ -9,7 +9,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from clustertop.errors import EnvironmentProblem
+from clustertop.core.errors import EnvironmentProblem
 
 _SBIN = "/usr/sbin:/usr/local/sbin:/usr/bin:/usr/local/bin"
 

@@ -16,13 +16,13 @@ from typing import Any
 import psycopg
 import pymysql
 
-from clustertop.errors import EnvironmentProblem, InputError
-from lab.binaries import find_mysql, find_postgres
-from lab.mysql_server import LAB_USER as MYSQL_LAB_USER
-from lab.mysql_server import MySQLServer
-from lab.nodes import LabNode
-from lab.postgres_server import LAB_DATABASE, LAB_USER, PostgresServer
-from lab.processes import POSTGRES_OS_USER, chown_for_server, free_port, running_as_root
+from clustertop.core.errors import EnvironmentProblem, InputError
+from clustertop.lab.binaries import find_mysql, find_postgres
+from clustertop.lab.mysql_server import LAB_USER as MYSQL_LAB_USER
+from clustertop.lab.mysql_server import MySQLServer
+from clustertop.lab.nodes import LabNode
+from clustertop.lab.postgres_server import LAB_DATABASE, LAB_USER, PostgresServer
+from clustertop.lab.processes import POSTGRES_OS_USER, chown_for_server, free_port, running_as_root
 
 LAB_ENGINES = ("mariadb", "postgres", "citus")
 CLUSTER_NAMES = {"mariadb": "lab-mariadb", "postgres": "lab-postgres", "citus": "lab-citus"}

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pymysql
 
-from clustertop.errors import EnvironmentProblem
-from lab.binaries import MySQLBinaries
-from lab.nodes import LabNode
-from lab.processes import (
+from clustertop.core.errors import EnvironmentProblem
+from clustertop.lab.binaries import MySQLBinaries
+from clustertop.lab.nodes import LabNode
+from clustertop.lab.processes import (
     owns_process,
     port_in_use,
     run_checked,

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import psycopg
 
-from clustertop.errors import EnvironmentProblem
-from lab.binaries import PostgresBinaries
-from lab.nodes import LabNode
-from lab.processes import (
+from clustertop.core.errors import EnvironmentProblem
+from clustertop.lab.binaries import PostgresBinaries
+from clustertop.lab.nodes import LabNode
+from clustertop.lab.processes import (
     as_server_user,
     chown_for_server,
     owns_process,

@@ -12,7 +12,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from clustertop.errors import EnvironmentProblem
+from clustertop.core.errors import EnvironmentProblem
 
 POSTGRES_OS_USER = "postgres"
 

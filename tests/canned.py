@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import math
 
-from actions.jobs import FINISHED, RUNNING, JobRegistry, JobSnapshot
-from clustertop.config import Config, parse_config
-from collectors.samples import (
+from clustertop.actions.jobs import FINISHED, RUNNING, JobRegistry, JobSnapshot
+from clustertop.collectors.samples import (
     CitusSample,
     CitusShardSample,
     CitusTableSample,
@@ -29,6 +28,7 @@ from collectors.samples import (
     ThroughputSample,
     WalSenderSample,
 )
+from clustertop.core.config import Config, parse_config
 
 T0 = 1_800_000_000.0  # a fixed clock: 2027-01-15 08:00:00 UTC
 ROUNDS = 40

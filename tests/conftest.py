@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from clustertop.config import ClusterConfig, Config, load_config
-from lab.lab import Lab
+from clustertop.core.config import ClusterConfig, Config, load_config
+from clustertop.lab.lab import Lab
 
 REPO = Path(__file__).resolve().parent.parent
 CLUSTERTOP = str(Path(sys.executable).with_name("clustertop"))

@@ -7,11 +7,11 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
-from clustertop.config import ClusterConfig
-from collectors.connect import connect_mysql, connect_postgres
-from collectors.nodes import NodeSpec
-from collectors.poller import Poller, PollTarget
-from collectors.samples import DetailSample, NodeSample, PollRound
+from clustertop.collectors.connect import connect_mysql, connect_postgres
+from clustertop.collectors.poller import Poller, PollTarget
+from clustertop.collectors.samples import DetailSample, NodeSample, PollRound
+from clustertop.core.config import ClusterConfig
+from clustertop.core.nodes import NodeSpec
 
 T = TypeVar("T")
 

@@ -12,13 +12,13 @@ from typing import Any
 
 import pytest
 
-from actions.cleanup.job import CleanupJob, CleanupSpec
-from actions.seed import SCHEMA, load_cluster, read_seed_info, table_checksum
-from clustertop.config import ClusterConfig
-from collectors.connect import connect_mysql, connect_postgres
-from collectors.errors import close_quietly
-from collectors.nodes import NodeSpec
-from lab.lab import Lab
+from clustertop.actions.cleanup.job import CleanupJob, CleanupSpec
+from clustertop.actions.seed import SCHEMA, load_cluster, read_seed_info, table_checksum
+from clustertop.collectors.connect import connect_mysql, connect_postgres
+from clustertop.collectors.errors import close_quietly
+from clustertop.core.config import ClusterConfig
+from clustertop.core.nodes import NodeSpec
+from clustertop.lab.lab import Lab
 from tests.conftest import run_cli
 from tests.helpers import sql, wait_for
 
@@ -575,7 +575,7 @@ def test_compare_runs_every_method_on_identical_data_under_a_workload(
 
 
 def _partitions(cluster: ClusterConfig) -> list[tuple[str, datetime | None]]:
-    from actions.cleanup.tables import open_table
+    from clustertop.actions.cleanup.tables import open_table
 
     table = open_table(cluster.nodes[0], f"{SCHEMA}.cleanup_partitioned")
     try:
@@ -630,7 +630,7 @@ def test_optimize_reclaims_what_a_batch_delete_left(
                    "--table", f"{SCHEMA}.cleanup_batch", "--mode", mode, "--yes")
     assert done.returncode == 0, done.stderr
     assert "fragmentation" in done.stdout
-    from actions.cleanup.tables import open_table
+    from clustertop.actions.cleanup.tables import open_table
 
     table = open_table(cluster.nodes[0], f"{SCHEMA}.cleanup_batch")
     try:

@@ -7,9 +7,9 @@ import json
 import pytest
 
 from clustertop import __version__
-from clustertop.cli import build_parser
-from clustertop.config import config_from_dsns, redact_dsn
-from clustertop.errors import InputError
+from clustertop.cli.main import build_parser
+from clustertop.core.config import config_from_dsns, redact_dsn
+from clustertop.core.errors import InputError
 from tests.conftest import run_cli
 
 SUBCOMMANDS = [

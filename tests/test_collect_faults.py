@@ -12,10 +12,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from clustertop.config import load_config
-from collectors.nodes import NodeSpec
-from collectors.poller import Poller, PollTarget
-from lab.lab import Lab
+from clustertop.collectors.poller import Poller, PollTarget
+from clustertop.core.config import load_config
+from clustertop.core.nodes import NodeSpec
+from clustertop.lab.lab import Lab
 from tests.conftest import make_lab_dir
 
 INTERVAL = 1.0

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from clustertop.config import ClusterConfig
+from clustertop.core.config import ClusterConfig
 from tests.helpers import node_sample, poller_for, sql, wait_for
 
 

@@ -9,12 +9,12 @@ from dataclasses import replace
 
 import pytest
 
-from clustertop.config import ClusterConfig, Config
-from collectors.citus import build_citus_sample
-from collectors.history import History
-from collectors.poller import Poller, PollTarget
-from collectors.samples import NodeSample, PollRound
-from lab.lab import Lab
+from clustertop.collectors.citus import build_citus_sample
+from clustertop.collectors.history import History
+from clustertop.collectors.poller import Poller, PollTarget
+from clustertop.collectors.samples import NodeSample, PollRound
+from clustertop.core.config import ClusterConfig, Config
+from clustertop.lab.lab import Lab
 from tests.conftest import run_cli
 from tests.helpers import first_detail, node_sample, sql
 
@@ -181,8 +181,8 @@ def test_citus_skew_equals_citus_shards_sums() -> None:
         pytest.skip(
             "needs a Citus coordinator: set CLUSTERTOP_CITUS_DSN (Citus is not a Debian package)"
         )
-    from clustertop.config import config_from_dsns
-    from collectors.connect import connect_postgres
+    from clustertop.collectors.connect import connect_postgres
+    from clustertop.core.config import config_from_dsns
 
     config: Config = config_from_dsns([dsn])
     node = next(iter(config.clusters.values())).nodes[0]

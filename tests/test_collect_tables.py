@@ -7,12 +7,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from actions.seed import load_cluster
-from clustertop.config import ClusterConfig
-from collectors.connect import connect_mysql, connect_postgres
-from collectors.mysql import MySQLCollector
-from collectors.postgres import PostgresCollector
-from collectors.samples import TableSample, skew
+from clustertop.actions.seed import load_cluster
+from clustertop.collectors.connect import connect_mysql, connect_postgres
+from clustertop.collectors.mysql import MySQLCollector
+from clustertop.collectors.postgres import PostgresCollector
+from clustertop.collectors.samples import TableSample, skew
+from clustertop.core.config import ClusterConfig
 from tests.helpers import sql
 
 FRAG_TABLE = "cleanup_bench.cleanup_copy"

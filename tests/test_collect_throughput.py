@@ -7,9 +7,9 @@ import time
 
 import pytest
 
-from clustertop.config import ClusterConfig
-from collectors.poller import Poller, PollTarget
-from collectors.rates import CounterRates
+from clustertop.collectors.poller import Poller, PollTarget
+from clustertop.collectors.rates import CounterRates
+from clustertop.core.config import ClusterConfig
 from tests.helpers import sql
 
 RATE = 200  # transactions per second the writer aims for

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from clustertop.config import load_config
+from clustertop.core.config import load_config
 from tests.conftest import run_cli
 
 GOOD_NODE = """

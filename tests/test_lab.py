@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from clustertop.config import ClusterConfig, load_config
-from clustertop.errors import EnvironmentProblem
-from collectors.connect import connect_mysql, connect_postgres
-from lab.lab import Lab
-from lab.processes import owns_process
+from clustertop.collectors.connect import connect_mysql, connect_postgres
+from clustertop.core.config import ClusterConfig, load_config
+from clustertop.core.errors import EnvironmentProblem
+from clustertop.lab.lab import Lab
+from clustertop.lab.processes import owns_process
 from tests.conftest import make_lab_dir, run_cli
 
 

@@ -12,15 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from actions.rebalance import RebalanceJob, RebalanceSpec, plan_for, read_citus_state
-from clustertop.config import ClusterConfig, Config, load_config
-from collectors.connect import connect_postgres
-from lab.binaries import find_postgres
-from lab.lab import Lab
+from clustertop.actions.rebalance import RebalanceJob, RebalanceSpec, plan_for, read_citus_state
+from clustertop.collectors.connect import connect_postgres
+from clustertop.core.config import ClusterConfig, Config, load_config
+from clustertop.lab.binaries import find_postgres
+from clustertop.lab.lab import Lab
+from clustertop.tui.app import make_app
 from tests.conftest import run_cli
 from tests.helpers import wait_for
 from tests.tui_support import record_notes
-from tui.app import make_app
 
 NO_CITUS = (
     "needs Citus: the lab builds a Citus cluster from the citus extension, which is not "
@@ -155,7 +155,7 @@ def test_by_shard_count_warns_about_a_hot_shard_by_name(citus_lab: Lab) -> None:
 
 @pytest.mark.citus
 async def test_a_worker_down_shows_on_overview_and_shards(citus_lab: Lab) -> None:
-    from lab.postgres_server import PostgresServer
+    from clustertop.lab.postgres_server import PostgresServer
 
     config = load_config(citus_lab.config_path)
     lab_node = next(n for n in citus_lab.nodes() if n.name == "worker1")

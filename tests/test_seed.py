@@ -10,10 +10,16 @@ from datetime import datetime
 
 import pytest
 
-from actions.seed import TABLES, generate_rows, read_seed_info, rows_checksum, table_checksum
-from clustertop.config import ClusterConfig
-from collectors.connect import connect_mysql, connect_postgres
-from lab.lab import Lab
+from clustertop.actions.seed import (
+    TABLES,
+    generate_rows,
+    read_seed_info,
+    rows_checksum,
+    table_checksum,
+)
+from clustertop.collectors.connect import connect_mysql, connect_postgres
+from clustertop.core.config import ClusterConfig
+from clustertop.lab.lab import Lab
 from tests.conftest import run_cli
 
 ROWS = 20_000

@@ -8,8 +8,8 @@ import subprocess
 import time
 import urllib.request
 
-from lab.lab import Lab
-from lab.processes import free_port
+from clustertop.lab.lab import Lab
+from clustertop.lab.processes import free_port
 from tests.conftest import CLUSTERTOP, run_cli
 
 

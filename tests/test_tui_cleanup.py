@@ -8,12 +8,12 @@ import asyncio
 
 from textual.widgets import Input, Select
 
-from actions.seed import load_cluster, read_seed_info, table_checksum
-from clustertop.config import ClusterConfig, Config, load_config
-from lab.lab import Lab
+from clustertop.actions.seed import load_cluster, read_seed_info, table_checksum
+from clustertop.core.config import ClusterConfig, Config, load_config
+from clustertop.lab.lab import Lab
+from clustertop.tui.app import make_app
+from clustertop.tui.screens.cleanup_form import CleanupForm
 from tests.tui_support import record_notes
-from tui.app import make_app
-from tui.screens.cleanup_form import CleanupForm
 
 
 async def _open_form(pilot, app, method: str, dry: str) -> CleanupForm:  # type: ignore[no-untyped-def]

@@ -9,14 +9,14 @@ import pytest
 from textual.command import CommandPalette
 from textual.widgets import DataTable, Input, Static
 
-from actions.jobs import CANCELLED, Job, JobRegistry
-from clustertop.config import parse_config
+from clustertop.actions.jobs import CANCELLED, Job, JobRegistry
+from clustertop.core.config import parse_config
+from clustertop.tui.app import make_app
+from clustertop.tui.screens.dialogs import ConfirmScreen, FilterScreen, HelpScreen
+from clustertop.tui.screens.jobs import JobsScreen
+from clustertop.tui.screens.overview import OverviewScreen, columns_for
 from tests.canned import CONFIG_DATA, CannedSource, canned_rounds
 from tests.tui_support import canned_app, feed
-from tui.app import make_app
-from tui.screens.dialogs import ConfirmScreen, FilterScreen, HelpScreen
-from tui.screens.jobs import JobsScreen
-from tui.screens.overview import OverviewScreen, columns_for
 
 MODES = {"1": "overview", "2": "replication", "3": "throughput", "4": "shards", "5": "tables",
          "6": "jobs"}

@@ -6,9 +6,9 @@ import asyncio
 
 from textual.widgets import DataTable
 
-from clustertop.config import Config
-from lab.lab import Lab
-from tui.app import make_app
+from clustertop.core.config import Config
+from clustertop.lab.lab import Lab
+from clustertop.tui.app import make_app
 
 
 async def test_the_lab_shows_up_with_a_lag_for_every_replica_within_5s(

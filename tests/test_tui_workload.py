@@ -7,12 +7,12 @@ import asyncio
 
 from textual.widgets import DataTable, Input, Select
 
-from clustertop.config import Config, load_config
-from lab.lab import Lab
+from clustertop.core.config import Config, load_config
+from clustertop.lab.lab import Lab
+from clustertop.tui.app import make_app
+from clustertop.tui.screens.workload_form import WorkloadForm
 from tests.conftest import run_cli
 from tests.tui_support import record_notes
-from tui.app import make_app
-from tui.screens.workload_form import WorkloadForm
 
 
 async def _fill(pilot, app, pattern: str) -> None:  # type: ignore[no-untyped-def]

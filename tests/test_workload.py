@@ -11,10 +11,10 @@ from contextlib import contextmanager
 
 import pytest
 
-from actions.workload.builtin import BuiltinWorkload, WorkloadSpec
-from actions.workload.patterns import parse_mix
-from clustertop.config import ClusterConfig
-from lab.lab import Lab
+from clustertop.actions.workload.builtin import BuiltinWorkload, WorkloadSpec
+from clustertop.core.config import ClusterConfig
+from clustertop.core.mixes import parse_mix
+from clustertop.lab.lab import Lab
 from tests.conftest import run_cli
 from tests.helpers import sql
 

@@ -8,11 +8,11 @@ import time
 
 import pytest
 
-from actions.workload.builtin import WorkloadSpec
-from actions.workload.external import ExternalWorkload
-from actions.workload.patterns import parse_mix
-from clustertop.config import ClusterConfig
-from lab.lab import Lab
+from clustertop.actions.workload.builtin import WorkloadSpec
+from clustertop.actions.workload.external import ExternalWorkload
+from clustertop.core.config import ClusterConfig
+from clustertop.core.mixes import parse_mix
+from clustertop.lab.lab import Lab
 from tests.conftest import run_cli
 
 TABLE = "cleanup_bench.cleanup_batch"

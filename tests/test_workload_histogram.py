@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from actions.workload.histogram import Histogram
+from clustertop.actions.workload.histogram import Histogram
 
 
 def exact(values: list[float], q: float) -> float:

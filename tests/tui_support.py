@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from clustertop.tui.app import ClustertopApp, make_app
+from clustertop.tui.messages import PollCompleted
 from tests.canned import CannedJobs, CannedSource, canned_config, canned_rounds
-from tui.app import ClustertopApp, make_app
-from tui.messages import PollCompleted
 
 
 def canned_app(**kwargs: Any) -> ClustertopApp:

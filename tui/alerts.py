@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from clustertop.config import Config, Thresholds
-from collectors.samples import NodeSample, PollRound
+from clustertop.collectors.samples import NodeSample, PollRound
+from clustertop.core.config import Config, Thresholds
 
 OK, WARN, CRIT = "ok", "warn", "crit"
 

@@ -11,25 +11,25 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.worker import Worker, WorkerState
 
-from actions.jobs import Job, JobRegistry
-from actions.workload.patterns import resolve_pattern, writes
-from clustertop.config import Config
-from clustertop.wiring import make_poller
-from collectors.history import History
-from tui.alerts import AlertBook
-from tui.messages import PollCompleted
-from tui.screens.base import MonitorScreen
-from tui.screens.cleanup_form import COMPARE, COMPARE_ROWS, CleanupForm, CleanupRequest
-from tui.screens.dialogs import ConfirmScreen, FilterScreen, HelpScreen
-from tui.screens.jobs import JobsScreen
-from tui.screens.overview import OverviewScreen
-from tui.screens.rebalance_form import RebalanceForm, RebalanceRequest
-from tui.screens.replication import ReplicationScreen
-from tui.screens.shards import ShardsScreen
-from tui.screens.tables import TablesScreen
-from tui.screens.throughput import ThroughputScreen
-from tui.screens.workload_form import WorkloadForm, WorkloadRequest
-from tui.source import SampleSource
+from clustertop.actions.jobs import Job, JobRegistry
+from clustertop.collectors.history import History
+from clustertop.core.config import Config
+from clustertop.tui.alerts import AlertBook
+from clustertop.tui.messages import PollCompleted
+from clustertop.tui.screens.base import MonitorScreen
+from clustertop.tui.screens.cleanup_form import COMPARE, CleanupForm, CleanupRequest
+from clustertop.tui.screens.dialogs import ConfirmScreen, FilterScreen, HelpScreen
+from clustertop.tui.screens.jobs import JobsScreen
+from clustertop.tui.screens.overview import OverviewScreen
+from clustertop.tui.screens.rebalance_form import RebalanceForm, RebalanceRequest
+from clustertop.tui.screens.replication import ReplicationScreen
+from clustertop.tui.screens.shards import ShardsScreen
+from clustertop.tui.screens.tables import TablesScreen
+from clustertop.tui.screens.throughput import ThroughputScreen
+from clustertop.tui.screens.workload_form import WorkloadForm
+from clustertop.tui.source import SampleSource
+from clustertop.usecases.changes import WorkloadRequest, actions_allowed, plan_lines
+from clustertop.usecases.wiring import make_poller
 
 SCREENS_BY_KEY = {
     "1": ("overview", "Overview: every node"),
@@ -78,7 +78,7 @@ class ClustertopApp(App[int]):
         jobs: JobRegistry | None = None,
     ) -> None:
         super().__init__()
-        from tui.state import AppState
+        from clustertop.tui.state import AppState
 
         self.config = config
         self.source = source
@@ -173,48 +173,27 @@ class ClustertopApp(App[int]):
         self.push_screen(WorkloadForm(clusters, tuple(self.config.mixes)), self._start_workload)
 
     def _start_workload(self, request: WorkloadRequest | None) -> None:
-        if request is None:
-            return
-        cluster = self.config.clusters[request.cluster]
-        mix = resolve_pattern(request.pattern, custom=self.config.mixes)
-        if writes(mix) and not (self.allow_actions or cluster.actions):
-            self.notify(
-                f"{request.pattern} writes: set actions = true for {cluster.name} in the config "
-                "or start clustertop with --allow-actions",
-                title="actions are off",
-                severity="warning",
-                timeout=10,
-            )
-            return
-        self._launch_workload(request)
+        if request is not None:
+            self._launch_workload(request)
 
     @work(thread=True, group="actions", exit_on_error=False)
     def _launch_workload(self, request: WorkloadRequest) -> None:
         """Finding the primary and reading the table are database work: not on the UI thread."""
-        from actions.workload.driver import WorkloadSpec
-        from actions.workload.external import workload_job
-        from clustertop.errors import EnvironmentProblem, InputError
-        from collectors.connect import ConnectError
-        from collectors.roles import find_writable
+        from clustertop.collectors.connect import ConnectError
+        from clustertop.core.errors import EnvironmentProblem, InputError
+        from clustertop.usecases.changes import workload_job_for
 
-        cluster = self.config.clusters[request.cluster]
         try:
-            spec = WorkloadSpec(
-                node=find_writable(cluster.nodes),
-                table=request.table,
-                pattern=request.pattern,
-                mix=resolve_pattern(request.pattern, custom=self.config.mixes),
-                connections=request.connections,
-                target_tps=request.target_tps,
-                duration_s=request.duration_s,
-                transactions=request.transactions,
-            )
-            job = workload_job(spec, cluster.name, request.engine)
+            job = workload_job_for(self.config, request, self.allow_actions)
         except (InputError, EnvironmentProblem, ConnectError) as exc:
             self.call_from_thread(
                 self.notify, str(exc), title="workload not started", severity="error", timeout=10
             )
             return
+        self._started(job)
+
+    def _started(self, job: Job) -> None:
+        """From a worker thread: the job runs in the registry; the Jobs screen shows it."""
         self.state.jobs.start(job)
         self.call_from_thread(self.notify, f"job {job.id} started: {job.title}")
         self.call_from_thread(self.switch_mode, "jobs")
@@ -223,7 +202,7 @@ class ClustertopApp(App[int]):
         allowed = {
             c.name: c.watched_tables
             for c in self.config.clusters.values()
-            if self.allow_actions or c.actions
+            if actions_allowed(c, self.allow_actions)
         }
         if not allowed:
             self.notify(
@@ -243,50 +222,40 @@ class ClustertopApp(App[int]):
     @work(thread=True, group="actions", exit_on_error=False)
     def _launch_cleanup(self, request: CleanupRequest) -> None:
         """Reading the table and checking the method against it is database work."""
-        from dataclasses import replace
+        from clustertop.actions.cleanup.job import CleanupSpec
+        from clustertop.collectors.connect import ConnectError
+        from clustertop.core.errors import InputError
+        from clustertop.usecases import changes
 
-        from actions.cleanup.job import CleanupJob, CleanupSpec
-        from clustertop.errors import InputError
-        from collectors.connect import ConnectError
-        from collectors.roles import find_writable
-
-        cluster = self.config.clusters[request.cluster]
+        spec = CleanupSpec(
+            cluster=self.config.clusters[request.cluster],
+            table=request.table,
+            method=request.method,
+            retention_days=request.retention_days,
+            batch_size=request.batch_size,
+            batch_delay_s=request.batch_delay_s,
+            max_lag_s=request.max_lag_s,
+            dry_run=request.dry_run,
+        )
         job: Job
         try:
-            spec = CleanupSpec(
-                cluster=cluster,
-                table=request.table,
-                method=request.method,
-                retention_days=request.retention_days,
-                batch_size=request.batch_size,
-                batch_delay_s=request.batch_delay_s,
-                max_lag_s=request.max_lag_s,
-                dry_run=request.dry_run,
-            )
             if request.method == COMPARE:
-                from actions.cleanup.compare import METHOD_TABLES, CompareJob, CompareSpec
-
-                spec = replace(spec, method="batch_delete", table="cleanup_bench.cleanup_batch")
-                compare = CompareSpec(spec, tuple(METHOD_TABLES), COMPARE_ROWS)
-                job = CompareJob(compare, find_writable(cluster.nodes), self.state.jobs.start)
+                compare = changes.compare_all_methods(spec)
+                job = changes.compare_job_for(compare, self.allow_actions, self.state.jobs.start)
             else:
-                cleanup = CleanupJob(spec, find_writable(cluster.nodes))
-                cleanup.preflight()
-                job = cleanup
+                job = changes.cleanup_job_for(spec, self.allow_actions)
         except (InputError, ConnectError) as exc:
             self.call_from_thread(
                 self.notify, str(exc), title="cleanup not started", severity="error", timeout=10
             )
             return
-        self.state.jobs.start(job)
-        self.call_from_thread(self.notify, f"job {job.id} started: {job.title}")
-        self.call_from_thread(self.switch_mode, "jobs")
+        self._started(job)
 
     def action_rebalance(self) -> None:
         citus = tuple(
             c.name
             for c in self.config.clusters.values()
-            if c.engine == "citus" and (self.allow_actions or c.actions)
+            if c.engine == "citus" and actions_allowed(c, self.allow_actions)
         )
         if not citus:
             self.notify(
@@ -306,7 +275,7 @@ class ClustertopApp(App[int]):
     @work(thread=True, group="actions", exit_on_error=False)
     def _launch_plan(self, request: RebalanceRequest) -> None:
         """The plan reads the coordinator: off the UI thread. Nothing moves until confirmed."""
-        from actions.rebalance import RebalanceJob, RebalanceSpec, plan_for
+        from clustertop.actions.rebalance import RebalanceJob, RebalanceSpec, plan_for
 
         cluster = self.config.clusters[request.cluster]
         spec = RebalanceSpec(cluster, request.strategy, request.drain, request.transfer_mode)
@@ -321,14 +290,7 @@ class ClustertopApp(App[int]):
                 timeout=10,
             )
             return
-        lines = [
-            f"{len(plan.moves)} moves, {plan.bytes_moved / 1_048_576:,.1f} MB; bytes skew "
-            f"{_pct(plan.skew_before)} -> {_pct(plan.skew_after)} expected",
-            *(f"{m.table} {m.shard_id}: {m.source} -> {m.target}" for m in plan.moves[:6]),
-            *([f"... and {len(plan.moves) - 6} more"] if len(plan.moves) > 6 else []),
-            *(f"warning: {w}" for w in plan.warnings),
-            "start the rebalance?",
-        ]
+        lines = [*plan_lines(plan, most=6), "start the rebalance?"]
 
         def answer(yes: bool | None) -> None:
             if yes and plan.moves:
@@ -398,7 +360,3 @@ def make_app(
     return ClustertopApp(
         config, source or make_poller(config), allow_actions=allow_actions, jobs=jobs
     )
-
-
-def _pct(value: float | None) -> str:
-    return f"{value:.0%}" if value is not None else "-"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.message import Message
 
-from collectors.samples import PollRound
+from clustertop.collectors.samples import PollRound
 
 
 class PollCompleted(Message):

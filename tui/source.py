@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from collectors.samples import PollRound
+from clustertop.collectors.samples import PollRound
 
 
 class SampleSource(Protocol):

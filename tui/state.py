@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from actions.jobs import JobRegistry, JobSnapshot
-from clustertop.config import Config
-from collectors.history import History
-from collectors.samples import NodeSample, PollRound
-from tui.alerts import AlertBook
+from clustertop.actions.jobs import JobRegistry, JobSnapshot
+from clustertop.collectors.history import History
+from clustertop.collectors.samples import NodeSample, PollRound
+from clustertop.core.config import Config
+from clustertop.tui.alerts import AlertBook
 
 
 @dataclass

@@ -11,15 +11,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from actions.cleanup.job import CleanupJob, CleanupSpec
-from actions.cleanup.throttle import ClusterGauge
-from actions.jobs import Job
-from actions.seed import SCHEMA, load_cluster
-from actions.workload.builtin import BuiltinWorkload
-from actions.workload.driver import WorkloadSpec
-from actions.workload.patterns import resolve_pattern
-from clustertop.errors import InputError
-from collectors.nodes import NodeSpec
+from clustertop.actions.cleanup.job import CleanupJob, CleanupSpec
+from clustertop.actions.cleanup.throttle import ClusterGauge
+from clustertop.actions.jobs import Job
+from clustertop.actions.seed import SCHEMA, load_cluster
+from clustertop.actions.workload.builtin import BuiltinWorkload
+from clustertop.actions.workload.driver import WorkloadSpec
+from clustertop.core.errors import InputError
+from clustertop.core.mixes import resolve_pattern
+from clustertop.core.nodes import NodeSpec
 
 # Each method cleans its own table of the cleanup benchmark, as the original scripts did.
 METHOD_TABLES = {

@@ -14,18 +14,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from actions.cleanup.tables import (
+from clustertop.actions.cleanup.tables import (
     MySQLCleanupTable,
     PostgresCleanupTable,
     lock_conflict,
     open_table,
     render,
 )
-from actions.cleanup.throttle import ClusterGauge, LoadLimit, Throttle
-from actions.jobs import Job
-from clustertop.config import ClusterConfig
-from clustertop.errors import InputError
-from collectors.nodes import NodeSpec
+from clustertop.actions.cleanup.throttle import ClusterGauge, LoadLimit, Throttle
+from clustertop.actions.jobs import Job
+from clustertop.core.config import ClusterConfig
+from clustertop.core.errors import InputError
+from clustertop.core.nodes import NodeSpec
 
 METHODS = ("partition_drop", "truncate", "copy", "batch_delete")
 CHUNKED = ("partition_drop", "copy", "batch_delete")

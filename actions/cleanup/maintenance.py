@@ -8,9 +8,9 @@ import time
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 
-from actions.cleanup.tables import MySQLCleanupTable, PostgresCleanupTable, open_table
-from actions.jobs import Job
-from collectors.nodes import NodeSpec
+from clustertop.actions.cleanup.tables import MySQLCleanupTable, PostgresCleanupTable, open_table
+from clustertop.actions.jobs import Job
+from clustertop.core.nodes import NodeSpec
 
 
 class PartitionMaintenance(Job):

@@ -18,13 +18,13 @@ from typing import Any, TypeVar
 import psycopg
 import pymysql
 
-from actions.sql import mysql as my_sql
-from actions.sql import postgres as pg_sql
-from actions.workload.table import TIME_TYPES, TableShape, describe_table
-from clustertop.errors import InputError
-from collectors.connect import connect_mysql, connect_postgres
-from collectors.errors import close_quietly
-from collectors.nodes import NodeSpec
+from clustertop.actions.sql import mysql as my_sql
+from clustertop.actions.sql import postgres as pg_sql
+from clustertop.actions.workload.table import TIME_TYPES, TableShape, describe_table
+from clustertop.collectors.connect import connect_mysql, connect_postgres
+from clustertop.collectors.errors import close_quietly
+from clustertop.core.errors import InputError
+from clustertop.core.nodes import NodeSpec
 
 # Statements that rewrite a table may run long; lock waits are bounded separately (lock_wait_s).
 LONG_STATEMENT_S = 3600.0
@@ -238,8 +238,8 @@ class CleanupTable:
 
     def fragmentation(self) -> float | None:
         """Reclaimable / allocated, measured as the Tables screen measures it."""
-        from collectors.mysql import MySQLCollector
-        from collectors.postgres import PostgresCollector
+        from clustertop.collectors.mysql import MySQLCollector
+        from clustertop.collectors.postgres import PostgresCollector
 
         self.refresh_statistics()
         collector = MySQLCollector() if self.family == "mysql" else PostgresCollector()

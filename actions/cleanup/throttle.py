@@ -11,10 +11,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from clustertop.config import ClusterConfig
-from clustertop.errors import InputError
-from collectors.poller import Poller, PollTarget
-from collectors.samples import PollRound
+from clustertop.collectors.poller import Poller, PollTarget
+from clustertop.collectors.samples import PollRound
+from clustertop.core.config import ClusterConfig
+from clustertop.core.errors import InputError
 
 GAUGE_INTERVAL_S = 0.25
 # A reading this recent stands for now: chunks do not wait for a fresh poll each (pt-archiver

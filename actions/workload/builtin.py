@@ -11,8 +11,8 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from actions.jobs import Job
-from actions.workload.driver import (
+from clustertop.actions.jobs import Job
+from clustertop.actions.workload.driver import (
     FLUSH_EVERY_S,
     ConnectionGroup,
     SecondStats,
@@ -21,9 +21,9 @@ from actions.workload.driver import (
     process_main,
     worker_processes,
 )
-from actions.workload.table import describe_table
-from collectors.connect import connect_mysql, connect_postgres
-from collectors.errors import close_quietly
+from clustertop.actions.workload.table import describe_table
+from clustertop.collectors.connect import connect_mysql, connect_postgres
+from clustertop.collectors.errors import close_quietly
 
 __all__ = ["BuiltinWorkload", "SecondStats", "WorkloadSpec", "workload_job_fields"]
 

@@ -26,11 +26,11 @@ import pymysql
 from psycopg import pq
 from pymysql.constants import COMMAND
 
-from actions.workload.histogram import Histogram
-from actions.workload.table import RANGE_LOOKBACK, TableShape, naive_utc, utc_now
-from collectors.connect import connect_mysql, connect_postgres
-from collectors.errors import close_quietly
-from collectors.nodes import NodeSpec
+from clustertop.actions.workload.histogram import Histogram
+from clustertop.actions.workload.table import RANGE_LOOKBACK, TableShape, naive_utc, utc_now
+from clustertop.collectors.connect import connect_mysql, connect_postgres
+from clustertop.collectors.errors import close_quietly
+from clustertop.core.nodes import NodeSpec
 
 DB_ERRORS = (pymysql.err.MySQLError, psycopg.Error, OSError)
 FLUSH_EVERY_S = 0.2  # how often connections hand their counts on: the live view's delay

@@ -17,14 +17,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from actions.jobs import Job
-from actions.workload.builtin import workload_job_fields
-from actions.workload.driver import WorkloadSpec
-from actions.workload.histogram import Histogram
-from actions.workload.table import describe_table
-from clustertop.errors import EnvironmentProblem, InputError
-from collectors.connect import connect_mysql, connect_postgres
-from collectors.errors import close_quietly
+from clustertop.actions.jobs import Job
+from clustertop.actions.workload.builtin import workload_job_fields
+from clustertop.actions.workload.driver import WorkloadSpec
+from clustertop.actions.workload.histogram import Histogram
+from clustertop.actions.workload.table import describe_table
+from clustertop.collectors.connect import connect_mysql, connect_postgres
+from clustertop.collectors.errors import close_quietly
+from clustertop.core.errors import EnvironmentProblem, InputError
 
 ENGINES = ("pgbench", "sysbench")
 PGBENCH_PROGRESS = re.compile(
@@ -94,7 +94,7 @@ class ExternalWorkload(Job):
             )(output, work)
         finally:
             shutil.rmtree(work, ignore_errors=True)
-        from actions.workload.builtin import BuiltinWorkload
+        from clustertop.actions.workload.builtin import BuiltinWorkload
 
         self.summary = BuiltinWorkload.summary_pairs(self.result)
         self.check_cancelled()
@@ -325,7 +325,7 @@ def _option(node: Any, key: str) -> str | None:
     """A value from the node's MySQL option file ([client] section), as PyMySQL would read it."""
     import configparser
 
-    from collectors.connect import default_mysql_option_file
+    from clustertop.collectors.connect import default_mysql_option_file
 
     path = node.option_file or default_mysql_option_file()
     if not path:
@@ -339,8 +339,8 @@ def _option(node: Any, key: str) -> str | None:
 def workload_job(spec: WorkloadSpec, cluster: str, engine: str) -> Job:
     """The job for `engine` (builtin, pgbench, sysbench), its table checked first: a missing
     table or key is one line before any connection of the run opens."""
-    from actions.workload.builtin import BuiltinWorkload
-    from actions.workload.table import check_table
+    from clustertop.actions.workload.builtin import BuiltinWorkload
+    from clustertop.actions.workload.table import check_table
 
     check_table(spec.node, spec.table)
     if engine == "builtin":

@@ -11,13 +11,13 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from actions.sql import mysql as my_sql
-from actions.sql import postgres as pg_sql
-from clustertop.config import validate_table_name
-from clustertop.errors import InputError
-from collectors.connect import connect_mysql, connect_postgres
-from collectors.errors import close_quietly
-from collectors.nodes import NodeSpec
+from clustertop.actions.sql import mysql as my_sql
+from clustertop.actions.sql import postgres as pg_sql
+from clustertop.collectors.connect import connect_mysql, connect_postgres
+from clustertop.collectors.errors import close_quietly
+from clustertop.core.config import validate_table_name
+from clustertop.core.errors import InputError
+from clustertop.core.nodes import NodeSpec
 
 INTEGER_TYPES = {
     "tinyint": 127,

@@ -9,12 +9,12 @@ from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import Footer
 
-from tui.alerts import CRIT, OK, WARN
-from tui.state import AppState
-from tui.widgets.health import HealthBar
+from clustertop.tui.alerts import CRIT, OK, WARN
+from clustertop.tui.state import AppState
+from clustertop.tui.widgets.health import HealthBar
 
 if TYPE_CHECKING:
-    from tui.app import ClustertopApp
+    from clustertop.tui.app import ClustertopApp
 
 LEVEL_STYLES = {OK: "green", WARN: "yellow", CRIT: "bold red"}
 

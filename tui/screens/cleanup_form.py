@@ -8,13 +8,12 @@ from dataclasses import dataclass
 from textual.widget import Widget
 from textual.widgets import Input, Select
 
-from actions.cleanup.job import METHODS
-from tui.screens.form import OneLineForm
+from clustertop.actions.cleanup.job import METHODS
+from clustertop.tui.screens.form import OneLineForm
 
 # All four methods side by side on COMPARE_ROWS fresh rows of the cleanup_bench tables
 # (`clustertop compare --rows N` for other sizes).
 COMPARE = "compare all four"
-COMPARE_ROWS = 10_000
 
 
 @dataclass(frozen=True)

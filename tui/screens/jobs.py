@@ -8,9 +8,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Static
 
-from actions.jobs import CANCELLED, FAILED, FINISHED, JobSnapshot
-from tui import format as fmt
-from tui.screens.base import MonitorScreen
+from clustertop.actions.jobs import CANCELLED, FAILED, FINISHED, JobSnapshot
+from clustertop.tui import format as fmt
+from clustertop.tui.screens.base import MonitorScreen
 
 STATE_STYLE = {FINISHED: "green", FAILED: "bold red", CANCELLED: "yellow"}
 

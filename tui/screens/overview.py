@@ -9,10 +9,10 @@ from textual.app import ComposeResult
 from textual.events import Resize
 from textual.widgets import DataTable, Static
 
-from collectors.samples import NodeSample
-from tui import format as fmt
-from tui.alerts import CRIT, OK, lag_level
-from tui.screens.base import MonitorScreen, styled
+from clustertop.collectors.samples import NodeSample
+from clustertop.tui import format as fmt
+from clustertop.tui.alerts import CRIT, OK, lag_level
+from clustertop.tui.screens.base import MonitorScreen, styled
 
 
 @dataclass(frozen=True)

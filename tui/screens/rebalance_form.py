@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from textual.widget import Widget
 from textual.widgets import Input, Select
 
-from actions.rebalance import STRATEGIES, TRANSFER_MODES
-from tui.screens.form import OneLineForm
+from clustertop.actions.rebalance import STRATEGIES, TRANSFER_MODES
+from clustertop.tui.screens.form import OneLineForm
 
 
 @dataclass(frozen=True)

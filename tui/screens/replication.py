@@ -7,11 +7,11 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Static
 
-from collectors.samples import NodeSample, ReplicationSample, WalSenderSample
-from tui import format as fmt
-from tui.alerts import CRIT, lag_level
-from tui.screens.base import MonitorScreen, styled
-from tui.widgets.charts import TimeChart
+from clustertop.collectors.samples import NodeSample, ReplicationSample, WalSenderSample
+from clustertop.tui import format as fmt
+from clustertop.tui.alerts import CRIT, lag_level
+from clustertop.tui.screens.base import MonitorScreen, styled
+from clustertop.tui.widgets.charts import TimeChart
 
 
 def replica_rows(nodes: list[NodeSample]) -> list[tuple[NodeSample, ReplicationSample]]:

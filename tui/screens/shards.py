@@ -9,11 +9,11 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import DataTable, Static
 
-from collectors.samples import CitusSample, NodeSample, TableSample
-from tui import format as fmt
-from tui.alerts import CRIT, OK, WARN, ratio_level
-from tui.screens.base import MonitorScreen, styled
-from tui.widgets.charts import BarChart
+from clustertop.collectors.samples import CitusSample, NodeSample, TableSample
+from clustertop.tui import format as fmt
+from clustertop.tui.alerts import CRIT, OK, WARN, ratio_level
+from clustertop.tui.screens.base import MonitorScreen, styled
+from clustertop.tui.widgets.charts import BarChart
 
 
 def citus_nodes(nodes: list[NodeSample]) -> list[tuple[NodeSample, CitusSample]]:

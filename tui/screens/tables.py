@@ -7,10 +7,10 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.widgets import DataTable, Static
 
-from collectors.samples import TableSample
-from tui import format as fmt
-from tui.alerts import ratio_level
-from tui.screens.base import MonitorScreen, styled
+from clustertop.collectors.samples import TableSample
+from clustertop.tui import format as fmt
+from clustertop.tui.alerts import ratio_level
+from clustertop.tui.screens.base import MonitorScreen, styled
 
 
 class TablesScreen(MonitorScreen):

@@ -9,11 +9,11 @@ from textual.containers import Grid
 from textual.events import Resize
 from textual.widgets import DataTable
 
-from actions.jobs import JobSnapshot
-from collectors.samples import NodeSample
-from tui import format as fmt
-from tui.screens.base import MonitorScreen
-from tui.widgets.charts import TimeChart
+from clustertop.actions.jobs import JobSnapshot
+from clustertop.collectors.samples import NodeSample
+from clustertop.tui import format as fmt
+from clustertop.tui.screens.base import MonitorScreen
+from clustertop.tui.widgets.charts import TimeChart
 
 
 class ThroughputScreen(MonitorScreen):

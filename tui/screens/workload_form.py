@@ -2,25 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from textual.widget import Widget
 from textual.widgets import Input, Select
 
-from actions.workload.patterns import PATTERNS
-from tui.screens.form import OneLineForm
-
-
-@dataclass(frozen=True)
-class WorkloadRequest:
-    cluster: str
-    pattern: str
-    table: str
-    connections: int
-    target_tps: float | None
-    duration_s: float | None
-    transactions: int | None
-    engine: str
+from clustertop.core.mixes import PATTERNS
+from clustertop.tui.screens.form import OneLineForm
+from clustertop.usecases.changes import WorkloadRequest
 
 
 class WorkloadForm(OneLineForm[WorkloadRequest]):

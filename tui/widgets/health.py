@@ -7,9 +7,9 @@ import time
 from rich.text import Text
 from textual.widgets import Static
 
-from tui import format as fmt
-from tui.alerts import CRIT, WARN
-from tui.state import AppState
+from clustertop.tui import format as fmt
+from clustertop.tui.alerts import CRIT, WARN
+from clustertop.tui.state import AppState
 
 LEVEL_STYLE = {CRIT: "bold red", WARN: "yellow"}
 

@@ -3,8 +3,8 @@ both the config format and the collectors' arguments."""
 
 from __future__ import annotations
 
-from clustertop.config import Config
-from collectors.poller import Poller, PollTarget
+from clustertop.collectors.poller import Poller, PollTarget
+from clustertop.core.config import Config
 
 
 def poll_targets(config: Config) -> list[PollTarget]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from clustertop.errors import InputError
+from clustertop.core.errors import InputError
 
 KINDS = ("select", "insert", "update", "delete", "range")
 WRITES = frozenset({"insert", "update", "delete"})

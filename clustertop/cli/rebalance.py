@@ -7,11 +7,13 @@ import argparse
 import json
 from typing import Any
 
-from clustertop.terminal import confirm, follow
+from clustertop.cli.common import require_actions, resolve_config, save_result, say
+from clustertop.cli.terminal import confirm, follow
+from clustertop.usecases import changes
 
 
 def add_parser(add: Any) -> None:
-    from actions.rebalance import STRATEGIES, TRANSFER_MODES
+    from clustertop.actions.rebalance import STRATEGIES, TRANSFER_MODES
 
     p = add("rebalance", "plan and run a Citus shard rebalance, following its tasks")
     p.add_argument(
@@ -39,37 +41,20 @@ def add_parser(add: Any) -> None:
 
 
 def _plan_text(plan: Any) -> str:
-    lines = [
-        f"{plan.strategy}{' draining ' + plan.drain if plan.drain else ''}: "
-        f"{len(plan.moves)} moves, {plan.bytes_moved / 1_048_576:,.1f} MB"
-    ]
-    for move in plan.moves:
-        lines.append(
-            f"  {move.table} shard {move.shard_id}: {move.source} -> {move.target} "
-            f"({move.bytes / 1_048_576:,.1f} MB)"
-        )
-    before = ", ".join(f"{k} {v / 1_048_576:,.1f} MB" for k, v in plan.bytes_before)
-    after = ", ".join(f"{k} {v / 1_048_576:,.1f} MB" for k, v in plan.bytes_after)
-    lines.append(f"bytes per worker now: {before}")
-    lines.append(f"expected after:       {after}")
-    skew_before = "-" if plan.skew_before is None else f"{plan.skew_before:.0%}"
-    skew_after = "-" if plan.skew_after is None else f"{plan.skew_after:.0%}"
-    lines.append(f"skew {skew_before} -> {skew_after} expected")
-    lines += [f"warning: {w}" for w in plan.warnings]
-    return "\n".join(lines)
+    return "\n".join(changes.plan_lines(plan))
 
 
-def cmd_rebalance(args: argparse.Namespace, ctx: Any) -> int:
-    from actions.rebalance import RebalanceJob, RebalanceSpec, plan_for
+def cmd_rebalance(args: argparse.Namespace) -> int:
+    from clustertop.actions.rebalance import RebalanceJob, RebalanceSpec, plan_for
 
-    config = ctx.resolve_config(args)
+    config = resolve_config(args)
     cluster = config.cluster(args.cluster)
     spec = RebalanceSpec(cluster, args.strategy, args.drain, args.transfer_mode)
     plan = plan_for(spec)
     if args.plan:
         print(json.dumps(plan.to_json(), indent=2) if args.json else _plan_text(plan))
         return 0
-    ctx.require_actions(args, config, cluster.name, "rebalance (it moves shards)")
+    require_actions(args, config, cluster.name, "rebalance (it moves shards)")
     if not args.json:
         print(_plan_text(plan))
     confirm(
@@ -78,11 +63,11 @@ def cmd_rebalance(args: argparse.Namespace, ctx: Any) -> int:
         cluster.name,
     )
     job = RebalanceJob(spec, plan)
-    snap = follow(job, ctx.say)
+    snap = follow(job, say)
     if snap.error:
         raise RuntimeError(snap.error)
     record = job.result or {}
-    ctx.save_result("rebalance", record)
+    save_result("rebalance", record)
     if args.json:
         print(json.dumps(record, indent=2, default=str))
     else:

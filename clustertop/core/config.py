@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from clustertop.errors import MISSING, InputError
-from collectors.nodes import ENGINES, MYSQL_FAMILY, Engine, NodeSpec, Secret
+from clustertop.core.errors import MISSING, InputError
+from clustertop.core.nodes import ENGINES, MYSQL_FAMILY, Engine, NodeSpec, Secret
 
 ROLE_HINTS = ("primary", "replica", "standby", "coordinator", "worker")
 DEFAULT_PORTS = {"mysql": 3306, "mariadb": 3306, "postgres": 5432, "citus": 5432}
@@ -369,7 +369,7 @@ def _parse_ui(check: _Checker, raw: object) -> UiConfig:
 
 
 def _parse_mixes(check: _Checker, raw: object) -> dict[str, dict[str, int]]:
-    from actions.workload.patterns import PATTERNS, parse_mix
+    from clustertop.core.mixes import PATTERNS, parse_mix
 
     table = check.table("workload", raw)
     check.keys("workload", table, _WORKLOAD_KEYS)

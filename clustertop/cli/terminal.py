@@ -7,7 +7,7 @@ import argparse
 import time
 from typing import Any
 
-from clustertop.errors import MISSING, InputError
+from clustertop.core.errors import MISSING, InputError
 
 
 def confirm(args: argparse.Namespace, prompt: str, expected: str) -> None:

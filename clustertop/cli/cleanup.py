@@ -9,8 +9,10 @@ import json
 import sys
 from typing import Any
 
-from clustertop.errors import MISSING, InputError
-from clustertop.terminal import confirm, follow
+from clustertop.cli.common import require_actions, resolve_config, save_result, say
+from clustertop.cli.terminal import confirm, follow
+from clustertop.core.errors import MISSING, InputError
+from clustertop.usecases import changes
 
 FORMAT_CHOICES = ("table", "md", "csv", "json")
 
@@ -130,8 +132,8 @@ def add_parsers(add: Any, positive_int: Any, positive_float: Any) -> None:
 
 
 def _cleanup_spec(args: argparse.Namespace, cluster: Any, table: str, method: str) -> Any:
-    from actions.cleanup.job import CleanupSpec
-    from actions.cleanup.throttle import parse_load_limit
+    from clustertop.actions.cleanup.job import CleanupSpec
+    from clustertop.actions.cleanup.throttle import parse_load_limit
 
     return CleanupSpec(
         cluster=cluster,
@@ -153,7 +155,7 @@ def _cleanup_spec(args: argparse.Namespace, cluster: Any, table: str, method: st
 
 
 def _table_arg(args: argparse.Namespace, cluster: Any, default: str | None = None) -> str:
-    from clustertop.config import validate_table_name
+    from clustertop.core.config import validate_table_name
 
     table = args.table or default or (cluster.watched_tables[0] if cluster.watched_tables else None)
     if not table:
@@ -164,19 +166,12 @@ def _table_arg(args: argparse.Namespace, cluster: Any, default: str | None = Non
 # -- commands ---------------------------------------------------------------------------------
 
 
-def cmd_cleanup(args: argparse.Namespace, ctx: Any) -> int:
-    from actions.cleanup.job import CleanupJob
-    from collectors.roles import find_writable
-
-    config = ctx.resolve_config(args)
+def cmd_cleanup(args: argparse.Namespace) -> int:
+    config = resolve_config(args)
     cluster = config.cluster(args.cluster)
     table = _table_arg(args, cluster)
     spec = _cleanup_spec(args, cluster, table, args.method)
-    spec.check()
-    if not spec.dry_run:
-        ctx.require_actions(args, config, cluster.name, f"cleanup {args.method}")
-    job = CleanupJob(spec, find_writable(cluster.nodes))
-    job.preflight()
+    job = changes.cleanup_job_for(spec, bool(args.allow_actions))
     if not spec.dry_run:
         scope = (
             "ALL rows of"
@@ -184,11 +179,11 @@ def cmd_cleanup(args: argparse.Namespace, ctx: Any) -> int:
             else (f"rows older than {args.retention_days:g} days from")
         )
         confirm(args, f"{args.method} removes {scope} {table} on {cluster.name}.", table)
-    snap = follow(job, ctx.say)
-    return _finish(job, snap, args.json, "cleanup", ctx)
+    snap = follow(job, say)
+    return _finish(job, snap, args.json, "cleanup")
 
 
-def _finish(job: Any, snap: Any, as_json: bool, kind: str, ctx: Any) -> int:
+def _finish(job: Any, snap: Any, as_json: bool, kind: str) -> int:
     if snap.error:
         raise (
             InputError("--table", job.spec.table, snap.error)
@@ -196,10 +191,10 @@ def _finish(job: Any, snap: Any, as_json: bool, kind: str, ctx: Any) -> int:
             else RuntimeError(snap.error)
         )
     if snap.state == "cancelled" or job.result is None:
-        ctx.say("cancelled: every finished chunk stays done; nothing is half-swapped")
+        say("cancelled: every finished chunk stays done; nothing is half-swapped")
         return 1
     record = job.result
-    path = ctx.save_result(kind, record)
+    path = save_result(kind, record)
     if record.get("chunk_rows"):
         _write_chunks_csv(path, record["chunk_rows"])
     if as_json:
@@ -232,12 +227,11 @@ def _write_chunks_csv(json_path: str, chunks: list[dict[str, Any]]) -> None:
         writer.writerows(chunks)
 
 
-def cmd_compare(args: argparse.Namespace, ctx: Any) -> int:
-    from actions.cleanup.compare import CompareJob, CompareSpec, parse_methods, render_rows
-    from actions.workload.patterns import resolve_pattern
-    from collectors.roles import find_writable
+def cmd_compare(args: argparse.Namespace) -> int:
+    from clustertop.actions.cleanup.compare import CompareSpec, parse_methods, render_rows
+    from clustertop.core.mixes import resolve_pattern
 
-    config = ctx.resolve_config(args)
+    config = resolve_config(args)
     cluster = config.cluster(args.cluster)
     methods = parse_methods(args.methods)
     if args.with_workload:
@@ -245,32 +239,30 @@ def cmd_compare(args: argparse.Namespace, ctx: Any) -> int:
     elif args.tps:
         raise InputError("--tps", args.tps, "needs --with-workload PATTERN")
     base = _cleanup_spec(args, cluster, "cleanup_bench.cleanup_batch", methods[0])
-    base.check()
-    ctx.require_actions(args, config, cluster.name, "compare (it loads and cleans tables)")
     spec = CompareSpec(base, methods, args.rows, args.seed, args.with_workload, args.tps)
+    job = changes.compare_job_for(spec, bool(args.allow_actions))
     confirm(
         args,
         f"compare reloads and cleans the cleanup_bench tables of {cluster.name}.",
         "cleanup_bench",
     )
-    job = CompareJob(spec, find_writable(cluster.nodes))
-    snap = follow(job, ctx.say)
+    snap = follow(job, say)
     if snap.error:
         raise RuntimeError(snap.error)
-    ctx.save_result("compare", {"rows": args.rows, "methods": job.rows})
+    save_result("compare", {"rows": args.rows, "methods": job.rows})
     print(render_rows(job.rows, args.format))
     return 0 if snap.state == "finished" else 1
 
 
-def cmd_partitions(args: argparse.Namespace, ctx: Any) -> int:
-    from actions.cleanup.maintenance import PartitionMaintenance
-    from collectors.roles import find_writable
+def cmd_partitions(args: argparse.Namespace) -> int:
+    from clustertop.actions.cleanup.maintenance import PartitionMaintenance
+    from clustertop.collectors.roles import find_writable
 
-    config = ctx.resolve_config(args)
+    config = resolve_config(args)
     cluster = config.cluster(args.cluster)
     table = _table_arg(args, cluster, "cleanup_bench.cleanup_partitioned")
     if not args.dry_run:
-        ctx.require_actions(args, config, cluster.name, "partition maintenance")
+        require_actions(args, config, cluster.name, "partition maintenance")
     job = PartitionMaintenance(
         cluster.name,
         find_writable(cluster.nodes),
@@ -288,17 +280,17 @@ def cmd_partitions(args: argparse.Namespace, ctx: Any) -> int:
         return 0
     confirm(args, f"partition maintenance runs the statements above on {table}.", table)
     job.dry_run = False
-    snap = follow(job, ctx.say)
+    snap = follow(job, say)
     if snap.error:
         raise RuntimeError(snap.error)
     return 0 if snap.state == "finished" else 1
 
 
-def cmd_optimize(args: argparse.Namespace, ctx: Any) -> int:
-    from actions.cleanup.maintenance import Optimize
-    from collectors.roles import find_writable
+def cmd_optimize(args: argparse.Namespace) -> int:
+    from clustertop.actions.cleanup.maintenance import Optimize
+    from clustertop.collectors.roles import find_writable
 
-    config = ctx.resolve_config(args)
+    config = resolve_config(args)
     cluster = config.cluster(args.cluster)
     table = _table_arg(args, cluster)
     job = Optimize(cluster.name, find_writable(cluster.nodes), table, args.mode)
@@ -307,9 +299,9 @@ def cmd_optimize(args: argparse.Namespace, ctx: Any) -> int:
     if args.dry_run:
         return 0
     if args.mode != "analyze":
-        ctx.require_actions(args, config, cluster.name, f"optimize --mode {args.mode}")
+        require_actions(args, config, cluster.name, f"optimize --mode {args.mode}")
         confirm(args, f"{statement} rebuilds {table} (it may lock it while it runs).", table)
-    snap = follow(job, ctx.say)
+    snap = follow(job, say)
     if snap.error:
         raise RuntimeError(snap.error)
     print(job.outcome)

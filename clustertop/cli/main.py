@@ -10,9 +10,12 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from clustertop import __version__
-from clustertop.config import Config, config_from_dsns, load_config
-from clustertop.errors import MISSING, EnvironmentProblem, InputError
-from clustertop.terminal import follow
+from clustertop.cli import cleanup as cleanup_commands
+from clustertop.cli import rebalance as rebalance_commands
+from clustertop.cli.common import require_actions, resolve_config, save_result, say
+from clustertop.cli.terminal import follow
+from clustertop.core.config import Config, load_config
+from clustertop.core.errors import EnvironmentProblem, InputError
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -211,12 +214,10 @@ def build_parser() -> OneLineParser:
     run_p.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     run_p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
 
-    from clustertop import cleanup_cli
 
-    cleanup_cli.add_parsers(add, _positive_int, _positive_float)
-    from clustertop import rebalance_cli
+    cleanup_commands.add_parsers(add, _positive_int, _positive_float)
 
-    rebalance_cli.add_parser(add)
+    rebalance_commands.add_parser(add)
 
     demo = add("demo", "lab up + load (skipped when loaded) + open the TUI on the lab")
     demo.add_argument(
@@ -232,67 +233,30 @@ def build_parser() -> OneLineParser:
 # ---------------------------------------------------------------------------------------------
 
 
-def resolve_config(args: argparse.Namespace) -> Config:
-    """--dsn, else --config, else $CLUSTERTOP_CONFIG, else the lab's config."""
-    if args.dsn:
-        return config_from_dsns(args.dsn, args.cluster)
-    path = args.config or os.environ.get("CLUSTERTOP_CONFIG")
-    if not path:
-        from lab.lab import Lab
-
-        lab_config = Lab().config_path
-        if not lab_config.is_file():
-            raise InputError(
-                "--config",
-                MISSING,
-                "no config given and no lab config at "
-                f"{lab_config}: pass --config PATH or --dsn URL, or run `clustertop lab up`",
-            )
-        path = str(lab_config)
-    return load_config(path).select(args.cluster)
-
-
-def actions_allowed(args: argparse.Namespace, config: Config, cluster: str) -> bool:
-    return bool(args.allow_actions) or config.clusters[cluster].actions
-
-
-def require_actions(args: argparse.Namespace, config: Config, cluster: str, what: str) -> None:
-    if not actions_allowed(args, config, cluster):
-        raise InputError(
-            f"clusters.{cluster}.actions",
-            False,
-            f"{what} changes data: set actions = true for the cluster or pass --allow-actions",
-        )
-
-
 def _lab_for(args: argparse.Namespace) -> Any:
-    from lab.lab import Lab
+    from clustertop.lab.lab import Lab
 
     return Lab(getattr(args, "dir", None))
-
-
-def _say(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 def cmd_lab(args: argparse.Namespace) -> int:
     lab = _lab_for(args)
     if args.lab_command == "add-worker":
-        node = lab.add_citus_worker(progress=_say)
+        node = lab.add_citus_worker(progress=say)
         print(f"lab-citus {node.name} on 127.0.0.1:{node.port}; config: {lab.config_path}")
         return 0
     if args.lab_command == "up":
         engines = [e.strip() for e in args.engines.split(",") if e.strip()]
         if not engines:
             raise InputError("--engines", args.engines, "name at least one engine")
-        notes = lab.up(engines, args.replicas, progress=_say)
+        notes = lab.up(engines, args.replicas, progress=say)
         for note in notes:
-            _say(note)
+            say(note)
         _print_status(lab.status(), as_json=False)
         print(f"config: {lab.config_path}")
         return 0
     if args.lab_command == "down":
-        stopped = lab.down(progress=_say)
+        stopped = lab.down(progress=say)
         if args.destroy:
             lab.destroy()
         print(f"stopped {len(stopped)} node(s)" + (f": {', '.join(stopped)}" if stopped else ""))
@@ -321,12 +285,12 @@ def _print_status(rows: Sequence[Any], *, as_json: bool) -> None:
 
 
 def cmd_load(args: argparse.Namespace) -> int:
-    from actions.seed import load_cluster
+    from clustertop.actions.seed import load_cluster
 
     config = resolve_config(args)
     cluster = config.cluster(args.cluster)
     require_actions(args, config, cluster.name, "load (it drops and recreates cleanup_bench)")
-    report = load_cluster(cluster, rows=args.rows, seed=args.seed, progress=_say)
+    report = load_cluster(cluster, rows=args.rows, seed=args.seed, progress=say)
     if args.json:
         print(json.dumps(report.to_json(), indent=2))
     else:
@@ -339,25 +303,25 @@ def cmd_load(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from actions.seed import is_loaded, load_cluster
-    from lab.lab import Lab
+    from clustertop.actions.seed import is_loaded, load_cluster
+    from clustertop.lab.lab import Lab
 
     lab = Lab(args.dir)
-    for note in lab.up(("mariadb", "postgres"), 1, progress=_say):
-        _say(note)
+    for note in lab.up(("mariadb", "postgres"), 1, progress=say):
+        say(note)
     config = load_config(lab.config_path)
     for cluster in config.clusters.values():
         if is_loaded(cluster, rows=args.rows):
-            _say(f"{cluster.name}: seed data already loaded")
+            say(f"{cluster.name}: seed data already loaded")
             continue
-        load_cluster(cluster, rows=args.rows, seed=1, progress=_say)
+        load_cluster(cluster, rows=args.rows, seed=1, progress=say)
     if args.no_tui:
         return 0
     return run_tui(config, args)
 
 
 def run_tui(config: Config, args: argparse.Namespace) -> int:
-    from tui.app import make_app
+    from clustertop.tui.app import make_app
 
     app = make_app(config, allow_actions=bool(args.allow_actions))
     app.run()
@@ -367,7 +331,7 @@ def run_tui(config: Config, args: argparse.Namespace) -> int:
 def cmd_poll(args: argparse.Namespace) -> int:
     import time
 
-    from clustertop.wiring import make_poller
+    from clustertop.usecases.wiring import make_poller
 
     config = resolve_config(args)
     interval = min(c.poll_interval for c in config.clusters.values())
@@ -395,7 +359,7 @@ def _targets(poller: Any) -> list[Any]:
 
 
 def _print_round(round_: Any, *, as_json: bool, pretty: bool) -> None:
-    from tui import format as fmt
+    from clustertop.tui import format as fmt
 
     if as_json:
         print(json.dumps(round_.to_json(), indent=2 if pretty else None, default=str), flush=True)
@@ -419,7 +383,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from textual_serve.server import Server
 
-    from clustertop.config import redact_dsn
+    from clustertop.core.config import redact_dsn
 
     if not 1 <= args.port <= 65535:
         raise InputError("--port", args.port, "must be from 1 to 65535")
@@ -447,40 +411,28 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_workload(args: argparse.Namespace) -> int:
-    from actions.workload.driver import WorkloadSpec
-    from actions.workload.external import workload_job
-    from actions.workload.patterns import resolve_pattern, writes
-    from collectors.roles import find_writable
+    from clustertop.usecases.changes import WorkloadRequest, workload_job_for
 
     config = resolve_config(args)
-    cluster = config.cluster(args.cluster)
-    mix = resolve_pattern(args.pattern, args.mix, config.mixes)
-    if writes(mix):
-        require_actions(args, config, cluster.name, f"workload pattern {args.pattern} (it writes)")
-    table = args.table or (cluster.watched_tables[0] if cluster.watched_tables else None)
-    if not table:
-        raise InputError("--table", MISSING, "name a table: the cluster watches none")
-    if args.connections < 1:
-        raise InputError("--connections", args.connections, "must be at least 1")
-    duration = None if args.transactions else (args.duration or 10.0)
-    spec = WorkloadSpec(
-        node=find_writable(cluster.nodes),
-        table=table,
+    request = WorkloadRequest(
+        cluster=config.cluster(args.cluster).name,
         pattern=args.pattern,
-        mix=mix,
+        table=args.table,
         connections=args.connections,
         target_tps=args.tps,
-        duration_s=duration,
+        duration_s=None if args.transactions else (args.duration or 10.0),
         transactions=args.transactions,
+        engine=args.engine,
+        mix=args.mix,
         seed=args.seed,
         processes=args.processes,
     )
-    job: Any = workload_job(spec, cluster.name, args.engine)
-    follow(job, _say)
+    job: Any = workload_job_for(config, request, bool(args.allow_actions))
+    follow(job, say)
     snap = job.snapshot()
     if snap.error:
         raise (
-            InputError("--table", table, snap.error)
+            InputError("--table", job.spec.table, snap.error)
             if "table" in snap.error
             else RuntimeError(snap.error)
         )
@@ -497,19 +449,6 @@ def cmd_workload(args: argparse.Namespace) -> int:
             f"max {lat.get('max')} ms, {result.get('errors')} errors; saved {path}"
         )
     return 0 if snap.state == "finished" else 1
-
-
-def save_result(kind: str, result: dict[str, Any]) -> str:
-    """Every run's record, as JSON, where a later comparison or export can find it."""
-    import time
-    from pathlib import Path
-
-    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    folder = Path(os.environ.get("CLUSTERTOP_RESULTS_DIR") or Path(base) / "clustertop" / "results")
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{kind}-{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{os.getpid()}.json"
-    path.write_text(json.dumps(result, indent=2))
-    return str(path)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -558,32 +497,12 @@ def cmd_top(args: argparse.Namespace) -> int:
     return run_tui(resolve_config(args), args)
 
 
-def _action_command(module: str, name: str) -> Any:
-    """A command of an action module (cleanup_cli, rebalance_cli), given what it needs of
-    this module."""
-
-    def run(args: argparse.Namespace) -> int:
-        import importlib
-        from types import SimpleNamespace
-
-        commands = importlib.import_module(f"clustertop.{module}")
-        ctx = SimpleNamespace(
-            resolve_config=resolve_config,
-            require_actions=require_actions,
-            save_result=save_result,
-            say=_say,
-        )
-        return int(getattr(commands, f"cmd_{name}")(args, ctx))
-
-    return run
-
-
 COMMANDS = {
-    "cleanup": _action_command("cleanup_cli", "cleanup"),
-    "compare": _action_command("cleanup_cli", "compare"),
-    "partitions": _action_command("cleanup_cli", "partitions"),
-    "optimize": _action_command("cleanup_cli", "optimize"),
-    "rebalance": _action_command("rebalance_cli", "rebalance"),
+    "cleanup": cleanup_commands.cmd_cleanup,
+    "compare": cleanup_commands.cmd_compare,
+    "partitions": cleanup_commands.cmd_partitions,
+    "optimize": cleanup_commands.cmd_optimize,
+    "rebalance": rebalance_commands.cmd_rebalance,
     "poll": cmd_poll,
     "workload": cmd_workload,
     "serve": cmd_serve,

@@ -1,0 +1,139 @@
+"""Starting a change - a workload, a cleanup, a comparison, a rebalance - from what an operator
+asked for: the rules it must pass (actions on for anything that writes, a table to work on) and
+the job it becomes. The CLI and the TUI both call these, so a rule lives in one place.
+
+Each function returns a job that has not started; the caller starts it (the CLI follows it on
+the terminal, the TUI hands it to its job registry). Database work happens here (finding the
+primary, reading the table), so the TUI calls these from a thread worker."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from clustertop.actions.cleanup.compare import METHOD_TABLES, CompareJob, CompareSpec
+from clustertop.actions.cleanup.job import CleanupJob, CleanupSpec
+from clustertop.actions.jobs import Job
+from clustertop.actions.rebalance import RebalancePlan
+from clustertop.actions.workload.driver import WorkloadSpec
+from clustertop.actions.workload.external import workload_job
+from clustertop.collectors.roles import find_writable
+from clustertop.core.config import ClusterConfig, Config
+from clustertop.core.errors import MISSING, InputError
+from clustertop.core.mixes import resolve_pattern, writes
+
+# The comparison the TUI's cleanup form offers: every method on this many fresh rows.
+COMPARE_ROWS = 10_000
+
+
+def actions_allowed(cluster: ClusterConfig, allow_actions: bool) -> bool:
+    """Changes are off unless the cluster's config or the command line turns them on."""
+    return allow_actions or cluster.actions
+
+
+def require_actions(cluster: ClusterConfig, allow_actions: bool, what: str) -> None:
+    if not actions_allowed(cluster, allow_actions):
+        raise InputError(
+            f"clusters.{cluster.name}.actions",
+            False,
+            f"{what} changes data: set actions = true for the cluster or pass --allow-actions",
+        )
+
+
+@dataclass(frozen=True)
+class WorkloadRequest:
+    cluster: str
+    pattern: str
+    table: str | None
+    connections: int
+    target_tps: float | None
+    duration_s: float | None
+    transactions: int | None
+    engine: str = "builtin"
+    mix: str | None = None  # --mix text, overriding the pattern's shares
+    seed: int = 1
+    processes: int = 0  # 0: the driver decides from the rate
+
+
+def workload_job_for(config: Config, request: WorkloadRequest, allow_actions: bool) -> Job:
+    cluster = config.cluster(request.cluster)
+    mix = resolve_pattern(request.pattern, request.mix, config.mixes)
+    if writes(mix):
+        require_actions(cluster, allow_actions, f"workload pattern {request.pattern} (it writes)")
+    table = request.table or (cluster.watched_tables[0] if cluster.watched_tables else None)
+    if not table:
+        raise InputError("--table", MISSING, "name a table: the cluster watches none")
+    if request.connections < 1:
+        raise InputError("--connections", request.connections, "must be at least 1")
+    spec = WorkloadSpec(
+        node=find_writable(cluster.nodes),
+        table=table,
+        pattern=request.pattern,
+        mix=mix,
+        connections=request.connections,
+        target_tps=request.target_tps,
+        duration_s=request.duration_s,
+        transactions=request.transactions,
+        seed=request.seed,
+        processes=request.processes,
+    )
+    job: Job = workload_job(spec, cluster.name, request.engine)
+    return job
+
+
+def cleanup_job_for(spec: CleanupSpec, allow_actions: bool) -> CleanupJob:
+    """A checked cleanup of one table on the cluster's primary (a dry run needs no actions)."""
+    spec.check()
+    if not spec.dry_run:
+        require_actions(spec.cluster, allow_actions, f"cleanup {spec.method}")
+    job = CleanupJob(spec, find_writable(spec.cluster.nodes))
+    job.preflight()
+    return job
+
+
+def compare_job_for(
+    spec: CompareSpec, allow_actions: bool, start_child: Callable[[Job], Any] | None = None
+) -> CompareJob:
+    spec.base.check()
+    require_actions(spec.base.cluster, allow_actions, "compare (it loads and cleans tables)")
+    return CompareJob(spec, find_writable(spec.base.cluster.nodes), start_child)
+
+
+def compare_all_methods(base: CleanupSpec) -> CompareSpec:
+    """Every method on COMPARE_ROWS fresh rows, with the base's batch and throttle settings."""
+    base = replace(base, method="batch_delete", table="cleanup_bench.cleanup_batch")
+    return CompareSpec(base, tuple(METHOD_TABLES), COMPARE_ROWS)
+
+
+def plan_lines(plan: RebalancePlan, most: int | None = None) -> list[str]:
+    """The plan as an operator reads it. In full (the CLI): every move with its size and the
+    bytes per worker now and expected; with `most` (a dialog): the totals, the first `most`
+    moves and the warnings."""
+    drain = f" draining {plan.drain}" if plan.drain else ""
+    if most is not None:
+        lines = [
+            f"{len(plan.moves)} moves, {plan.bytes_moved / 1_048_576:,.1f} MB; bytes skew "
+            f"{_pct(plan.skew_before)} -> {_pct(plan.skew_after)} expected",
+            *(f"{m.table} {m.shard_id}: {m.source} -> {m.target}" for m in plan.moves[:most]),
+        ]
+        if len(plan.moves) > most:
+            lines.append(f"... and {len(plan.moves) - most} more")
+        return lines + [f"warning: {w}" for w in plan.warnings]
+    lines = [
+        f"{plan.strategy}{drain}: {len(plan.moves)} moves, {plan.bytes_moved / 1_048_576:,.1f} MB"
+    ]
+    lines += [
+        f"  {m.table} shard {m.shard_id}: {m.source} -> {m.target} ({m.bytes / 1_048_576:,.1f} MB)"
+        for m in plan.moves
+    ]
+    before = ", ".join(f"{k} {v / 1_048_576:,.1f} MB" for k, v in plan.bytes_before)
+    after = ", ".join(f"{k} {v / 1_048_576:,.1f} MB" for k, v in plan.bytes_after)
+    lines.append(f"bytes per worker now: {before}")
+    lines.append(f"expected after:       {after}")
+    lines.append(f"skew {_pct(plan.skew_before)} -> {_pct(plan.skew_after)} expected")
+    return lines + [f"warning: {w}" for w in plan.warnings]
+
+
+def _pct(value: float | None) -> str:
+    return f"{value:.0%}" if value is not None else "-"
