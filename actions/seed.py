@@ -339,9 +339,9 @@ def table_checksum(node: NodeSpec, table: str, anchor: datetime) -> tuple[int, s
             for row in cur:
                 add(row)
     else:
-        with connect_postgres(node, connect_timeout=5) as pg, pg.cursor(name="seed_read") as cur:
+        with connect_postgres(node, connect_timeout=5) as pg, pg.cursor(name="seed_read") as pg_cur:
             pg.autocommit = False
-            cur.execute(sql)
-            for row in cur:
+            pg_cur.execute(sql)
+            for row in pg_cur:
                 add(row)
     return check.rows, check.hexdigest()

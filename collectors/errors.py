@@ -9,7 +9,7 @@ import pymysql
 
 
 def error_text(exc: BaseException) -> str:
-    args = getattr(exc, "args", ())
+    args: tuple[Any, ...] = getattr(exc, "args", ())
     if isinstance(exc, pymysql.err.MySQLError) and len(args) >= 2:
         return f"({args[0]}) {args[1]}"
     return " ".join(str(exc).split()) or type(exc).__name__

@@ -109,6 +109,7 @@ class MySQLCollector:
             value = status.get(name)
             return float(value) if value not in (None, "") else None
 
+        commits: float | None
         if trx is not None:
             commits, tps_source = trx, "innodb_metrics trx commits+rollbacks"
         else:

@@ -81,8 +81,8 @@ def find_postgres() -> PostgresBinaries:
     candidates.extend(versions)
     for bindir in candidates:
         if (bindir / "initdb").is_file() and (bindir / "pg_ctl").is_file():
-            pg_config = bindir / "pg_config"
-            sharedir = _sharedir(bindir, pg_config)
+            pg_config_path = bindir / "pg_config"
+            sharedir = _sharedir(bindir, pg_config_path)
             return PostgresBinaries(bindir, sharedir, _version(str(bindir / "postgres")))
     raise EnvironmentProblem(
         "postgres: no initdb/pg_ctl found (install postgresql, or set CLUSTERTOP_PG_BINDIR)"

@@ -11,7 +11,7 @@ import stat
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import psycopg
 import pymysql
@@ -462,7 +462,7 @@ def _mysql_status(node: LabNode, password: str) -> tuple[bool, bool | None, str]
     )
     with contextlib.closing(conn), conn.cursor(pymysql.cursors.DictCursor) as cur:
         cur.execute("SELECT VERSION() AS v")
-        version = cur.fetchone()["v"]
+        version = cast("dict[str, Any]", cur.fetchone())["v"]  # VERSION() always returns a row
         if node.role != "replica":
             return True, None, version
         cur.execute("SHOW SLAVE STATUS")

@@ -20,6 +20,20 @@ REPO = Path(__file__).resolve().parent.parent
 CLUSTERTOP = str(Path(sys.executable).with_name("clustertop"))
 
 
+# Modules whose tests start servers of their own (a lab of their own, a stopped node).
+OWN_SERVERS = {"test_lab", "test_collect_faults", "test_rebalance"}
+LAB_FIXTURES = {"lab", "lab_config", "mariadb", "postgres"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that needs a real server `lab`, so `./run tests -m "not lab"` is the
+    quick, server-free loop (rendering, parsing, pure rules)."""
+    for item in items:
+        module = item.module.__name__.rsplit(".", 1)[-1] if item.module else ""
+        if LAB_FIXTURES & set(getattr(item, "fixturenames", ())) or module in OWN_SERVERS:
+            item.add_marker(pytest.mark.lab)
+
+
 def make_lab_dir(prefix: str) -> Path:
     # Under /tmp rather than pytest's 0700 tmp tree: as root the postgres user must traverse it.
     path = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))

@@ -196,7 +196,10 @@ class ClustertopApp(App[int]):
         """From a worker thread: the job runs in the registry; the Jobs screen shows it."""
         self.state.jobs.start(job)
         self.call_from_thread(self.notify, f"job {job.id} started: {job.title}")
-        self.call_from_thread(self.switch_mode, "jobs")
+        self.call_from_thread(self._show_jobs)
+
+    def _show_jobs(self) -> None:
+        self.switch_mode("jobs")
 
     def action_cleanup(self) -> None:
         allowed = {

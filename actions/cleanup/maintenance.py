@@ -54,7 +54,7 @@ class PartitionMaintenance(Job):
         catch_all = next(
             (p for p in partitions if p.upper is None and "DEFAULT" not in p.bound), None
         )
-        newest = max((p.upper for p in bounded), default=None)
+        newest = max((p.upper for p in bounded if p.upper is not None), default=None)
         first_day = newest.date() if newest else now.date()
         last_day = now.date() + timedelta(days=self.future_days)
         days = [first_day + timedelta(days=i) for i in range((last_day - first_day).days + 1)]

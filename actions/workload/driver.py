@@ -174,7 +174,8 @@ class MySQLStatements:
     def _drain(self, query: str) -> int:
         """Run a query and read its result to the end: the row count, no values."""
         conn = self.conn
-        conn._execute_command(COMMAND.COM_QUERY, query.encode(conn.encoding))
+        # PyMySQL internals on purpose (see the class docstring); its stubs leave this one out.
+        conn._execute_command(COMMAND.COM_QUERY, query.encode(conn.encoding))  # type: ignore[attr-defined]
         packet = conn._read_packet()  # an error packet raises here, as in PyMySQL itself
         if packet.is_ok_packet():
             return 0
@@ -214,7 +215,9 @@ class PostgresStatements:
             name = f"clustertop_{len(self.prepared)}".encode()
             self._check(self.pgconn.prepare(name, _numbered(statement).encode()))
             self.prepared[statement] = name
-        result = self.pgconn.exec_prepared(name, [_as_text(a) for a in args])
+        # None is SQL NULL to libpq; psycopg's stub for exec_prepared leaves it out.
+        params: list[Any] = [_as_text(a) for a in args]
+        result = self.pgconn.exec_prepared(name, params)
         self._check(result)
         if returning and result.ntuples:
             value = result.get_value(0, 0)
@@ -360,13 +363,13 @@ class ConnectionRunner:
         if kind == "delete" and not self.mine:
             kind = "insert"  # only its own rows are deleted: insert one first
         if kind == "insert":
-            key = None
+            insert_key: int | None = None
             if not shape.key.generated:
-                key = self.next_key
+                insert_key = self.next_key
                 self.next_key += self.spec.connections
-            values = shape.insert_values(rng, stamp, key)
+            values = shape.insert_values(rng, stamp, insert_key)
             new_key = statements.run(self.insert_sql, values, returning=True)
-            self.mine.append(int(key if key is not None else new_key))
+            self.mine.append(int(insert_key if insert_key is not None else new_key))
         elif kind == "update":
             column = rng.choice(shape.updatable) if shape.updatable else shape.key
             target = (

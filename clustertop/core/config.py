@@ -457,7 +457,7 @@ def config_from_dsns(dsns: Sequence[str], cluster: str | None = None) -> Config:
             ", ".join(redact_dsn(d) for d in dsns),
             "mixes MySQL and PostgreSQL in one cluster",
         )
-    renamed = []
+    renamed: list[NodeSpec] = []
     seen: set[str] = set()
     for node in nodes:
         if node.name in seen:

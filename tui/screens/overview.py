@@ -113,9 +113,9 @@ class OverviewScreen(MonitorScreen):
     def update_body(self) -> None:
         table: DataTable[str | Text] = self.query_one("#nodes", DataTable)
         wanted = [n.key for n in self.state.nodes()]
-        for key in [k.value for k in table.rows]:
-            if key not in wanted:
-                table.remove_row(key)
+        for row_key in list(table.rows):
+            if row_key.value not in wanted:
+                table.remove_row(row_key)
         for sample in self.state.nodes():
             cells = self.cells(sample)
             values = [cells[c.key] for c in self.columns]

@@ -88,10 +88,10 @@ class ShardsScreen(MonitorScreen):
         if not found:
             bars.display = False
             hot.display = False
-            text = "no Citus coordinator in the watched clusters"
+            message = "no Citus coordinator in the watched clusters"
             if down_workers:
-                text = "Citus: " + ", ".join(f"{n.key} DOWN" for n in down_workers)
-            summary.update(text)
+                message = "Citus: " + ", ".join(f"{n.key} DOWN" for n in down_workers)
+            summary.update(message)
             rebalance.update("")
             return
         bars.display = True

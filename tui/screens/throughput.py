@@ -125,7 +125,8 @@ class ThroughputScreen(MonitorScreen):
     def _workload(self) -> JobSnapshot | None:
         workloads = [j for j in self.state.job_snapshots if j.kind == "workload" and j.series]
         running = [j for j in workloads if j.running]
-        return (running or workloads or [None])[-1]
+        candidates = running or workloads
+        return candidates[-1] if candidates else None
 
     def on_resize(self, _event: Resize) -> None:
         self._draw_workload()
