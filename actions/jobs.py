@@ -8,12 +8,11 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 RUNNING, CANCELLING = "running", "cancelling"
 FINISHED, FAILED, CANCELLED = "finished", "failed", "cancelled"
-ENDED = (FINISHED, FAILED, CANCELLED)
 LOG_LINES = 200
 SERIES_POINTS = 600
 
@@ -189,7 +188,6 @@ class JobRegistry:
         self._jobs: list[Job] = []
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
-        self.listeners: list[Callable[[Job], None]] = []
 
     def start(self, job: Job) -> Job:
         with self._lock:

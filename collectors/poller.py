@@ -109,7 +109,6 @@ class DetailReader:
         self.latest: DetailSample | None = None
         self.next_at = 0.0
         self.thread: threading.Thread | None = None
-        self.passes = 0
         self.closing = False
         self.lock = threading.Lock()
 
@@ -139,7 +138,6 @@ class DetailReader:
         except Exception as exc:  # a thread must hand back an error, never die with it
             self._drop_connection()
             self.latest = DetailSample(at=time.time(), error=error_text(exc))
-        self.passes += 1
         if self.closing:
             self._drop_connection()
 

@@ -17,6 +17,7 @@ from clustertop.core.config import load_config
 from clustertop.core.nodes import NodeSpec
 from clustertop.lab.lab import Lab
 from tests.conftest import make_lab_dir
+from tests.helpers import wait_for
 
 INTERVAL = 1.0
 
@@ -74,7 +75,10 @@ def test_killed_replicas_go_down_within_two_intervals_and_come_back(fault_lab: L
         for pid in victims.values():
             assert pid
             os.kill(pid, signal.SIGKILL)
-        time.sleep(2 * INTERVAL + 0.8)
+        wait_for(
+            lambda: all(loop.first_round_after(killed_at, k, up=False) for k in victims),
+            timeout=10 * INTERVAL,
+        )
         for key in victims:
             down_at = loop.first_round_after(killed_at, key, up=False)
             assert down_at is not None and down_at - killed_at <= 2 * INTERVAL + 0.5, key
@@ -165,7 +169,10 @@ def test_closing_mid_round_leaves_no_heartbeat_writer_running(lab_config) -> Non
         racing.start()
         poller.close()  # while that round's threads may still be collecting
         racing.join(5)
-    time.sleep(0.5)
-    alive = [t.name for t in threading.enumerate() if t.name.startswith(("heartbeat-", "detail-"))
-             and t.is_alive()]
-    assert alive == []
+
+    def alive() -> list[str]:
+        return [t.name for t in threading.enumerate()
+                if t.name.startswith(("heartbeat-", "detail-")) and t.is_alive()]
+
+    wait_for(lambda: not alive(), timeout=5)
+    assert alive() == []

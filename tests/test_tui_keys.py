@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Sequence
 
 import pytest
@@ -231,10 +232,24 @@ async def test_overview_uses_more_columns_on_a_big_terminal() -> None:
         assert trend.strip() and trend[-1] == "█"  # the lag is at its highest now
 
 
+class ThreadNotingJob(SleepyJob):
+    """Notes the thread its work runs on."""
+
+    ran_on: threading.Thread | None = None
+
+    def run(self) -> Sequence[tuple[str, str]]:
+        self.ran_on = threading.current_thread()
+        return super().run()
+
+
 def test_jobs_run_in_threads_not_on_the_caller() -> None:
     jobs = JobRegistry()
-    job = jobs.start(SleepyJob(kind="demo", title="t", cluster="c"))
-    assert job._thread is not None and job._thread is not threading.current_thread()
+    job = jobs.start(ThreadNotingJob(kind="demo", title="t", cluster="c"))
+    assert job.snapshot().running  # start() came back while the work goes on
+    deadline = time.monotonic() + 5
+    while job.ran_on is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert job.ran_on is not None and job.ran_on is not threading.current_thread()
     assert jobs.cancel_all(wait=3)
     assert job.snapshot().state == CANCELLED
 

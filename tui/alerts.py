@@ -98,7 +98,3 @@ class AlertBook:
                         )
                     )
         return alerts
-
-    def worst(self) -> str:
-        levels = {a.level for a in self.active.values()}
-        return CRIT if CRIT in levels else WARN if WARN in levels else OK

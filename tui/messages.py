@@ -17,8 +17,3 @@ class PollCompleted(Message):
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, PollCompleted)
 
-
-class PollFailed(Message):
-    def __init__(self, error: str) -> None:
-        super().__init__()
-        self.error = error

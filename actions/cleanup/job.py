@@ -28,7 +28,6 @@ from clustertop.core.errors import InputError
 from clustertop.core.nodes import NodeSpec
 
 METHODS = ("partition_drop", "truncate", "copy", "batch_delete")
-CHUNKED = ("partition_drop", "copy", "batch_delete")
 CleanupTable = MySQLCleanupTable | PostgresCleanupTable
 
 

@@ -173,10 +173,6 @@ class CleanupTable:
     def count_older(self, cutoff: datetime, high_water: int) -> int:
         return int(self.one(self.fmt(self.sql.COUNT_OLDER), (self.stamp(cutoff), high_water)))
 
-    def min_ts(self) -> datetime | None:
-        value = self.one(self.fmt(self.sql.MIN_TS))
-        return self.from_stamp(value) if value is not None else None
-
     def chunk_end(self, after: int, upto: int, size: int, older: datetime | None) -> int | None:
         """The key that ends the next chunk of `size` rows after `after` (only rows older than
         `older` counted when given), or None when there are no more."""
@@ -706,7 +702,7 @@ class PostgresCleanupTable(CleanupTable):
         ):
             if identity:
                 statements.append(
-                    f"SELECT setval(pg_get_serial_sequence('{new}', '{column}'), nextval('{sequence}'))"
+                    pg_sql.SYNC_SEQUENCE.format(new=new, column=column, sequence=sequence)
                 )
             else:
                 statements.append(

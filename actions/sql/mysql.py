@@ -87,7 +87,6 @@ COUNT_ALL = "SELECT COUNT(*) FROM {table}"
 # written during the run, whatever their timestamp, are never taken.
 COUNT_OLDER = "SELECT COUNT(*) FROM {table} WHERE {ts} < %s AND {key} <= %s"
 COUNT_OLDER_ALL = "SELECT COUNT(*) FROM {table} WHERE {ts} < %s"
-MIN_TS = "SELECT MIN({ts}) FROM {table}"
 CHUNK_END = (
     "SELECT MAX({key}) FROM (SELECT {key} FROM {table} WHERE {key} > %s AND {key} <= %s{older}"
     " ORDER BY {key} LIMIT %s) AS chunk"

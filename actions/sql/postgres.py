@@ -102,7 +102,6 @@ COUNT_ALL = "SELECT count(*) FROM {table}"
 # written during the run, whatever their timestamp, are never taken.
 COUNT_OLDER = "SELECT count(*) FROM {table} WHERE {ts} < %s AND {key} <= %s"
 COUNT_OLDER_ALL = "SELECT COUNT(*) FROM {table} WHERE {ts} < %s"
-MIN_TS = "SELECT min({ts}) FROM {table}"
 CHUNK_END = (
     "SELECT max({key}) FROM (SELECT {key} FROM {table} WHERE {key} > %s AND {key} <= %s{older}"
     " ORDER BY {key} LIMIT %s) AS chunk"
@@ -199,7 +198,8 @@ SEQUENCES = (
     " AND NOT a.attisdropped AND pg_get_serial_sequence(%s, a.attname) IS NOT NULL"
 )
 # An identity column's new sequence continues where the old one is (one value skipped).
-SYNC_SEQUENCE = "SELECT setval(pg_get_serial_sequence(%s, %s), nextval(%s))"
+# An identity column's sequence carries on from the old table's (names are quoted literals).
+SYNC_SEQUENCE = "SELECT setval(pg_get_serial_sequence('{new}', '{column}'), nextval('{sequence}'))"
 OWN_SEQUENCE = "ALTER SEQUENCE {sequence} OWNED BY {new}.{column}"
 REFERENCED_BY = (
     "SELECT conrelid::regclass::text FROM pg_constraint"
@@ -230,7 +230,6 @@ SELECT job_id, state::text, job_type::text, description, started_at, finished_at
   FROM citus_rebalance_status() WHERE job_id = %s
 """
 REBALANCE_STOP = "SELECT citus_rebalance_stop()"
-CITUS_NODE_ADD = "SELECT citus_add_node(%s, %s)"
 # Colocated shards (same colocation group, same hash range) move together: the unit a
 # rebalance cannot split.
 SHARD_GROUPS = """
