@@ -23,6 +23,7 @@ import pymysql
 from clustertop.collectors.connect import ConnectError, connect_mysql, connect_postgres
 from clustertop.collectors.errors import close_quietly, error_text
 from clustertop.collectors.heartbeat import HeartbeatWriter
+from clustertop.collectors.lag import catchup_rate, heartbeat_lag
 from clustertop.collectors.mysql import MySQLCollector
 from clustertop.collectors.postgres import PostgresCollector
 from clustertop.collectors.rates import CounterRates
@@ -330,23 +331,17 @@ class NodeSession:
             )
             if not source_is_ours:
                 return rep  # someone else (pt-heartbeat, another clustertop) keeps it fresh
-        if writer is None or writer.started_at is None:
-            return replace(
-                rep,
-                heartbeat_lag_s=None,
-                heartbeat_error="waiting for the source's first heartbeat",
-            )
-        if rep.heartbeat_at >= writer.started_at:
-            # The replica has applied the heartbeat of `age` seconds ago but not, as far as
-            # we know, the next one, written `interval` later: the lag lies between
-            # age - interval and age. The middle of that range is off by interval / 2 at most.
-            age = rep.heartbeat_lag_s
-            return replace(rep, heartbeat_lag_s=age - min(age, writer.interval) / 2)
-        replica_now = rep.heartbeat_at + rep.heartbeat_lag_s
+        estimate = heartbeat_lag(
+            rep.heartbeat_at,
+            rep.heartbeat_lag_s,
+            writer.started_at if writer is not None else None,
+            writer.interval if writer is not None else 0.0,
+        )
         return replace(
             rep,
-            heartbeat_lag_s=max(0.0, replica_now - writer.started_at),
-            heartbeat_lower_bound=True,
+            heartbeat_lag_s=estimate.lag_s,
+            heartbeat_lower_bound=estimate.lower_bound,
+            heartbeat_error=estimate.error or rep.heartbeat_error,
         )
 
     def _with_catchup(self, rep: ReplicationSample) -> ReplicationSample:
@@ -360,10 +355,8 @@ class NodeSession:
         history.append((now, lag))
         while history and now - history[0][0] > CATCHUP_WINDOW_S:
             history.popleft()
-        then, old_lag = history[0]
-        if now - then < 1.0:
-            return rep
-        return replace(rep, catchup_rate=(old_lag - lag) / (now - then))
+        rate = catchup_rate(history)
+        return rep if rate is None else replace(rep, catchup_rate=rate)
 
     # -- heartbeat ------------------------------------------------------------------------------
 
