@@ -9,6 +9,7 @@ from typing import Any
 import pymysql
 import pymysql.cursors
 
+from clustertop.collectors.errors import error_text
 from clustertop.collectors.heartbeat import split_table
 from clustertop.collectors.own import OwnActivity
 from clustertop.collectors.samples import (
@@ -173,7 +174,7 @@ class MySQLCollector:
                 )
                 row = cur.fetchone()
         except pymysql.err.MySQLError as exc:
-            return replace(rep, heartbeat_error=f"({exc.args[0]}) {exc.args[-1]}")
+            return replace(rep, heartbeat_error=error_text(exc))
         if not row or row[0] is None:
             return replace(rep, heartbeat_error="no heartbeat row from the source yet")
         return replace(rep, heartbeat_lag_s=max(0.0, float(row[0])), heartbeat_at=float(row[1]))
@@ -243,7 +244,7 @@ class MySQLCollector:
             self._execute(cur, sql.TABLE_SIZES, (schema, table))
             row = cur.fetchone()
         except pymysql.err.MySQLError as exc:
-            return TableSample.unreadable(schema, table, f"({exc.args[0]}) {exc.args[-1]}")
+            return TableSample.unreadable(schema, table, error_text(exc))
         if not row:
             return TableSample.unreadable(schema, table, "no such table")
         _s, _t, est_rows, data, index, free, partitioned = row

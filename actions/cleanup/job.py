@@ -17,12 +17,12 @@ from typing import Any
 from clustertop.actions.cleanup.tables import (
     MySQLCleanupTable,
     PostgresCleanupTable,
-    lock_conflict,
     open_table,
     render,
 )
 from clustertop.actions.cleanup.throttle import ClusterGauge, LoadLimit, Throttle
 from clustertop.actions.jobs import Job
+from clustertop.collectors.errors import is_lock_conflict
 from clustertop.core.config import ClusterConfig
 from clustertop.core.errors import InputError
 from clustertop.core.nodes import NodeSpec
@@ -363,7 +363,7 @@ class CleanupJob(Job):
                 try:
                     table.copy_key(key, cutoff, high_water)
                 except Exception as exc:
-                    if not lock_conflict(exc):
+                    if not is_lock_conflict(exc):
                         raise
                     self.log(f"row {key} is still held by another session: waiting")
 

@@ -15,14 +15,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
-import psycopg
-import pymysql
-
 from clustertop.actions.sql import mysql as my_sql
 from clustertop.actions.sql import postgres as pg_sql
 from clustertop.actions.workload.table import TIME_TYPES, TableShape, describe_table
 from clustertop.collectors.connect import connect_mysql, connect_postgres
-from clustertop.collectors.errors import close_quietly
+from clustertop.collectors.errors import close_quietly, is_lock_conflict
 from clustertop.core.errors import InputError
 from clustertop.core.nodes import NodeSpec
 
@@ -34,13 +31,6 @@ PURGED_HISTORY = 2  # undo logs left (a heartbeat write may be one): purge has c
 T = TypeVar("T")
 
 
-def lock_conflict(exc: BaseException) -> bool:
-    """A deadlock or a lock wait given up: the step rolled back whole and may run again."""
-    if isinstance(exc, psycopg.Error):
-        return getattr(exc, "sqlstate", None) in ("40P01", "55P03")
-    if isinstance(exc, pymysql.err.MySQLError):
-        return bool(exc.args) and exc.args[0] in (1205, 1213)
-    return False
 
 
 def render(statement: str, args: Sequence[Any] = ()) -> str:
@@ -70,7 +60,7 @@ def retried(step: Callable[..., T]) -> Callable[..., T]:
             try:
                 return step(*args, **kwargs)
             except Exception as exc:
-                if not lock_conflict(exc) or attempt == LOCK_RETRIES - 1:
+                if not is_lock_conflict(exc) or attempt == LOCK_RETRIES - 1:
                     raise
                 time.sleep(0.1 * 2**attempt)
         raise AssertionError("unreachable")

@@ -29,7 +29,7 @@ from pymysql.constants import COMMAND
 from clustertop.actions.workload.histogram import Histogram
 from clustertop.actions.workload.table import RANGE_LOOKBACK, TableShape, naive_utc, utc_now
 from clustertop.collectors.connect import connect_mysql, connect_postgres
-from clustertop.collectors.errors import close_quietly
+from clustertop.collectors.errors import close_quietly, error_kind
 from clustertop.core.nodes import NodeSpec
 
 DB_ERRORS = (pymysql.err.MySQLError, psycopg.Error, OSError)
@@ -135,16 +135,6 @@ class Tally:
     @property
     def empty(self) -> bool:
         return not self.overall.total and not self.errors
-
-
-def error_kind(exc: BaseException) -> str:
-    args = getattr(exc, "args", ())
-    code = (
-        args[0]
-        if isinstance(exc, pymysql.err.MySQLError) and args
-        else getattr(exc, "sqlstate", None)
-    )
-    return f"{type(exc).__name__}" + (f" {code}" if code else "")
 
 
 # -- statements on one connection -------------------------------------------------------------
