@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 
 from textual import work
 from textual.app import App, SystemCommand
@@ -55,18 +56,40 @@ class ClustertopApp(App[int]):
     DEFAULT_MODE = "overview"
     BINDINGS = [
         *(
-            Binding(key, f"show('{mode}')", mode.capitalize(), id=f"show_{mode}", show=key in "12")
-            for key, (mode, _description) in SCREENS_BY_KEY.items()
+            Binding(
+                key,
+                f"show('{mode}')",
+                mode.capitalize(),
+                id=f"show_{mode}",
+                show=key in "12",
+                tooltip=description,
+            )
+            for key, (mode, description) in SCREENS_BY_KEY.items()
         ),
-        Binding("question_mark", "help", "Help", id="help"),
-        Binding("p", "toggle_pause", "Pause", id="pause"),
-        Binding("r", "poll_now", "Refresh", id="refresh", show=False),
-        Binding("plus", "interval(0.5)", "Slower", id="slower", show=False),
-        Binding("minus", "interval(-0.5)", "Faster", id="faster", show=False),
-        Binding("slash", "filter", "Filter", id="filter"),
-        Binding("w", "workload", "Workload", id="workload"),
-        Binding("c", "cleanup", "Cleanup", id="cleanup"),
-        Binding("q", "quit", "Quit", id="quit"),
+        Binding("question_mark", "help", "Help", id="help", tooltip="this help"),
+        Binding("p", "toggle_pause", "Pause", id="pause", tooltip="pause / resume polling"),
+        Binding("r", "poll_now", "Refresh", id="refresh", show=False, tooltip="poll now"),
+        Binding(
+            "plus", "interval(0.5)", "Slower", id="slower", show=False,
+            tooltip="poll less often (0.5 s steps)",
+        ),
+        Binding(
+            "minus", "interval(-0.5)", "Faster", id="faster", show=False,
+            tooltip="poll more often (0.5 s steps)",
+        ),
+        Binding(
+            "slash", "filter", "Filter", id="filter",
+            tooltip="filter nodes by cluster, node, engine or role",
+        ),
+        Binding(
+            "w", "workload", "Workload", id="workload",
+            tooltip="start a workload (form; writing patterns need actions on)",
+        ),
+        Binding(
+            "c", "cleanup", "Cleanup", id="cleanup",
+            tooltip="clean up old rows (form; actions on; dry run first, typed confirmation)",
+        ),
+        Binding("q", "quit", "Quit", id="quit", tooltip="quit (running jobs are asked to stop first)"),
     ]
 
     def __init__(
@@ -306,22 +329,25 @@ class ClustertopApp(App[int]):
         self.push_screen(HelpScreen(self.key_help()))
 
     def key_help(self) -> list[tuple[str, str]]:
-        rows = [(key, description) for key, (_mode, description) in SCREENS_BY_KEY.items()]
-        rows += [
-            ("?", "this help"),
-            ("p", "pause / resume polling"),
-            ("r", "poll now"),
-            ("+ / -", "poll less / more often (0.5 s steps)"),
-            ("/", "filter nodes by cluster, node, engine or role"),
-            ("w", "start a workload (form; writing patterns need actions on)"),
-            ("c", "clean up old rows (form; actions on; dry run first, typed confirmation)"),
-            ("b", "rebalance Citus shards (Shards screen; plan shown first; actions on)"),
-            ("x", "stop the selected job (Jobs screen)"),
-            ("up / down", "move through rows; the detail line follows"),
-            ("ctrl+p", "command palette"),
-            ("q", "quit (running jobs are asked to stop first)"),
-        ]
+        """Every key, read from the bindings themselves (with the user's keymap applied), so
+        the help cannot drift from what the keys do."""
+        rows = [(self._key_text(b), b.tooltip or b.description) for b in self._own_bindings()]
+        for screen in (ShardsScreen, JobsScreen):
+            rows += [
+                (self._key_text(b), f"{b.tooltip or b.description} ({screen.SCREEN_NAME} screen)")
+                for b in screen.BINDINGS
+                if isinstance(b, Binding)
+            ]
+        rows.append(("up / down", "move through rows; the detail line follows"))
+        rows.append((self.COMMAND_PALETTE_BINDING, "command palette"))
         return rows
+
+    def _own_bindings(self) -> list[Binding]:
+        return [b for b in self.BINDINGS if isinstance(b, Binding)]
+
+    def _key_text(self, binding: Binding) -> str:
+        keys = self.config.ui.keymap.get(binding.id or "", binding.key)
+        return ", ".join(self.get_key_display(replace(binding, key=k.strip())) for k in keys.split(","))
 
     async def action_quit(self) -> None:
         running = self.state.jobs.running()

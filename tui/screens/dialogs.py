@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.table import Table
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
@@ -16,6 +16,7 @@ class HelpScreen(ModalScreen[None]):
     HelpScreen { align: center middle; }
     HelpScreen > Vertical { width: 72; height: auto; max-height: 90%; border: thick $accent;
                             background: $surface; padding: 0 1; }
+    HelpScreen VerticalScroll { height: auto; max-height: 100%; }
     """
 
     def __init__(self, keys: list[tuple[str, str]]) -> None:
@@ -29,8 +30,9 @@ class HelpScreen(ModalScreen[None]):
         for key, description in self.keys:
             table.add_row(key, description)
         with Vertical():
-            yield Label("[b]clustertop keys[/b] (esc closes)")
-            yield Static(table)
+            yield Label("[b]clustertop keys[/b] (esc closes; arrows scroll)")
+            with VerticalScroll():
+                yield Static(table)
 
 
 class ConfirmScreen(ModalScreen[bool]):

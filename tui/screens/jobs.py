@@ -23,8 +23,11 @@ def progress_bar(fraction: float | None, width: int = 12) -> str:
 
 
 class JobsScreen(MonitorScreen):
+    SCREEN_NAME = "Jobs"
     SCREEN_TITLE = "6 Jobs"
-    BINDINGS = [Binding("x", "stop_job", "Stop job", id="stop_job")]
+    BINDINGS = [
+        Binding("x", "stop_job", "Stop job", id="stop_job", tooltip="stop the selected job")
+    ]
     DEFAULT_CSS = """
     JobsScreen #jobs { height: auto; max-height: 9; }
     JobsScreen #job-detail { height: 1fr; padding: 0 1; }

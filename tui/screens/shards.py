@@ -48,8 +48,14 @@ def unavailable_tables(citus: CitusSample, down: set[str]) -> list[str]:
 
 
 class ShardsScreen(MonitorScreen):
+    SCREEN_NAME = "Shards"
     SCREEN_TITLE = "4 Shards"
-    BINDINGS = [Binding("b", "app.rebalance", "Rebalance", id="rebalance")]
+    BINDINGS = [
+        Binding(
+            "b", "app.rebalance", "Rebalance", id="rebalance",
+            tooltip="rebalance Citus shards (plan shown first; actions on)",
+        )
+    ]
     DEFAULT_CSS = """
     ShardsScreen #shard-bars { height: 1fr; min-height: 7; }
     ShardsScreen #citus-summary { height: auto; padding: 0 1; }
