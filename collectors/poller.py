@@ -20,7 +20,8 @@ from typing import Any
 import psycopg
 import pymysql
 
-from clustertop.collectors.connect import ConnectError, connect_mysql, connect_postgres
+from clustertop.collectors.connect import ConnectError
+from clustertop.collectors.engines import adapter_for
 from clustertop.collectors.errors import close_quietly, error_text
 from clustertop.collectors.heartbeat import HeartbeatWriter
 from clustertop.collectors.lag import catchup_rate, heartbeat_lag
@@ -59,19 +60,13 @@ class PollTarget:
 
 
 def _connect(spec: NodeSpec, connect_timeout: float, statement_timeout: float) -> Any:
-    if spec.family == "mysql":
-        return connect_mysql(
-            spec, connect_timeout=connect_timeout, statement_timeout=statement_timeout
-        )
-    return connect_postgres(
+    return adapter_for(spec).connect(
         spec, connect_timeout=connect_timeout, statement_timeout=statement_timeout
     )
 
 
 def _collector(target: PollTarget) -> MySQLCollector | PostgresCollector:
-    if target.spec.family == "mysql":
-        return MySQLCollector(target.heartbeat_table)
-    return PostgresCollector(target.heartbeat_table)
+    return adapter_for(target.spec).collector(target.heartbeat_table)
 
 
 def _same_address(address: str, source: str | None) -> bool:
@@ -85,13 +80,13 @@ def _same_address(address: str, source: str | None) -> bool:
     return port == s_port and host in loopback and s_host in loopback
 
 
-def _shutdown_socket(conn: Any, family: str) -> None:
+def _shutdown_socket(conn: Any, spec: NodeSpec) -> None:
     """Make a blocked read on this connection return at once, from any thread."""
     if conn is None:
         return
     fd = -1
     with contextlib.suppress(Exception):
-        fd = conn.pgconn.socket if family == "postgres" else conn._sock.fileno()
+        fd = adapter_for(spec).socket_fd(conn)
     if fd >= 0:
         with contextlib.suppress(OSError):
             sock = socket.socket(fileno=socket.dup(fd))
@@ -154,7 +149,7 @@ class DetailReader:
         """Close now, or, while a pass runs, let that pass close it when done."""
         self.closing = True
         if self.busy:
-            _shutdown_socket(self.conn, self.target.spec.family)
+            _shutdown_socket(self.conn, self.target.spec)
         else:
             self._drop_connection()
 
@@ -247,7 +242,7 @@ class NodeSession:
 
     def _source_writes(self, replication: Sequence[ReplicationSample]) -> float:
         """Heartbeat writes of our own that a MySQL replica applies, and counts, as commits."""
-        if self.spec.family != "mysql":
+        if not adapter_for(self.spec).replica_counts_applied_commits:
             return 0.0  # a standby's xact_commit does not count replayed transactions
         total = 0.0
         for rep in replication:
@@ -269,7 +264,7 @@ class NodeSession:
             return float(fast.total(kind) + detail.before(kind, read_at))
 
         queries = own("queries") + writes
-        if self.spec.family == "postgres":
+        if not adapter_for(self.spec).replica_counts_applied_commits:
             own_tx = own("transactions") + writes
         else:
             # A replica's applier commits our heartbeat writes, and both counters see that;
@@ -408,7 +403,7 @@ class NodeSession:
 
     def abort(self) -> None:
         """Unblock a call stuck on a server that stopped answering: shut its socket down."""
-        _shutdown_socket(self.conn, self.spec.family)
+        _shutdown_socket(self.conn, self.spec)
 
     def close(self) -> None:
         conn, self.conn = self.conn, None

@@ -5,9 +5,8 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
-from clustertop.collectors.connect import ConnectError, connect_mysql, connect_postgres
-from clustertop.collectors.mysql import MySQLCollector
-from clustertop.collectors.postgres import PostgresCollector
+from clustertop.collectors.connect import ConnectError
+from clustertop.collectors.engines import adapter_for
 from clustertop.core.nodes import NodeSpec
 
 WRITABLE_ROLES = ("primary", "coordinator")
@@ -15,8 +14,7 @@ WRITABLE_ROLES = ("primary", "coordinator")
 
 def detect_role(spec: NodeSpec, conn: Any) -> str:
     """primary / replica for MySQL; primary / standby / coordinator / worker for PostgreSQL."""
-    reader = MySQLCollector() if spec.family == "mysql" else PostgresCollector()
-    return str(reader.read(conn)["values"]["role"])
+    return str(adapter_for(spec).collector().read(conn)["values"]["role"])
 
 
 def find_writable(nodes: tuple[NodeSpec, ...], timeout: float = 3.0) -> NodeSpec:
@@ -24,11 +22,7 @@ def find_writable(nodes: tuple[NodeSpec, ...], timeout: float = 3.0) -> NodeSpec
     errors = []
     for spec in sorted(nodes, key=lambda n: n.role_hint not in WRITABLE_ROLES):
         try:
-            conn: Any = (
-                connect_mysql(spec, connect_timeout=timeout)
-                if spec.family == "mysql"
-                else connect_postgres(spec, connect_timeout=timeout)
-            )
+            conn: Any = adapter_for(spec).connect(spec, connect_timeout=timeout)
         except ConnectError as exc:
             errors.append(f"{spec.name}: {exc}")
             continue

@@ -19,6 +19,7 @@ from clustertop.actions.sql import mysql as my_sql
 from clustertop.actions.sql import postgres as pg_sql
 from clustertop.actions.workload.table import TIME_TYPES, TableShape, describe_table
 from clustertop.collectors.connect import connect_mysql, connect_postgres
+from clustertop.collectors.engines import adapter_for
 from clustertop.collectors.errors import close_quietly, is_lock_conflict
 from clustertop.core.errors import InputError
 from clustertop.core.nodes import NodeSpec
@@ -78,10 +79,6 @@ class Partition:
         return self.upper is not None and self.upper <= cutoff
 
 
-def _q(family: str, name: str) -> str:
-    return f"`{name}`" if family == "mysql" else f'"{name}"'
-
-
 class CleanupTable:
     """What both engines share: names, the shape, statement helpers."""
 
@@ -123,7 +120,7 @@ class CleanupTable:
         return times[0]
 
     def q(self, name: str) -> str:
-        return _q(self.family, name)
+        return adapter_for(self.node).quote(name)
 
     def qualified(self, name: str) -> str:
         return f"{self.q(self.schema)}.{self.q(name)}"
@@ -224,11 +221,8 @@ class CleanupTable:
 
     def fragmentation(self) -> float | None:
         """Reclaimable / allocated, measured as the Tables screen measures it."""
-        from clustertop.collectors.mysql import MySQLCollector
-        from clustertop.collectors.postgres import PostgresCollector
-
         self.refresh_statistics()
-        collector = MySQLCollector() if self.family == "mysql" else PostgresCollector()
+        collector = adapter_for(self.node).collector()
         sample = collector.read_table(self.conn, self.schema, self.name)
         if sample.error:
             raise RuntimeError(sample.error)

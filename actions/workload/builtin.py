@@ -22,7 +22,7 @@ from clustertop.actions.workload.driver import (
     worker_processes,
 )
 from clustertop.actions.workload.table import describe_table
-from clustertop.collectors.connect import connect_mysql, connect_postgres
+from clustertop.collectors.engines import adapter_for
 from clustertop.collectors.errors import close_quietly
 
 __all__ = ["BuiltinWorkload", "SecondStats", "WorkloadSpec", "workload_job_fields"]
@@ -86,9 +86,7 @@ class BuiltinWorkload(Job):
 
     def _connect(self) -> Any:
         node, timeout = self.spec.node, self.spec.statement_timeout
-        if node.family == "mysql":
-            return connect_mysql(node, connect_timeout=5, statement_timeout=timeout)
-        return connect_postgres(node, connect_timeout=5, statement_timeout=timeout)
+        return adapter_for(node).connect(node, connect_timeout=5, statement_timeout=timeout)
 
     def _run_threads(self, shape: Any) -> None:
         group = ConnectionGroup(self.spec, shape, range(self.spec.connections))

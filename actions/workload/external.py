@@ -22,7 +22,7 @@ from clustertop.actions.workload.builtin import workload_job_fields
 from clustertop.actions.workload.driver import WorkloadSpec
 from clustertop.actions.workload.histogram import Histogram
 from clustertop.actions.workload.table import describe_table
-from clustertop.collectors.connect import connect_mysql, connect_postgres
+from clustertop.collectors.engines import adapter_for
 from clustertop.collectors.errors import close_quietly
 from clustertop.core.errors import EnvironmentProblem, InputError
 
@@ -72,9 +72,7 @@ class ExternalWorkload(Job):
     def run(self) -> Sequence[tuple[str, str]]:
         spec = self.spec
         node = spec.node
-        conn = (connect_mysql if node.family == "mysql" else connect_postgres)(
-            node, connect_timeout=5
-        )
+        conn = adapter_for(node).connect(node, connect_timeout=5)
         try:
             shape = describe_table(conn, node.family, spec.table, node.database)
         finally:

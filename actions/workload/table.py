@@ -13,7 +13,7 @@ from typing import Any
 
 from clustertop.actions.sql import mysql as my_sql
 from clustertop.actions.sql import postgres as pg_sql
-from clustertop.collectors.connect import connect_mysql, connect_postgres
+from clustertop.collectors.engines import adapter_for, family_adapter
 from clustertop.collectors.errors import close_quietly
 from clustertop.core.config import validate_table_name
 from clustertop.core.errors import InputError
@@ -102,7 +102,7 @@ class TableShape:
     time_column: Column | None
 
     def quote(self, name: str) -> str:
-        return f"`{name}`" if self.family == "mysql" else f'"{name}"'
+        return family_adapter(self.family).quote(name)
 
     @property
     def qualified(self) -> str:
@@ -190,7 +190,7 @@ def describe_table(conn: Any, family: str, name: str, default_schema: str | None
 
 def check_table(node: NodeSpec, table: str) -> TableShape:
     """A missing table or key is bad input: said before any connection of the run opens."""
-    conn = (connect_mysql if node.family == "mysql" else connect_postgres)(node, connect_timeout=5)
+    conn = adapter_for(node).connect(node, connect_timeout=5)
     try:
         return describe_table(conn, node.family, table, node.database)
     finally:
