@@ -21,6 +21,7 @@ from typing import Any, NamedTuple
 
 from clustertop.actions.sql import mysql as my_sql
 from clustertop.actions.sql import postgres as pg_sql
+from clustertop.actions.sql import statements_for
 from clustertop.collectors.connect import connect_mysql, connect_postgres
 from clustertop.collectors.roles import find_writable
 from clustertop.core.config import ClusterConfig
@@ -327,7 +328,7 @@ def table_checksum(node: NodeSpec, table: str, anchor: datetime) -> tuple[int, s
         cents = int(Decimal(amount) * 100)
         check.add(int(id_), age_us, int(user_id), status, cents, payload)
 
-    sql = (my_sql if node.family == "mysql" else pg_sql).SEED_ROWS.format(
+    sql = statements_for(node.family).SEED_ROWS.format(
         schema=SCHEMA, table=table
     )
     if node.family == "mysql":

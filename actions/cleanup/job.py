@@ -280,8 +280,8 @@ class CleanupJob(Job):
             self.log("rows another session holds are skipped by a chunk and copied one by one"
                      " once they are free")
             self._plan(table.swap_sql())
-            if table.family == "postgres":
-                self.log("the swap also renames each index of the copy to its original's name")
+            if table.SWAP_NOTE:
+                self.log(table.SWAP_NOTE)
             if spec.drop_old:
                 self._plan([table.drop_old_sql()])
             self.deleted = 0

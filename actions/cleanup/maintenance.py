@@ -148,7 +148,7 @@ class Optimize(Job):
             statement = table.optimize_sql(self.mode)
             self.log(statement)
             started = time.monotonic()
-            table.rows(statement) if table.family == "mysql" else table.execute(statement)
+            table.run_maintenance(statement)
             seconds = time.monotonic() - started
             after = _ratio(table)
         finally:

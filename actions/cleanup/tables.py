@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 from clustertop.actions.sql import mysql as my_sql
 from clustertop.actions.sql import postgres as pg_sql
+from clustertop.actions.sql import statements_for
 from clustertop.actions.workload.table import TIME_TYPES, TableShape, describe_table
 from clustertop.collectors.connect import connect_mysql, connect_postgres
 from clustertop.collectors.engines import adapter_for
@@ -83,6 +84,7 @@ class CleanupTable:
     """What both engines share: names, the shape, statement helpers."""
 
     family = ""
+    SWAP_NOTE = ""  # what the copy's swap does beyond the statements a dry run prints
 
     def __init__(self, node: NodeSpec, name: str, ts_column: str | None, lock_wait_s: float):
         self.node = node
@@ -205,7 +207,7 @@ class CleanupTable:
 
     @property
     def sql(self) -> Any:
-        return my_sql if self.family == "mysql" else pg_sql
+        return statements_for(self.family)
 
     def stamp(self, moment: datetime) -> datetime:
         return moment
@@ -219,6 +221,10 @@ class CleanupTable:
     def refresh_statistics(self) -> None:
         raise NotImplementedError
 
+    def run_maintenance(self, statement: str) -> None:
+        """OPTIMIZE / VACUUM / ANALYZE (MySQL answers these with a result set to read)."""
+        self.execute(statement)
+
     def fragmentation(self) -> float | None:
         """Reclaimable / allocated, measured as the Tables screen measures it."""
         self.refresh_statistics()
@@ -231,6 +237,9 @@ class CleanupTable:
 
 class MySQLCleanupTable(CleanupTable):
     family = "mysql"
+
+    def run_maintenance(self, statement: str) -> None:
+        self.rows(statement)
 
     def _connect(self) -> Any:
         conn = connect_mysql(self.node, connect_timeout=5, statement_timeout=LONG_STATEMENT_S)
@@ -505,6 +514,7 @@ class MySQLCleanupTable(CleanupTable):
 
 class PostgresCleanupTable(CleanupTable):
     family = "postgres"
+    SWAP_NOTE = "the swap also renames each index of the copy to its original's name"
 
     def _connect(self) -> Any:
         conn = connect_postgres(self.node, connect_timeout=5, statement_timeout=LONG_STATEMENT_S)
@@ -752,8 +762,14 @@ class PostgresCleanupTable(CleanupTable):
         return f"{self.schema}.{self.name}"
 
 
+CLEANUP_TABLES: dict[str, type[MySQLCleanupTable] | type[PostgresCleanupTable]] = {
+    "mysql": MySQLCleanupTable,
+    "postgres": PostgresCleanupTable,
+}
+
+
 def open_table(
     node: NodeSpec, name: str, ts_column: str | None = None, lock_wait_s: float = 5.0
 ) -> MySQLCleanupTable | PostgresCleanupTable:
-    cls = MySQLCleanupTable if node.family == "mysql" else PostgresCleanupTable
+    cls = CLEANUP_TABLES[node.family]
     return cls(node, name, ts_column, lock_wait_s)

@@ -11,8 +11,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from clustertop.actions.sql import mysql as my_sql
 from clustertop.actions.sql import postgres as pg_sql
+from clustertop.actions.sql import statements_for
 from clustertop.collectors.engines import adapter_for, family_adapter
 from clustertop.collectors.errors import close_quietly
 from clustertop.core.config import validate_table_name
@@ -163,7 +163,7 @@ def describe_table(conn: Any, family: str, name: str, default_schema: str | None
         else:
             found = _fetch(conn, family, pg_sql.RESOLVE_TABLE, (table,))
             schema = str(found[0][0]) if found and found[0][0] else "public"
-    sql = my_sql if family == "mysql" else pg_sql
+    sql = statements_for(family)
     rows = _fetch(conn, family, sql.TABLE_COLUMNS, (schema, table))
     if not rows:
         raise InputError("--table", name, "no such table")
