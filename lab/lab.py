@@ -1,31 +1,30 @@
-"""The lab as a whole: `up`, `down` and `status` over a directory the lab owns."""
+"""The lab as a whole: `up`, `down` and `status` over a directory the lab owns (its Citus part:
+citus.py; what status reads of a node: status.py)."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import secrets
 import shutil
 import stat
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
-
-import psycopg
-import pymysql
+from typing import Any
 
 from clustertop.core.errors import EnvironmentProblem, InputError
+from clustertop.lab import citus
 from clustertop.lab.binaries import find_mysql, find_postgres
+from clustertop.lab.citus import CITUS_CLUSTER
 from clustertop.lab.mysql_server import LAB_USER as MYSQL_LAB_USER
 from clustertop.lab.mysql_server import MySQLServer
 from clustertop.lab.nodes import LabNode
 from clustertop.lab.postgres_server import LAB_DATABASE, LAB_USER, PostgresServer
 from clustertop.lab.processes import POSTGRES_OS_USER, chown_for_server, free_port, running_as_root
+from clustertop.lab.status import NodeStatus, node_status
 
 LAB_ENGINES = ("mariadb", "postgres", "citus")
-CLUSTER_NAMES = {"mariadb": "lab-mariadb", "postgres": "lab-postgres", "citus": "lab-citus"}
+CLUSTER_NAMES = {"mariadb": "lab-mariadb", "postgres": "lab-postgres", "citus": CITUS_CLUSTER}
 WATCHED_TABLES = (
     "cleanup_bench.cleanup_partitioned",
     "cleanup_bench.cleanup_batch",
@@ -43,22 +42,6 @@ def default_lab_dir() -> Path:
         return Path("/var/lib/clustertop/lab")
     base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
     return Path(base) / "clustertop" / "lab"
-
-
-@dataclass(frozen=True)
-class NodeStatus:
-    cluster: str
-    name: str
-    engine: str
-    role: str
-    port: int
-    pid: int | None
-    up: bool
-    replicating: bool | None  # None for a node that replicates from nobody
-    detail: str
-
-    def to_json(self) -> dict[str, Any]:
-        return dict(self.__dict__)
 
 
 class Lab:
@@ -175,7 +158,7 @@ class Lab:
             if "postgres" in engines:
                 self._up_postgres(replicas, node_for, started, created, progress)
             if "citus" in engines:
-                note = self._up_citus(node_for, started, created, progress)
+                note = citus.up(self, node_for, started, created, progress)
                 if note:
                     notes.append(note)
         except BaseException:
@@ -270,87 +253,9 @@ class Lab:
         if fresh and clone_from is None:
             server.bootstrap()
 
-    def _up_citus(
-        self, node_for: Any, started: list[Any], created: list[Path], progress: Progress
-    ) -> str | None:
-        binaries = find_postgres()
-        if not binaries.has_extension("citus"):
-            return (
-                "lab-citus skipped: the citus extension is not installed for PostgreSQL "
-                f"{binaries.version} (no {binaries.sharedir}/extension/citus.control)"
-            )
-        cluster = CLUSTER_NAMES["citus"]
-        coordinator, _ = node_for(cluster, "coordinator", "citus", "coordinator", 1, None)
-        workers = [
-            node_for(cluster, f"worker{i}", "citus", "worker", 1 + i, None)[0] for i in (1, 2)
-        ]
-        servers = [PostgresServer(n, binaries, self.pgpass) for n in (coordinator, *workers)]
-        fresh = not servers[0].initialised
-        for server in servers:
-            self._start_pg(server, started, created, progress, clone_from=None)
-        if fresh:
-            progress(f"{cluster}: adding workers and a distributed table")
-            with servers[0].connect(LAB_DATABASE) as conn:
-                conn.execute(
-                    "SELECT citus_set_coordinator_host('127.0.0.1', %s)", (coordinator.port,)
-                )
-                for worker in workers:
-                    conn.execute("SELECT citus_add_node('127.0.0.1', %s)", (worker.port,))
-                conn.execute(
-                    "CREATE TABLE IF NOT EXISTS lab_events ("
-                    " tenant_id int NOT NULL, id bigserial, ts timestamptz NOT NULL DEFAULT now(),"
-                    " payload text, PRIMARY KEY (tenant_id, id))"
-                )
-                conn.execute("SELECT create_distributed_table('lab_events', 'tenant_id')")
-                conn.execute(
-                    "INSERT INTO lab_events (tenant_id, payload)"
-                    " SELECT (g % 64), md5(g::text) FROM generate_series(1, 10000) g"
-                )
-        return None
-
     def add_citus_worker(self, progress: Progress = lambda _msg: None) -> LabNode:
         """One more empty worker for lab-citus: the imbalance a rebalance then evens out."""
-        nodes = self.nodes()
-        cluster = CLUSTER_NAMES["citus"]
-        citus = [n for n in nodes if n.cluster == cluster]
-        coordinator = next((n for n in citus if n.role == "coordinator"), None)
-        if coordinator is None:
-            raise InputError(
-                "lab add-worker", cluster, "no Citus cluster: run `lab up --engines citus`"
-            )
-        number = 1 + max(
-            (int(n.name.removeprefix("worker")) for n in citus if n.name.startswith("worker")),
-            default=0,
-        )
-        taken = {n.port for n in nodes}
-        node = LabNode(
-            cluster,
-            f"worker{number}",
-            "citus",
-            "worker",
-            free_port(taken),
-            str(self.root / cluster / f"worker{number}"),
-            1 + number,
-            None,
-        )
-        binaries = find_postgres()
-        server = PostgresServer(node, binaries, self.pgpass)
-        started: list[Any] = []
-        created: list[Path] = []
-        try:
-            self._start_pg(server, started, created, progress, clone_from=None)
-            progress(f"{cluster}: citus_add_node 127.0.0.1:{node.port}")
-            with PostgresServer(coordinator, binaries, self.pgpass).connect(LAB_DATABASE) as conn:
-                conn.execute("SELECT citus_add_node('127.0.0.1', %s)", (node.port,))
-        except BaseException:
-            for running in started:
-                running.stop()
-            for path in created:
-                shutil.rmtree(path, ignore_errors=True)
-            raise
-        self._save([*nodes, node])
-        self.write_config()
-        return node
+        return citus.add_worker(self, progress)
 
     # -- config -----------------------------------------------------------------------------
 
@@ -424,23 +329,14 @@ class Lab:
 
     def status(self) -> list[NodeStatus]:
         password = self._password() if self.client_dir.is_dir() else ""
-        return [self._status(node, password) for node in self.nodes()]
+        return [
+            node_status(node, self._running_pid(node), password, self.pgpass)
+            for node in self.nodes()
+        ]
 
-    def _status(self, node: LabNode, password: str) -> NodeStatus:
+    def _running_pid(self, node: LabNode) -> int | None:
         server = self._server(node)
-        pid = server.pid() if server.running() else None
-        up, replicating, detail = False, None, "not running"
-        if pid:
-            try:
-                if node.family == "mysql":
-                    up, replicating, detail = _mysql_status(node, password)
-                else:
-                    up, replicating, detail = _postgres_status(node, self.pgpass)
-            except (pymysql.err.MySQLError, psycopg.Error, OSError) as exc:
-                detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        return NodeStatus(
-            node.cluster, node.name, node.engine, node.role, node.port, pid, up, replicating, detail
-        )
+        return server.pid() if server.running() else None
 
     def pids(self) -> list[int]:
         result = []
@@ -449,42 +345,3 @@ class Lab:
             if server.running() and (pid := server.pid()):
                 result.append(pid)
         return result
-
-
-def _mysql_status(node: LabNode, password: str) -> tuple[bool, bool | None, str]:
-    conn = pymysql.connect(
-        host="127.0.0.1",
-        port=node.port,
-        user=MYSQL_LAB_USER,
-        password=password,
-        connect_timeout=2,
-        read_timeout=5,
-    )
-    with contextlib.closing(conn), conn.cursor(pymysql.cursors.DictCursor) as cur:
-        cur.execute("SELECT VERSION() AS v")
-        version = cast("dict[str, Any]", cur.fetchone())["v"]  # VERSION() always returns a row
-        if node.role != "replica":
-            return True, None, version
-        cur.execute("SHOW SLAVE STATUS")
-        row = cur.fetchone() or {}
-        io = row.get("Slave_IO_Running") or row.get("Replica_IO_Running")
-        sql = row.get("Slave_SQL_Running") or row.get("Replica_SQL_Running")
-        ok = io == "Yes" and sql == "Yes"
-        return True, ok, f"io={io} sql={sql}"
-
-
-def _postgres_status(node: LabNode, passfile: Path) -> tuple[bool, bool | None, str]:
-    with psycopg.connect(
-        host="127.0.0.1",
-        port=node.port,
-        user=LAB_USER,
-        dbname="postgres",
-        passfile=str(passfile),
-        connect_timeout=2,
-    ) as conn:
-        version = conn.execute("SHOW server_version").fetchone()[0]  # type: ignore[index]
-        if node.role != "standby":
-            return True, None, f"PostgreSQL {version}"
-        row = conn.execute("SELECT status FROM pg_stat_wal_receiver").fetchone()
-        status = row[0] if row else "no wal receiver"
-        return True, status == "streaming", f"wal receiver {status}"

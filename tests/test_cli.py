@@ -7,7 +7,7 @@ import json
 import pytest
 
 from clustertop import __version__
-from clustertop.cli.main import build_parser
+from clustertop.cli.parser import build_parser
 from clustertop.core.config import config_from_dsns, redact_dsn
 from clustertop.core.errors import InputError
 from tests.conftest import run_cli

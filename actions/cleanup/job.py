@@ -14,12 +14,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from clustertop.actions.cleanup.tables import (
-    MySQLCleanupTable,
-    PostgresCleanupTable,
-    open_table,
-    render,
-)
+from clustertop.actions.cleanup.mysql_table import MySQLCleanupTable
+from clustertop.actions.cleanup.postgres_table import PostgresCleanupTable
+from clustertop.actions.cleanup.tables import open_table, render
 from clustertop.actions.cleanup.throttle import ClusterGauge, LoadLimit, Throttle
 from clustertop.actions.jobs import Job
 from clustertop.collectors.errors import is_lock_conflict

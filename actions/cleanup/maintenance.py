@@ -8,7 +8,9 @@ import time
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 
-from clustertop.actions.cleanup.tables import MySQLCleanupTable, PostgresCleanupTable, open_table
+from clustertop.actions.cleanup.mysql_table import MySQLCleanupTable
+from clustertop.actions.cleanup.postgres_table import PostgresCleanupTable
+from clustertop.actions.cleanup.tables import open_table
 from clustertop.actions.jobs import Job
 from clustertop.core.nodes import NodeSpec
 

@@ -1,0 +1,271 @@
+"""The cleanup statements of PostgreSQL: a table to clean on that engine."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Sequence
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from clustertop.actions.cleanup.tables import (
+    COPY_PREFIX,
+    LONG_STATEMENT_S,
+    CleanupTable,
+    Partition,
+    render,
+    retried,
+)
+from clustertop.actions.sql import postgres as pg_sql
+from clustertop.collectors.connect import connect_postgres
+from clustertop.collectors.errors import close_quietly
+from clustertop.core.errors import InputError
+
+
+class PostgresCleanupTable(CleanupTable):
+    family = "postgres"
+    SWAP_NOTE = "the swap also renames each index of the copy to its original's name"
+
+    def _connect(self) -> Any:
+        conn = connect_postgres(self.node, connect_timeout=5, statement_timeout=LONG_STATEMENT_S)
+        try:
+            # Every lock wait of a cleanup is bounded (a DDL step queued behind a long
+            # transaction holds up every query on the table); a step that gives up is retried.
+            conn.execute(pg_sql.SESSION_LOCK_TIMEOUT, (f"{round(self.lock_wait_s * 1000)}ms",))
+        except Exception:
+            close_quietly(conn)
+            raise
+        return conn
+
+    def rows(self, statement: str, args: Sequence[Any] | None = None) -> list[Any]:
+        cur = self.conn.execute(statement, args)
+        return list(cur.fetchall()) if cur.description else []
+
+    def execute(self, statement: str, args: Sequence[Any] | None = None) -> int:
+        return int(self.conn.execute(statement, args).rowcount)
+
+    def server_now(self) -> datetime:
+        return self.one(pg_sql.CLEANUP_NOW)  # type: ignore[no-any-return]
+
+    def exists(self, name: str) -> bool:
+        return bool(self.one(pg_sql.TABLE_EXISTS, (self.qualified(name),)))
+
+    def referenced_by(self) -> str | None:
+        found = self.one(pg_sql.REFERENCED_BY, (self.table,))
+        return str(found) if found else None
+
+    @contextlib.contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """A transaction holding ACCESS EXCLUSIVE on the table, waiting at most lock_wait_s."""
+        with self.conn.transaction():
+            self.execute(pg_sql.LOCAL_LOCK_TIMEOUT, (f"{round(self.lock_wait_s * 1000)}ms",))
+            self.execute(self.fmt(pg_sql.LOCK_EXCLUSIVE))
+            yield
+
+    @property
+    def partitioned(self) -> bool:
+        return bool(self.one(pg_sql.IS_PARTITIONED, (self.table,)))
+
+    # -- partitions ---------------------------------------------------------------------------
+
+    def partitions(self) -> list[Partition]:
+        if not self.partitioned:
+            raise InputError(
+                "--table",
+                self.shape_name,
+                "is not partitioned: partition_drop needs RANGE partitions",
+            )
+        key = str(self.one(pg_sql.PARTITION_KEY, (self.table,)))
+        if key.replace('"', "").lower() != f"range ({self.ts_name.lower()})":
+            raise InputError(
+                "--table",
+                self.shape_name,
+                f"is partitioned by {key}; partition_drop needs RANGE ({self.ts_name})",
+            )
+        return [
+            Partition(f"{self.q(schema)}.{self.q(name)}", upper, str(bound))
+            for schema, name, bound, upper in self.rows(pg_sql.PARTITIONS, (self.table,))
+        ]
+
+    @retried
+    def drop_partition(self, partition: Partition, cutoff: datetime) -> int:
+        """Lock, count, detach and drop in one transaction: the count is what the drop removed."""
+        with self.exclusive():
+            rows = int(self.one(f"SELECT count(*) FROM {partition.name}"))
+            for statement in self.drop_partition_sql(partition)[2:]:
+                self.execute(statement)
+        return rows
+
+    def drop_partition_sql(self, partition: Partition) -> list[str]:
+        return [
+            self.fmt(pg_sql.LOCK_EXCLUSIVE),
+            f"SELECT count(*) FROM {partition.name}",
+            self.fmt(pg_sql.DETACH_PARTITION, partition=partition.name),
+            pg_sql.DROP_DETACHED.format(partition=partition.name),
+        ]
+
+    def count_partition(self, partition: Partition) -> int:
+        return int(self.one(f"SELECT count(*) FROM {partition.name}"))
+
+    def count_partition_older(self, partition: Partition, cutoff: datetime) -> int:
+        statement = pg_sql.COUNT_PARTITION_OLDER.format(partition=partition.name, ts=self.ts)
+        return int(self.one(statement, (cutoff,)))
+
+    def add_partition_sql(self, day: date) -> str:
+        name = self.qualified(f"{self.name}_p{day:%Y%m%d}")
+        return self.fmt(
+            pg_sql.CREATE_PARTITION,
+            partition=name,
+            lower=f"{day:%Y-%m-%d} 00:00:00+00",
+            upper=f"{day + timedelta(days=1):%Y-%m-%d} 00:00:00+00",
+        )
+
+    # -- truncate -----------------------------------------------------------------------------
+
+    @retried
+    def truncate(self) -> int:
+        with self.exclusive():
+            rows = self.count_all()
+            self.execute(self.fmt(pg_sql.TRUNCATE))
+        return rows
+
+    def truncate_sql(self) -> list[str]:
+        return [
+            "BEGIN",
+            self.fmt(pg_sql.LOCK_EXCLUSIVE),
+            self.fmt(pg_sql.COUNT_ALL),
+            self.fmt(pg_sql.TRUNCATE),
+            "COMMIT",
+        ]
+
+    # -- copy ---------------------------------------------------------------------------------
+
+    @property
+    def _function(self) -> str:
+        return self.qualified(f"{COPY_PREFIX}{self.name}"[:63])
+
+    @property
+    def _trigger(self) -> str:
+        return self.q(f"{COPY_PREFIX}{self.name}"[:63])
+
+    def copy_setup_sql(self, cutoff: datetime, high_water: int) -> list[str]:
+        if self.partitioned:
+            raise InputError(
+                "--method", "copy", f"{self.shape_name} is partitioned: use partition_drop"
+            )
+        new = self.qualified(self.new_name)
+        names = [self.q(c.name) for c in self.shape.columns]
+        return [
+            self.fmt(pg_sql.CREATE_LIKE, new=new),
+            self.fmt(
+                pg_sql.COPY_FUNCTION,
+                function=self._function,
+                new=new,
+                keep_new=self.keep_condition("NEW", cutoff, high_water),
+                new_values=", ".join(f"NEW.{n}" for n in names),
+                update_all=", ".join(f"{n} = EXCLUDED.{n}" for n in names),
+            ),
+            self.fmt(pg_sql.COPY_TRIGGER, trigger=self._trigger, function=self._function),
+        ]
+
+    @retried
+    def copy_chunk(self, after: int, upto: int, cutoff: datetime, high_water: int) -> int:
+        statement = self.fmt(pg_sql.COPY_CHUNK, new=self.qualified(self.new_name))
+        return self.execute(statement, (after, upto, cutoff, high_water))
+
+    def copy_chunk_sql(self, after: int, upto: int, cutoff: datetime, high_water: int) -> list[str]:
+        statement = self.fmt(pg_sql.COPY_CHUNK, new=self.qualified(self.new_name))
+        return [render(statement, (after, upto, cutoff, high_water))]
+
+    def copy_key(self, key: int, cutoff: datetime, high_water: int) -> int:
+        statement = self.fmt(pg_sql.COPY_KEY, new=self.qualified(self.new_name))
+        with self.conn.transaction():
+            self.execute(pg_sql.LOCAL_LOCK_TIMEOUT, (f"{round(self.lock_wait_s * 1000)}ms",))
+            return self.execute(statement, (key, cutoff, high_water))
+
+    def copy_leftovers(self) -> list[str]:
+        found = []
+        if self.one("SELECT to_regprocedure(%s)", (f"{self._function}()",)):
+            found.append(self._function)
+        if self.exists(self.new_name):
+            found.append(self.new_name)
+        return found
+
+    @retried
+    def copy_teardown(self) -> None:
+        with self.conn.transaction():
+            self.execute(self.fmt(pg_sql.DROP_TRIGGER, trigger=self._trigger))
+            self.execute(pg_sql.DROP_TABLE_Q.format(name=self.qualified(self.new_name)))
+            self.execute(pg_sql.DROP_FUNCTION.format(function=self._function))
+
+    def swap_sql(self) -> list[str]:
+        new, old = self.qualified(self.new_name), self.qualified(self.old_name)
+        statements = ["BEGIN", self.fmt(pg_sql.LOCK_EXCLUSIVE)]
+        for column, sequence, identity in self.rows(
+            pg_sql.SEQUENCES, (self.table, self.table, self.table)
+        ):
+            if identity:
+                statements.append(
+                    pg_sql.SYNC_SEQUENCE.format(new=new, column=column, sequence=sequence)
+                )
+            else:
+                statements.append(
+                    pg_sql.OWN_SEQUENCE.format(sequence=sequence, new=new, column=self.q(column))
+                )
+        schema = self.q(self.schema)
+        pairs = (
+            self.rows(pg_sql.INDEX_PAIRS, (new, self.table)) if self.exists(self.new_name) else []
+        )
+        for old_index, new_index, original in pairs:
+            aside = self.q(f"{original[:59]}_old")
+            statements.append(
+                pg_sql.RENAME_INDEX.format(schema=schema, index=old_index, name=aside)
+            )
+            statements.append(
+                pg_sql.RENAME_INDEX.format(schema=schema, index=new_index, name=self.q(original))
+            )
+        statements += [
+            pg_sql.RENAME.format(table=self.table, name=self.q(self.old_name)),
+            pg_sql.RENAME.format(table=new, name=self.q(self.name)),
+            pg_sql.DROP_TRIGGER.format(trigger=self._trigger, table=old),
+            pg_sql.DROP_FUNCTION.format(function=self._function),
+            "COMMIT",
+        ]
+        return statements
+
+    @retried
+    def swap(self) -> None:
+        """One transaction under ACCESS EXCLUSIVE: sessions see the old table or the new."""
+        statements = self.swap_sql()[2:-1]
+        with self.exclusive():
+            for statement in statements:
+                self.execute(statement)
+
+    def count_removed_by_copy(self, cutoff: datetime, high_water: int) -> int:
+        statement = pg_sql.COUNT_OLDER.format(
+            table=self.qualified(self.old_name), key=self.key, ts=self.ts
+        )
+        return int(self.one(statement, (cutoff, high_water)))
+
+    def drop_old_sql(self) -> str:
+        return pg_sql.DROP_TABLE_Q.format(name=self.qualified(self.old_name))
+
+    # -- bookkeeping --------------------------------------------------------------------------
+
+    def log_position(self) -> Any:
+        return self.one(pg_sql.WAL_LSN)
+
+    def log_bytes_since(self, position: Any) -> int | None:
+        return int(self.one(pg_sql.WAL_BYTES_SINCE, (position,))) if position else None
+
+    def refresh_statistics(self) -> None:
+        pass  # pgstattuple_approx reads the table itself
+
+    def optimize_sql(self, mode: str) -> str:
+        statement = {"full": pg_sql.VACUUM_FULL, "analyze": pg_sql.ANALYZE_TABLE}.get(
+            mode, pg_sql.VACUUM
+        )
+        return self.fmt(statement)
+
+    @property
+    def shape_name(self) -> str:
+        return f"{self.schema}.{self.name}"
