@@ -14,8 +14,10 @@ from clustertop.collectors.heartbeat import split_table
 from clustertop.collectors.own import OwnActivity
 from clustertop.collectors.samples import (
     DetailSample,
+    NodeReading,
     PartitionSample,
     ReplicationSample,
+    ServerStatus,
     StatementsSample,
     TableSample,
     skew,
@@ -89,7 +91,7 @@ class MySQLCollector:
 
     # -- every round ------------------------------------------------------------------------
 
-    def read(self, conn: pymysql.connections.Connection[Any]) -> dict[str, Any]:
+    def read(self, conn: pymysql.connections.Connection[Any]) -> NodeReading:
         with conn.cursor() as cur:
             self._execute(cur, sql.VERSION)
             version, max_connections, server_id, page_size = cur.fetchone()  # type: ignore[misc]
@@ -119,18 +121,18 @@ class MySQLCollector:
                 sum(v for v in com if v is not None) if any(v is not None for v in com) else None
             )
             tps_source = "Com_commit+Com_rollback (explicit transactions only)"
-        return {
-            "values": {
-                "version": str(version),
-                "role": "replica" if replicas else "primary",
-                "server_id": str(server_id),
-                "uptime_s": num("Uptime"),
-                "connections": int(status.get("Threads_connected", 0)),
-                "max_connections": int(max_connections),
-                "active": int(status.get("Threads_running", 0)),
-                "replication": tuple(replicas),
-            },
-            "counters": {
+        return NodeReading(
+            status=ServerStatus(
+                version=str(version),
+                role="replica" if replicas else "primary",
+                server_id=str(server_id),
+                uptime_s=num("Uptime"),
+                connections=int(status.get("Threads_connected", 0)),
+                max_connections=int(max_connections),
+                active=int(status.get("Threads_running", 0)),
+                replication=tuple(replicas),
+            ),
+            counters={
                 "transactions": commits,
                 "queries": num("Questions"),
                 # MariaDB 10.11 dropped Innodb_rows_*; its handler counters are the same thing.
@@ -142,9 +144,9 @@ class MySQLCollector:
                 "cache_requests": num("Innodb_buffer_pool_read_requests"),
                 "cache_misses": num("Innodb_buffer_pool_reads"),
             },
-            "tps_source": tps_source,
-            "trx_metrics": trx is not None,
-        }
+            tps_source=tps_source,
+            trx_metrics=trx is not None,
+        )
 
     def _trx_metrics(self, cur: Any) -> float | None:
         try:

@@ -30,6 +30,7 @@ from clustertop.collectors.postgres import PostgresCollector
 from clustertop.collectors.rates import CounterRates
 from clustertop.collectors.samples import (
     DetailSample,
+    NodeReading,
     NodeSample,
     PollRound,
     ReplicationSample,
@@ -215,11 +216,11 @@ class NodeSession:
             self.close()
             return self.down_sample(at, error_text(exc), started)
         self.last_error = None
-        values = reading["values"]
-        self._manage_writer(values["role"])
-        throughput, hit = self._throughput(reading, values["replication"], read_at)
+        status = reading.status
+        self._manage_writer(status.role)
+        throughput, hit = self._throughput(reading, status.replication, read_at)
         replication = tuple(
-            self._with_catchup(self._fresh_heartbeat(r)) for r in values["replication"]
+            self._with_catchup(self._fresh_heartbeat(r)) for r in status.replication
         )
         self.detail.maybe_start()
         return NodeSample(
@@ -235,7 +236,16 @@ class NodeSession:
             throughput=throughput,
             heartbeat_writer=self._writer_state(),
             detail=self.detail.latest,
-            **{**values, "replication": replication},
+            version=status.version,
+            role=status.role,
+            server_id=status.server_id,
+            uptime_s=status.uptime_s,
+            connections=status.connections,
+            max_connections=status.max_connections,
+            active=status.active,
+            replication=replication,
+            senders=status.senders,
+            slots=status.slots,
         )
 
     # -- derived figures ------------------------------------------------------------------------
@@ -275,10 +285,10 @@ class NodeSession:
         return {"transactions": own_tx, "queries": queries}
 
     def _throughput(
-        self, reading: dict[str, Any], replication: Sequence[ReplicationSample], read_at: float
+        self, reading: NodeReading, replication: Sequence[ReplicationSample], read_at: float
     ) -> tuple[ThroughputSample | None, float | None]:
-        counters = reading["counters"]
-        own = self._own_totals(bool(reading.get("trx_metrics")), replication, read_at)
+        counters = reading.counters
+        own = self._own_totals(reading.trx_metrics, replication, read_at)
         # The counters were read at the start of the read, not when it returned.
         rates = self.rates.update(read_at, counters, own)
         requests, misses = counters.get("cache_requests"), counters.get("cache_misses")
@@ -300,7 +310,7 @@ class NodeSession:
                 rows_updated_ps=r.get("rows_updated"),
                 rows_deleted_ps=r.get("rows_deleted"),
                 log_bytes_ps=r.get("log_bytes"),
-                tps_source=reading["tps_source"],
+                tps_source=reading.tps_source,
                 reset=rates.reset,
             ),
             hit,

@@ -15,8 +15,10 @@ from clustertop.collectors.heartbeat import split_table, system_identifier
 from clustertop.collectors.own import OwnActivity
 from clustertop.collectors.samples import (
     DetailSample,
+    NodeReading,
     PartitionSample,
     ReplicationSample,
+    ServerStatus,
     SlotSample,
     StatementsSample,
     TableSample,
@@ -76,7 +78,7 @@ class PostgresCollector:
 
     # -- every round ------------------------------------------------------------------------
 
-    def read(self, conn: psycopg.Connection[Any]) -> dict[str, Any]:
+    def read(self, conn: psycopg.Connection[Any]) -> NodeReading:
         # One transaction per round: one commit of ours in the counters, one stats snapshot.
         self.activity.add("transactions")
         self.activity.add("queries", 2)  # BEGIN and COMMIT, which pg_stat_statements counts
@@ -122,20 +124,20 @@ class PostgresCollector:
                 SlotSample(r[0], r[1], bool(r[2]), _i(r[3]))
                 for r in self._execute(conn, sql.SLOTS).fetchall()
             )
-        return {
-            "values": {
-                "version": f"PostgreSQL {version}",
-                "role": role,
-                "server_id": str(self._system_id),
-                "uptime_s": float(uptime),
-                "connections": int(connections),
-                "max_connections": int(max_connections),
-                "active": int(active),
-                "replication": replication,
-                "senders": senders,
-                "slots": slots,
-            },
-            "counters": {
+        return NodeReading(
+            status=ServerStatus(
+                version=f"PostgreSQL {version}",
+                role=role,
+                server_id=str(self._system_id),
+                uptime_s=float(uptime),
+                connections=int(connections),
+                max_connections=int(max_connections),
+                active=int(active),
+                replication=replication,
+                senders=senders,
+                slots=slots,
+            ),
+            counters={
                 "transactions": _f(xacts),
                 "queries": calls,
                 "rows_read": _f(rows_read),
@@ -146,8 +148,8 @@ class PostgresCollector:
                 "cache_requests": _f((hits or 0) + (reads or 0)),
                 "cache_misses": _f(reads),
             },
-            "tps_source": "pg_stat_database xact_commit+xact_rollback",
-        }
+            tps_source="pg_stat_database xact_commit+xact_rollback",
+        )
 
     def _standby(self, conn: psycopg.Connection[Any]) -> ReplicationSample:
         row = self._execute(conn, sql.STANDBY).fetchone()

@@ -14,7 +14,7 @@ WRITABLE_ROLES = ("primary", "coordinator")
 
 def detect_role(spec: NodeSpec, conn: Any) -> str:
     """primary / replica for MySQL; primary / standby / coordinator / worker for PostgreSQL."""
-    return str(adapter_for(spec).collector().read(conn)["values"]["role"])
+    return adapter_for(spec).collector().read(conn).status.role
 
 
 def find_writable(nodes: tuple[NodeSpec, ...], timeout: float = 3.0) -> NodeSpec:

@@ -5,6 +5,7 @@ Every figure that could not be read is None (shown as unknown), never a made-up 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -219,6 +220,33 @@ class DetailSample:
     citus: CitusSample | None = None
     error: str | None = None
     duration_ms: float | None = None
+
+
+@dataclass(frozen=True)
+class ServerStatus:
+    """What one read of a node says about the server itself, as a collector found it."""
+
+    version: str
+    role: str
+    server_id: str
+    uptime_s: float | None
+    connections: int
+    max_connections: int
+    active: int
+    replication: tuple[ReplicationSample, ...] = ()
+    senders: tuple[WalSenderSample, ...] = ()
+    slots: tuple[SlotSample, ...] = ()
+
+
+@dataclass(frozen=True)
+class NodeReading:
+    """A collector's read of a node: the server's status, and running counters (by name) that
+    the poller turns into rates."""
+
+    status: ServerStatus
+    counters: Mapping[str, float | None]
+    tps_source: str
+    trx_metrics: bool = False  # MySQL: InnoDB's trx counters (they count our own reads too)
 
 
 @dataclass(frozen=True)
