@@ -7,6 +7,8 @@ the rest of the code reaches the right one."""
 
 from __future__ import annotations
 
+import contextlib
+import socket
 from typing import Any, ClassVar, Literal
 
 from clustertop.collectors.connect import connect_mysql, connect_postgres
@@ -39,6 +41,19 @@ class EngineAdapter:
     def socket_fd(self, conn: Any) -> int:
         """The connection's socket, so another thread can cut a blocked read short."""
         raise NotImplementedError
+
+    def cut_off(self, conn: Any) -> None:
+        """Make a blocked read on this connection return at once, from any thread."""
+        if conn is None:
+            return
+        fd = -1
+        with contextlib.suppress(Exception):
+            fd = self.socket_fd(conn)
+        if fd >= 0:
+            with contextlib.suppress(OSError):
+                sock = socket.socket(fileno=socket.dup(fd))
+                sock.shutdown(socket.SHUT_RDWR)
+                sock.close()
 
 
 class MySQLAdapter(EngineAdapter):

@@ -8,8 +8,6 @@ round is not polled again (polls of a node never overlap) and reads as DOWN mean
 
 from __future__ import annotations
 
-import contextlib
-import socket
 import threading
 import time
 from collections import deque
@@ -21,15 +19,13 @@ import psycopg
 import pymysql
 
 from clustertop.collectors.connect import ConnectError
+from clustertop.collectors.detail import DetailReader
 from clustertop.collectors.engines import adapter_for
 from clustertop.collectors.errors import close_quietly, error_text
 from clustertop.collectors.heartbeat import HeartbeatWriter
 from clustertop.collectors.lag import catchup_rate, heartbeat_lag
-from clustertop.collectors.mysql import MySQLCollector
-from clustertop.collectors.postgres import PostgresCollector
 from clustertop.collectors.rates import CounterRates
 from clustertop.collectors.samples import (
-    DetailSample,
     NodeReading,
     NodeSample,
     PollRound,
@@ -60,16 +56,6 @@ class PollTarget:
     detail_timeout: float = 10.0
 
 
-def _connect(spec: NodeSpec, connect_timeout: float, statement_timeout: float) -> Any:
-    return adapter_for(spec).connect(
-        spec, connect_timeout=connect_timeout, statement_timeout=statement_timeout
-    )
-
-
-def _collector(target: PollTarget) -> MySQLCollector | PostgresCollector:
-    return adapter_for(target.spec).collector(target.heartbeat_table)
-
-
 def _same_address(address: str, source: str | None) -> bool:
     if source is None:
         return False
@@ -81,80 +67,6 @@ def _same_address(address: str, source: str | None) -> bool:
     return port == s_port and host in loopback and s_host in loopback
 
 
-def _shutdown_socket(conn: Any, spec: NodeSpec) -> None:
-    """Make a blocked read on this connection return at once, from any thread."""
-    if conn is None:
-        return
-    fd = -1
-    with contextlib.suppress(Exception):
-        fd = adapter_for(spec).socket_fd(conn)
-    if fd >= 0:
-        with contextlib.suppress(OSError):
-            sock = socket.socket(fileno=socket.dup(fd))
-            sock.shutdown(socket.SHUT_RDWR)
-            sock.close()
-
-
-class DetailReader:
-    """Statements, tables, partitions and shards: heavier, so read every few seconds on a
-    connection of their own, in a thread of their own, never two at once."""
-
-    def __init__(self, target: PollTarget) -> None:
-        self.target = target
-        self.collector = _collector(target)
-        self.conn: Any = None
-        self.latest: DetailSample | None = None
-        self.next_at = 0.0
-        self.thread: threading.Thread | None = None
-        self.closing = False
-        self.lock = threading.Lock()
-
-    @property
-    def busy(self) -> bool:
-        return self.thread is not None and self.thread.is_alive()
-
-    def maybe_start(self) -> None:
-        """Start a pass when one is due; safe to call from several poll threads at once."""
-        with self.lock:
-            if self.closing or self.busy or time.monotonic() < self.next_at:
-                return
-            self.next_at = time.monotonic() + self.target.detail_interval
-            self.thread = threading.Thread(
-                target=self._run, name=f"detail-{self.target.spec.key}", daemon=True
-            )
-            self.thread.start()
-
-    def _run(self) -> None:
-        spec = self.target.spec
-        try:
-            if self.conn is None:
-                self.conn = _connect(spec, self.target.connect_timeout, self.target.detail_timeout)
-            self.latest = self.collector.read_detail(
-                self.conn, self.target.watched_tables, spec.database
-            )
-        except Exception as exc:  # a thread must hand back an error, never die with it
-            self._drop_connection()
-            self.latest = DetailSample(at=time.time(), error=error_text(exc))
-        if self.closing:
-            self._drop_connection()
-
-    def wait(self, timeout: float) -> None:
-        if self.thread is not None:
-            self.thread.join(timeout)
-
-    def _drop_connection(self) -> None:
-        conn, self.conn = self.conn, None
-        close_quietly(conn)
-
-    def close(self) -> None:
-        """Close now, or, while a pass runs, let that pass close it when done."""
-        self.closing = True
-        if self.busy:
-            _shutdown_socket(self.conn, self.target.spec)
-        else:
-            self._drop_connection()
-
-
 class NodeSession:
     """One node's connection, collector and derived state; used by one thread at a time."""
 
@@ -162,7 +74,7 @@ class NodeSession:
         self.target = target
         self.spec = target.spec
         self.conn: Any = None
-        self.collector = _collector(target)
+        self.collector = adapter_for(target.spec).collector(target.heartbeat_table)
         self.rates = CounterRates()
         self.detail = DetailReader(target)
         self.writer: HeartbeatWriter | None = None
@@ -199,8 +111,10 @@ class NodeSession:
                 wait = self.next_attempt - time.monotonic()
                 return self.down_sample(at, f"{self.last_error} (retry in {wait:.1f} s)", started)
             try:
-                self.conn = _connect(
-                    self.spec, self.target.connect_timeout, self.target.statement_timeout
+                self.conn = adapter_for(self.spec).connect(
+                    self.spec,
+                    connect_timeout=self.target.connect_timeout,
+                    statement_timeout=self.target.statement_timeout,
                 )
             except ConnectError as exc:
                 self.backoff = min(MAX_BACKOFF_S, max(0.5, self.backoff * 2))
@@ -413,7 +327,7 @@ class NodeSession:
 
     def abort(self) -> None:
         """Unblock a call stuck on a server that stopped answering: shut its socket down."""
-        _shutdown_socket(self.conn, self.spec)
+        adapter_for(self.spec).cut_off(self.conn)
 
     def close(self) -> None:
         conn, self.conn = self.conn, None
