@@ -24,7 +24,7 @@ from clustertop.collectors.errors import close_quietly
 from clustertop.collectors.samples import CitusSample, RebalanceSample, skew
 from clustertop.collectors.sql import postgres as collector_sql
 from clustertop.core.config import ClusterConfig
-from clustertop.core.errors import InputError
+from clustertop.core.errors import InputError, OperationFailed
 from clustertop.core.nodes import NodeSpec
 
 STRATEGIES = ("by_disk_size", "by_shard_count")
@@ -301,7 +301,7 @@ class RebalanceJob(Job):
         if state in ("cancelled", "cancelling"):
             self.check_cancelled()  # the job ends as cancelled, the summary kept
         if state == "failed":
-            raise RuntimeError(
+            raise OperationFailed(
                 f"citus rebalance job {self.job_id} failed: see citus_rebalance_status()"
             )
         return summary

@@ -12,12 +12,13 @@ import pymysql
 import pymysql.cursors
 
 from clustertop.collectors.errors import error_text
+from clustertop.core.errors import OperationFailed
 from clustertop.core.nodes import NodeSpec
 
 APPLICATION_NAME = "clustertop"
 
 
-class ConnectError(Exception):
+class ConnectError(OperationFailed):
     """Could not reach or log in to a node; the message never holds a password."""
 
 

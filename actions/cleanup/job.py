@@ -21,14 +21,14 @@ from clustertop.actions.cleanup.throttle import ClusterGauge, LoadLimit, Throttl
 from clustertop.actions.jobs import Job
 from clustertop.collectors.errors import is_lock_conflict
 from clustertop.core.config import ClusterConfig
-from clustertop.core.errors import InputError
+from clustertop.core.errors import InputError, OperationFailed
 from clustertop.core.nodes import NodeSpec
 
 METHODS = ("partition_drop", "truncate", "copy", "batch_delete")
 CleanupTable = MySQLCleanupTable | PostgresCleanupTable
 
 
-class LockedRows(Exception):
+class LockedRows(OperationFailed):
     """Rows the copy must carry stayed locked by other sessions past its patience."""
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from clustertop.collectors.poller import Poller, PollTarget
 from clustertop.collectors.samples import PollRound
 from clustertop.core.config import ClusterConfig
-from clustertop.core.errors import InputError
+from clustertop.core.errors import InputError, OperationFailed
 
 GAUGE_INTERVAL_S = 0.25
 # A reading this recent stands for now: chunks do not wait for a fresh poll each (pt-archiver
@@ -46,8 +46,8 @@ def parse_load_limit(text: str, where: str) -> LoadLimit:
     return LoadLimit(name.strip(), number)
 
 
-class CriticalLoad(Exception):
-    pass
+class CriticalLoad(OperationFailed):
+    """The primary passed --critical-load: the run stops (what it removed stays removed)."""
 
 
 @dataclass(frozen=True)

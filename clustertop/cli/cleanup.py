@@ -11,7 +11,7 @@ from typing import Any
 
 from clustertop.cli.common import require_actions, resolve_config, save_result, say
 from clustertop.cli.terminal import confirm, follow
-from clustertop.core.errors import MISSING, InputError
+from clustertop.core.errors import MISSING, InputError, OperationFailed
 from clustertop.usecases import changes
 
 FORMAT_CHOICES = ("table", "md", "csv", "json")
@@ -188,7 +188,7 @@ def _finish(job: Any, snap: Any, as_json: bool, kind: str) -> int:
         raise (
             InputError("--table", job.spec.table, snap.error)
             if "--" in snap.error
-            else RuntimeError(snap.error)
+            else OperationFailed(snap.error)
         )
     if snap.state == "cancelled" or job.result is None:
         say("cancelled: every finished chunk stays done; nothing is half-swapped")
@@ -248,7 +248,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     )
     snap = follow(job, say)
     if snap.error:
-        raise RuntimeError(snap.error)
+        raise OperationFailed(snap.error)
     save_result("compare", {"rows": args.rows, "methods": job.rows})
     print(render_rows(job.rows, args.format))
     return 0 if snap.state == "finished" else 1
@@ -282,7 +282,7 @@ def cmd_partitions(args: argparse.Namespace) -> int:
     job.dry_run = False
     snap = follow(job, say)
     if snap.error:
-        raise RuntimeError(snap.error)
+        raise OperationFailed(snap.error)
     return 0 if snap.state == "finished" else 1
 
 
@@ -303,6 +303,6 @@ def cmd_optimize(args: argparse.Namespace) -> int:
         confirm(args, f"{statement} rebuilds {table} (it may lock it while it runs).", table)
     snap = follow(job, say)
     if snap.error:
-        raise RuntimeError(snap.error)
+        raise OperationFailed(snap.error)
     print(job.outcome)
     return 0 if snap.state == "finished" else 1

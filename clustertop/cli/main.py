@@ -15,7 +15,7 @@ from clustertop.cli.common import require_actions, resolve_config, save_result, 
 from clustertop.cli.parser import build_parser
 from clustertop.cli.terminal import follow
 from clustertop.core.config import Config, load_config
-from clustertop.core.errors import EnvironmentProblem, InputError
+from clustertop.core.errors import ClustertopError, InputError, OperationFailed
 
 
 def _lab_for(args: argparse.Namespace) -> Any:
@@ -219,7 +219,7 @@ def cmd_workload(args: argparse.Namespace) -> int:
         raise (
             InputError("--table", job.spec.table, snap.error)
             if "table" in snap.error
-            else RuntimeError(snap.error)
+            else OperationFailed(snap.error)
         )
     result = job.result or {}
     path = save_result("workload", result)
@@ -305,8 +305,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return COMMANDS[args.command](args)
-    except (InputError, EnvironmentProblem) as exc:
-        print(f"clustertop: {exc}", file=sys.stderr)
+    except ClustertopError as exc:
+        print(f"clustertop: {' '.join(str(exc).split())}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("clustertop: interrupted", file=sys.stderr)

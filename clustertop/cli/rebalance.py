@@ -9,6 +9,7 @@ from typing import Any
 
 from clustertop.cli.common import require_actions, resolve_config, save_result, say
 from clustertop.cli.terminal import confirm, follow
+from clustertop.core.errors import OperationFailed
 from clustertop.usecases import changes
 
 
@@ -65,7 +66,7 @@ def cmd_rebalance(args: argparse.Namespace) -> int:
     job = RebalanceJob(spec, plan)
     snap = follow(job, say)
     if snap.error:
-        raise RuntimeError(snap.error)
+        raise OperationFailed(snap.error)
     record = job.result or {}
     save_result("rebalance", record)
     if args.json:

@@ -1,4 +1,6 @@
-"""Errors an operator can fix: each renders as one line and exits 2."""
+"""The errors clustertop expects, under one root: each renders as one line, never a traceback.
+Bad input and a machine that lacks something exit 2; an operation that failed for a reason the
+operator can read (a refused connection, a job already running) exits 1."""
 
 from __future__ import annotations
 
@@ -13,7 +15,18 @@ class _Missing:
 MISSING: Final = _Missing()
 
 
-class InputError(Exception):
+class ClustertopError(Exception):
+    """The root: an error clustertop expects and can say in one line."""
+
+    exit_code = 1
+
+
+class OperationFailed(ClustertopError):
+    """A change or a read that failed for a reason outside clustertop (a node refused, a job
+    failed, one is already running): one line naming what, exit 1."""
+
+
+class InputError(ClustertopError):
     """Bad input (config, flag, DSN, table name).
 
     `where` names the field (a file and key path, a flag), `value` is what was given, or
@@ -32,7 +45,7 @@ class InputError(Exception):
         super().__init__(" ".join(text.split()))
 
 
-class EnvironmentProblem(Exception):
+class EnvironmentProblem(ClustertopError):
     """The machine lacks something (a server binary, a free port, disk): one line, exit 2."""
 
     exit_code = 2
