@@ -45,6 +45,9 @@ class HeartbeatWriter:
         # Server-clock time just before this writer's first write: a replica whose newest
         # heartbeat is older than this has not applied that first write yet.
         self.started_at: float | None = None
+        # Another writer (another clustertop, pt-heartbeat on the same table) kept the row
+        # fresh before ours started: a replica's older heartbeat then means what it says.
+        self.shared = False
         self.error: str | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -103,6 +106,9 @@ class HeartbeatWriter:
             cur.execute(my_sql.HEARTBEAT_CREATE_SCHEMA.format(**names))
             cur.execute(my_sql.HEARTBEAT_CREATE.format(**names))
             if self.started_at is None:
+                cur.execute(my_sql.HEARTBEAT_AGE_HERE.format(**names))
+                row = cur.fetchone()
+                self.shared = _fresh(row[0] if row else None)
                 cur.execute(my_sql.SERVER_CLOCK)
                 self.started_at = float(cur.fetchone()[0])
             sql = my_sql.HEARTBEAT_WRITE.format(**names)
@@ -116,10 +122,21 @@ class HeartbeatWriter:
         pg.execute(pg_sql.HEARTBEAT_CREATE.format(**names))
         system_id = system_identifier(pg)
         if self.started_at is None:
+            age = pg.execute(pg_sql.HEARTBEAT_AGE_HERE.format(**names), (system_id,)).fetchone()
+            self.shared = _fresh(age[0] if age else None)
             row = pg.execute(pg_sql.SERVER_CLOCK).fetchone()
             self.started_at = float(row[0]) if row else None
         sql = pg_sql.HEARTBEAT_WRITE.format(**names)
         return pg, lambda: pg.execute(sql, (system_id,), prepare=True)
+
+
+# A row younger than this when our writer starts is being kept fresh by someone else
+# (pt-heartbeat writes every second by default).
+SHARED_ROW_FRESH_S = 2.5
+
+
+def _fresh(age: Any) -> bool:
+    return age is not None and float(age) < SHARED_ROW_FRESH_S
 
 
 def system_identifier(conn: psycopg.Connection[Any]) -> int:

@@ -17,7 +17,11 @@ class LagEstimate:
 
 
 def heartbeat_lag(
-    applied_at: float, age_s: float, writer_started_at: float | None, interval_s: float
+    applied_at: float,
+    age_s: float,
+    writer_started_at: float | None,
+    interval_s: float,
+    shared: bool = False,
 ) -> LagEstimate:
     """The lag from the newest heartbeat a replica has applied, when our own writer keeps the
     source's row fresh.
@@ -29,11 +33,15 @@ def heartbeat_lag(
       that range is off by interval / 2 at most.
     - A heartbeat from before our writer started says nothing about now: the replica is behind
       by at least the time since our first write - a lower bound, until it applies that write.
+      Unless another writer kept the row fresh before ours (`shared`): then the heartbeat's age
+      is the lag at once, as pt-heartbeat reads it.
     """
     if writer_started_at is None:
         return LagEstimate(None, error=WAITING_FOR_FIRST_HEARTBEAT)
     if applied_at >= writer_started_at:
         return LagEstimate(age_s - min(age_s, interval_s) / 2)
+    if shared:
+        return LagEstimate(age_s)
     replica_now = applied_at + age_s
     return LagEstimate(max(0.0, replica_now - writer_started_at), lower_bound=True)
 

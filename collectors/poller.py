@@ -89,7 +89,9 @@ class NodeSession:
         self.shut_down = False
         self.writer_lock = threading.Lock()
 
-    def down_sample(self, at: float, error: str, started: float) -> NodeSample:
+    def down_sample(
+        self, at: float, error: str, started: float, retry_in_s: float | None = None
+    ) -> NodeSample:
         self.last_error = error
         return NodeSample(
             cluster=self.spec.cluster,
@@ -101,6 +103,7 @@ class NodeSession:
             error=error,
             role=self.spec.role_hint,
             poll_ms=(time.perf_counter() - started) * 1000,
+            retry_in_s=retry_in_s,
         )
 
     def collect(self) -> NodeSample:
@@ -109,7 +112,7 @@ class NodeSession:
         if self.conn is None:
             if time.monotonic() < self.next_attempt:
                 wait = self.next_attempt - time.monotonic()
-                return self.down_sample(at, f"{self.last_error} (retry in {wait:.1f} s)", started)
+                return self.down_sample(at, self.last_error or "down", started, retry_in_s=wait)
             try:
                 self.conn = adapter_for(self.spec).connect(
                     self.spec,
@@ -255,6 +258,7 @@ class NodeSession:
             rep.heartbeat_lag_s,
             writer.started_at if writer is not None else None,
             writer.interval if writer is not None else 0.0,
+            shared=writer.shared if writer is not None else False,
         )
         return replace(
             rep,

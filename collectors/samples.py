@@ -37,6 +37,11 @@ class ReplicationSample:
         """The best lag figure: heartbeat when there is one, else the engine's."""
         return self.heartbeat_lag_s if self.heartbeat_lag_s is not None else self.engine_lag_s
 
+    @property
+    def lag_is_lower_bound(self) -> bool:
+        """lag_s is only how far behind the replica is at least (shown as >=)."""
+        return self.heartbeat_lag_s is not None and self.heartbeat_lower_bound
+
 
 @dataclass(frozen=True)
 class WalSenderSample:
@@ -274,6 +279,13 @@ class NodeSample:
     detail: DetailSample | None = None
     poll_ms: float | None = None
     queries: int = 0  # statements this poll sent to the node
+    retry_in_s: float | None = None  # a DOWN node: when the next connection attempt is due
+
+    @property
+    def down_text(self) -> str:
+        """Why the node is DOWN, said once, and when it is tried again."""
+        retry = f" (retry in {self.retry_in_s:.1f} s)" if self.retry_in_s is not None else ""
+        return f"{self.error}{retry}"
 
     @property
     def key(self) -> str:
@@ -294,6 +306,13 @@ class NodeSample:
     @property
     def lag_s(self) -> float | None:
         return self._worst("lag_s")
+
+    @property
+    def lag_is_lower_bound(self) -> bool:
+        """The worst lag is only a lower bound (a replica that has not applied our first
+        heartbeat): shown as >=, and never GO in a gate."""
+        known = [r for r in self.replication if r.lag_s is not None]
+        return bool(known) and max(known, key=lambda r: r.lag_s or 0.0).lag_is_lower_bound
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)

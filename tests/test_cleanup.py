@@ -477,6 +477,21 @@ def test_max_lag_pauses_while_a_replica_lags_and_resumes_when_it_catches_up(
             assert chunk["lag_s"] <= max_lag + 1.0 + 0.5 + chunk["seconds"] + 0.5, chunk
 
 
+WRITE_COMMANDS = ("insert", "update", "delete", "replace", "truncate", "analyze", "optimize",
+                  "create_table", "create_trigger", "drop_table", "drop_trigger",
+                  "alter_table", "rename_table", "lock_tables")
+
+
+def _write_statements(node: NodeSpec) -> dict[str, int] | None:
+    """MySQL's count of every statement that writes or changes a table, server-wide (each
+    test runs alone on the lab); None on PostgreSQL, whose dry runs the checksum covers."""
+    if node.family != "mysql":
+        return None
+    with sql(node) as run:
+        rows = run("SHOW GLOBAL STATUS LIKE 'Com\\_%'")
+    return {str(k): int(v) for k, v in rows if str(k)[4:].lower() in WRITE_COMMANDS}
+
+
 @pytest.mark.parametrize("method", ["batch_delete", "copy", "partition_drop", "truncate"])
 @pytest.mark.parametrize("engine", ["mariadb", "postgres"])
 def test_a_dry_run_prints_the_sql_and_changes_nothing(
@@ -488,9 +503,12 @@ def test_a_dry_run_prints_the_sql_and_changes_nothing(
     node = cluster.nodes[0]
     anchor = read_seed_info(node)[table].anchor
     before = table_checksum(node, table, anchor)
+    writes_before = _write_statements(node)
     done = run_cli("--config", str(lab.config_path), "cleanup", "--cluster", cluster.name,
                    "--table", f"{SCHEMA}.{table}", "--method", method, "--dry-run")
     assert done.returncode == 0, done.stderr
+    # Nothing but reads: not a write, not a DDL, not even an ANALYZE (it rewrites statistics).
+    assert _write_statements(node) == writes_before
     assert table_checksum(node, table, anchor) == before
     verbs = {"batch_delete": "DELETE FROM", "copy": "RENAME", "partition_drop": "PARTITION",
              "truncate": "TRUNCATE TABLE"}
@@ -514,6 +532,13 @@ def test_a_dry_run_prints_the_sql_and_changes_nothing(
         (["--method", "batch_delete", "--table", "cleanup_bench.nope"], "no such table"),
         (["--method", "batch_delete", "--table", "cleanup_bench.cleanup_batch"],
          "--yes: no terminal to confirm on"),
+        # An unset shell variable ($TABLE) must never clean the cluster's first watched table.
+        (["--method", "batch_delete", "--table", "", "--yes"], "--table: is empty"),
+        (["--method", "batch_delete", "--batch-delay", "nan"], "--batch-delay: must be a finite"),
+        (["--method", "batch_delete", "--batch-delay", "inf"], "--batch-delay: must be a finite"),
+        (["--method", "batch_delete", "--max-lag", "inf"], "--max-lag: must be a finite"),
+        (["--method", "copy", "--lock-wait", "1e400"], "--lock-wait: must be a finite"),
+        (["--method", "batch_delete", "--retention-days", "1e9"], "--retention-days: must be at most"),
     ],
 )
 def test_bad_cleanup_input_is_one_line_exit_2(lab: Lab, mariadb: ClusterConfig,

@@ -150,3 +150,40 @@ def _resume_replication(mariadb: ClusterConfig, postgres: ClusterConfig):  # typ
         run("START SLAVE")
     with contextlib.suppress(Exception), sql(postgres.nodes[1]) as run:
         run("SELECT pg_wal_replay_resume()")
+
+
+@pytest.mark.parametrize("engine", ["mariadb", "postgres"])
+def test_a_monitor_started_during_an_outage_reads_the_lag_at_once_when_another_writer_runs(
+    engine: str, mariadb: ClusterConfig, postgres: ClusterConfig
+) -> None:
+    """One clustertop (or pt-heartbeat) keeps the heartbeat fresh; the replica's apply stops;
+    a second clustertop started 4 s later must read the whole lag at once - not the lower
+    bound it would have to say if nobody had been writing before it."""
+    cluster = mariadb if engine == "mariadb" else postgres
+    _primary, replica = cluster.nodes
+    first = poller_for(cluster)
+    second = None
+    try:
+        _warm(first, replica.name)
+        with sql(replica) as run:
+            run("STOP SLAVE SQL_THREAD" if engine == "mariadb" else "SELECT pg_wal_replay_pause()")
+            stopped = time.monotonic()
+            try:
+                time.sleep(4.0)
+                second = poller_for(cluster)
+                second.poll_round()  # its writer starts here, on a row the first keeps fresh
+
+                def read() -> float | None:
+                    (rep,) = node_sample(second.poll_round(), replica.name).replication
+                    assert not rep.heartbeat_lower_bound
+                    return rep.heartbeat_lag_s
+
+                lag = wait_for(read, timeout=5, step=0.2)
+                elapsed = time.monotonic() - stopped
+                assert lag is not None and elapsed - 1.5 <= lag <= elapsed + 0.3, (lag, elapsed)
+            finally:
+                run("START SLAVE SQL_THREAD" if engine == "mariadb" else "SELECT pg_wal_replay_resume()")
+    finally:
+        first.close()
+        if second is not None:
+            second.close()

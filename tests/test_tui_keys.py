@@ -280,3 +280,44 @@ async def test_no_color_is_respected(monkeypatch: pytest.MonkeyPatch) -> None:
         svg = mono.export_screenshot()
     assert "shop/db2" in svg
     assert all(_is_grey(c) for c in _fills(svg))
+
+
+def test_the_keymap_ids_the_config_accepts_are_the_bindings_ids() -> None:
+    from clustertop.core.config import KEYMAP_IDS
+    from clustertop.tui.app import ClustertopApp
+    from clustertop.tui.screens.jobs import JobsScreen
+    from clustertop.tui.screens.shards import ShardsScreen
+
+    ids = {
+        b.id  # type: ignore[union-attr]
+        for owner in (ClustertopApp, JobsScreen, ShardsScreen)
+        for b in owner.BINDINGS
+    }
+    assert set(KEYMAP_IDS) == ids
+
+
+async def test_a_lag_that_is_only_a_lower_bound_reads_at_least_everywhere() -> None:
+    """A replica that has not applied our writer's first heartbeat: the lag is at least the
+    figure, and the overview, the replication screen and the header say >=."""
+    from dataclasses import replace
+
+    from clustertop.tui.messages import PollCompleted
+
+    app = canned_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await feed(app, pilot)
+        last = app.canned_rounds[-1]  # type: ignore[attr-defined]
+        nodes = tuple(
+            replace(n, replication=tuple(
+                replace(r, heartbeat_lag_s=16.0, heartbeat_lower_bound=True)
+                for r in n.replication))
+            for n in last.nodes
+        )
+        app.post_message(PollCompleted(replace(last, at=last.at + 1, nodes=nodes)))
+        await pilot.pause()
+        overview = app.export_screenshot()
+        await pilot.press("2")
+        await pilot.pause()
+        replication = app.export_screenshot()
+    assert "&gt;=16s" in overview
+    assert "&gt;=16s" in replication

@@ -71,7 +71,8 @@ class AlertBook:
                     f"{node.key} replication stopped (io {rep.io_running}, sql {rep.sql_running})"
                 )
             else:
-                text = f"{node.key} lag {rep.lag_s:.1f}s" if rep.lag_s is not None else ""
+                at_least = ">=" if rep.lag_is_lower_bound else ""
+                text = f"{node.key} lag {at_least}{rep.lag_s:.1f}s" if rep.lag_s is not None else ""
             if level != OK:
                 alerts.append(Alert(f"{node.key} lag", level, text))
         detail = node.detail

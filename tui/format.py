@@ -15,6 +15,12 @@ def seconds(value: float | None) -> str:
     return f"{value / 3600:.1f}h"
 
 
+def lag(value: float | None, lower_bound: bool = False) -> str:
+    """A lag; one that is only a lower bound reads `>=16s`."""
+    text = seconds(value)
+    return f">={text}" if lower_bound and value is not None else text
+
+
 def ratio(value: float | None) -> str:
     return DASH if value is None else f"{value * 100:.1f}%"
 

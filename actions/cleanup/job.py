@@ -403,7 +403,7 @@ class CleanupJob(Job):
 
     def _fragmentation(self, table: CleanupTable) -> float | None:
         try:
-            return _round(table.fragmentation(), 4)
+            return _round(table.fragmentation(refresh=not self.spec.dry_run), 4)
         except Exception as exc:  # a figure for the record, never a reason to fail the run
             self.log(f"fragmentation unreadable: {' '.join(str(exc).split())}")
             return None

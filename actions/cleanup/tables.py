@@ -225,9 +225,12 @@ class CleanupTable:
         """OPTIMIZE / VACUUM / ANALYZE (MySQL answers these with a result set to read)."""
         self.execute(statement)
 
-    def fragmentation(self) -> float | None:
-        """Reclaimable / allocated, measured as the Tables screen measures it."""
-        self.refresh_statistics()
+    def fragmentation(self, refresh: bool = True) -> float | None:
+        """Reclaimable / allocated, measured as the Tables screen measures it; `refresh` first
+        brings the server's statistics up to date (MySQL: ANALYZE, which a dry run must not
+        send: it rewrites the statistics and takes locks)."""
+        if refresh:
+            self.refresh_statistics()
         collector = adapter_for(self.node).collector()
         sample = collector.read_table(self.conn, self.schema, self.name)
         if sample.error:

@@ -11,25 +11,29 @@ from typing import Any
 
 from clustertop.cli.common import require_actions, resolve_config, save_result, say
 from clustertop.cli.terminal import confirm, follow
+from clustertop.cli.types import days, non_negative_float, positive_float, positive_int, whole_days
 from clustertop.core.errors import MISSING, InputError, OperationFailed
 from clustertop.usecases import changes
 
 FORMAT_CHOICES = ("table", "md", "csv", "json")
 
 
-def add_parsers(add: Any, positive_int: Any, positive_float: Any) -> None:
+def add_parsers(add: Any) -> None:
     """The subcommands' options; `add(name, help)` makes a subparser with the common options."""
 
     def throttling(p: argparse.ArgumentParser) -> None:
         p.add_argument(
             "--retention-days",
-            type=float,
+            type=days,
             default=10.0,
             help="remove rows older than now - D days (default 10)",
         )
         p.add_argument("--batch-size", type=positive_int, default=5000, help="rows a chunk (5000)")
         p.add_argument(
-            "--batch-delay", type=float, default=0.1, help="seconds between chunks (0.1)"
+            "--batch-delay",
+            type=non_negative_float,
+            default=0.1,
+            help="seconds between chunks (0.1)",
         )
         p.add_argument(
             "--max-lag", type=positive_float, help="pause while a replica lags more (seconds)"
@@ -102,13 +106,13 @@ def add_parsers(add: Any, positive_int: Any, positive_float: Any) -> None:
     )
     partitions.add_argument(
         "--future-days",
-        type=positive_int,
+        type=whole_days,
         default=3,
         help="days ahead to have a partition for (default 3)",
     )
     partitions.add_argument(
         "--retention-days",
-        type=float,
+        type=days,
         default=30.0,
         help="drop partitions wholly older than this (default 30)",
     )
@@ -157,6 +161,9 @@ def _cleanup_spec(args: argparse.Namespace, cluster: Any, table: str, method: st
 def _table_arg(args: argparse.Namespace, cluster: Any, default: str | None = None) -> str:
     from clustertop.core.config import validate_table_name
 
+    if args.table is not None and not args.table.strip():
+        # An unset shell variable must never fall back to some other table.
+        raise InputError("--table", args.table, "is empty: name the table")
     table = args.table or default or (cluster.watched_tables[0] if cluster.watched_tables else None)
     if not table:
         raise InputError("--table", MISSING, "name a table: the cluster watches none")

@@ -151,12 +151,12 @@ def _print_round(round_: Any, *, as_json: bool, pretty: bool) -> None:
         return
     for n in round_.nodes:
         if not n.up:
-            print(f"{n.key:<28} DOWN  {n.error}", flush=True)
+            print(f"{n.key:<28} DOWN  {n.down_text}", flush=True)
             continue
         t = n.throughput
         tps = "-" if t is None or t.tps is None else f"{t.tps:.0f}"
         print(
-            f"{n.key:<28} {n.role or '-':<11} lag {fmt.seconds(n.lag_s):>6} "
+            f"{n.key:<28} {n.role or '-':<11} lag {fmt.lag(n.lag_s, n.lag_is_lower_bound):>6} "
             f"tps {tps:>6} conns {fmt.count_of(n.connections, n.max_connections):>9} "
             f"poll {n.poll_ms or 0:.0f} ms",
             flush=True,

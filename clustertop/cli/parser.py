@@ -8,6 +8,7 @@ from typing import Any, NoReturn
 from clustertop import __version__
 from clustertop.cli import cleanup as cleanup_commands
 from clustertop.cli import rebalance as rebalance_commands
+from clustertop.cli.types import positive_float, positive_int
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -15,26 +16,6 @@ class OneLineParser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: {message}\n")
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number (got {text!r})") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must not be negative (got {text!r})")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number (got {text!r})") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be more than 0 (got {text!r})")
-    return value
 
 
 def _common_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
@@ -96,13 +77,13 @@ def build_parser() -> OneLineParser:
     )
     poll.add_argument(
         "--count",
-        type=_positive_int,
+        type=positive_int,
         default=0,
         help="stop after N rounds (default: until interrupted)",
     )
 
     serve = add("serve", "serve the TUI to a browser on localhost (for demos on a projector)")
-    serve.add_argument("--port", type=_positive_int, default=8000, help="port (default 8000)")
+    serve.add_argument("--port", type=positive_int, default=8000, help="port (default 8000)")
     serve.add_argument(
         "--host",
         default="127.0.0.1",
@@ -130,7 +111,7 @@ def build_parser() -> OneLineParser:
         help="comma-separated: mariadb, postgres, citus (default: mariadb,postgres)",
     )
     up.add_argument(
-        "--replicas", type=_positive_int, default=1, help="replicas per primary (default 1)"
+        "--replicas", type=positive_int, default=1, help="replicas per primary (default 1)"
     )
     down = lab_sub.add_parser(
         "down",
@@ -155,7 +136,7 @@ def build_parser() -> OneLineParser:
 
     load = add("load", "create the cleanup_bench schema and load deterministic seed rows")
     load.add_argument(
-        "--rows", type=_positive_int, default=10_000, help="rows per table (default 10000)"
+        "--rows", type=positive_int, default=10_000, help="rows per table (default 10000)"
     )
     load.add_argument("--seed", type=int, default=1, help="seed of the data set (default 1)")
     load.add_argument("--json", action="store_true", help="print the load report as JSON")
@@ -181,21 +162,21 @@ def build_parser() -> OneLineParser:
     run_p.add_argument("--table", help="SCHEMA.TABLE (default: the cluster's first watched table)")
     run_p.add_argument(
         "--connections",
-        type=_positive_int,
+        type=positive_int,
         default=4,
         help="connections, one thread each (default 4)",
     )
     run_p.add_argument(
         "--processes",
-        type=_positive_int,
+        type=positive_int,
         default=0,
         help="builtin driver: worker processes the connections are spread over (default: one "
         "per CPU when unthrottled or above 2000 TPS, else threads in one process)",
     )
-    run_p.add_argument("--tps", type=_positive_float, help="target TPS (default: unthrottled)")
+    run_p.add_argument("--tps", type=positive_float, help="target TPS (default: unthrottled)")
     limit = run_p.add_mutually_exclusive_group()
-    limit.add_argument("--duration", type=_positive_float, help="seconds to run (default 10)")
-    limit.add_argument("--transactions", type=_positive_int, help="stop after N transactions")
+    limit.add_argument("--duration", type=positive_float, help="seconds to run (default 10)")
+    limit.add_argument("--transactions", type=positive_int, help="stop after N transactions")
     run_p.add_argument(
         "--engine",
         choices=["builtin", "pgbench", "sysbench"],
@@ -207,13 +188,13 @@ def build_parser() -> OneLineParser:
     run_p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
 
 
-    cleanup_commands.add_parsers(add, _positive_int, _positive_float)
+    cleanup_commands.add_parsers(add)
 
     rebalance_commands.add_parser(add)
 
     demo = add("demo", "lab up + load (skipped when loaded) + open the TUI on the lab")
     demo.add_argument(
-        "--rows", type=_positive_int, default=10_000, help="rows per table (default 10000)"
+        "--rows", type=positive_int, default=10_000, help="rows per table (default 10000)"
     )
     demo.add_argument("--dir", metavar="DIR", help=lab_dir_help)
     demo.add_argument(

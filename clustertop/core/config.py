@@ -190,6 +190,13 @@ _NODE_KEYS = (
 )
 _THRESHOLD_KEYS = ("lag_warn_s", "lag_crit_s", "skew_warn_ratio", "fragmentation_warn_ratio")
 _UI_KEYS = ("keymap", "bell")
+# The ids of the TUI's bindings that [ui.keymap] may remap (tests/test_tui_keys.py checks this
+# list against the bindings themselves).
+KEYMAP_IDS = (
+    "show_overview", "show_replication", "show_throughput", "show_shards", "show_tables",
+    "show_jobs", "help", "pause", "refresh", "slower", "faster", "filter", "workload",
+    "cleanup", "quit", "stop_job", "rebalance",
+)
 
 
 def load_config(path: str | os.PathLike[str]) -> Config:
@@ -204,10 +211,15 @@ def load_config(path: str | os.PathLike[str]) -> Config:
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise InputError(str(source), MISSING, f"cannot read config: {reason}") from None
+    # Editors on some systems start a UTF-8 file with a byte-order mark; TOML does not allow it.
+    raw_text = raw_text.removeprefix("\ufeff")
     try:
         data = tomllib.loads(raw_text)
     except tomllib.TOMLDecodeError as exc:
         raise InputError(str(source), MISSING, f"not valid TOML: {exc}") from None
+    except (RecursionError, ValueError) as exc:  # 5,000 nested brackets; a 5,000-digit integer
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        raise InputError(str(source), MISSING, f"not a config clustertop can read: {reason}") from None
     return parse_config(data, origin=str(source), source=source)
 
 
@@ -362,9 +374,13 @@ def _parse_ui(check: _Checker, raw: object) -> UiConfig:
     table = check.table("ui", raw)
     check.keys("ui", table, _UI_KEYS)
     keymap_raw = check.table("ui.keymap", table.get("keymap", {}))
-    keymap = {
-        action: check.string(f"ui.keymap.{action}", keys) for action, keys in keymap_raw.items()
-    }
+    keymap = {}
+    for action, keys in keymap_raw.items():
+        if action not in KEYMAP_IDS:
+            raise check.fail(
+                f"ui.keymap.{action}", action, f"no such key binding (ids: {', '.join(KEYMAP_IDS)})"
+            )
+        keymap[action] = check.string(f"ui.keymap.{action}", keys)
     return UiConfig(keymap=keymap, bell=check.boolean("ui.bell", table.get("bell", False)))
 
 
@@ -388,16 +404,26 @@ def _parse_mixes(check: _Checker, raw: object) -> dict[str, dict[str, int]]:
 # --dsn: an ad-hoc cluster without a config file.
 
 
+def _split_userinfo(dsn: str) -> tuple[str, str | None, str | None, str]:
+    """scheme, user, password and the DSN without its user info. The user info ends at the
+    LAST @: a password typed without URL-encoding may hold '/', '#', '?' or '@', which a URL
+    parser would take for the path, fragment, query or host."""
+    scheme, sep, rest = dsn.partition("://")
+    at = rest.rfind("@")
+    if not sep or at < 0:
+        return scheme, None, None, dsn
+    userinfo, hostpart = rest[:at], rest[at + 1 :]
+    user, colon, password = userinfo.partition(":")
+    return scheme, user, (password if colon else None), f"{scheme}://{hostpart}"
+
+
 def redact_dsn(dsn: str) -> str:
-    """The DSN with any password masked, safe to print."""
-    try:
-        parts = urlsplit(dsn)
-    except ValueError:
-        return re.sub(r"//([^:/@]*):[^@]*@", r"//\1:***@", dsn)
-    if parts.password is None:
+    """The DSN with any password masked (from the first ':' after the scheme's // to the last
+    '@'), safe to print."""
+    scheme, user, password, _ = _split_userinfo(dsn)
+    if password is None:
         return dsn
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return parts._replace(netloc=netloc).geturl()
+    return f"{scheme}://{user}:***@{dsn.rpartition('@')[2]}"
 
 
 _DSN_OPTIONS = {"option_file", "passfile", "service", "role", "name"}
@@ -405,11 +431,14 @@ _DSN_OPTIONS = {"option_file", "passfile", "service", "role", "name"}
 
 def node_from_dsn(dsn: str, cluster: str | None = None) -> NodeSpec:
     shown = redact_dsn(dsn)
+    _scheme, raw_user, raw_password, without_userinfo = _split_userinfo(dsn)
     try:
-        parts = urlsplit(dsn)
+        parts = urlsplit(without_userinfo)
         port_value = parts.port
     except ValueError as exc:
         raise InputError("--dsn", shown, f"not a valid URL: {exc}") from None
+    if parts.netloc.endswith(":") or port_value == 0:
+        raise InputError("--dsn", shown, "the port must be from 1 to 65535")
     engine = DSN_SCHEMES.get(parts.scheme.lower())
     if engine is None:
         raise InputError("--dsn", shown, "scheme must be mysql://, mariadb:// or postgresql://")
@@ -429,14 +458,14 @@ def node_from_dsn(dsn: str, cluster: str | None = None) -> NodeSpec:
         raise InputError("--dsn", shown, f"role must be one of {', '.join(ROLE_HINTS)}")
     address = f"{parts.hostname}:{port}"
     database = unquote(parts.path.lstrip("/")) or None
-    password = unquote(parts.password) if parts.password is not None else None
+    password = unquote(raw_password) if raw_password is not None else None
     return NodeSpec(
         cluster=cluster or address,
         name=options.get("name") or address,
         engine=engine,
         host=parts.hostname,
         port=port,
-        user=unquote(parts.username) if parts.username else None,
+        user=unquote(raw_user) if raw_user else None,
         database=database,
         role_hint=role,
         option_file=options.get("option_file"),

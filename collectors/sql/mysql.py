@@ -35,6 +35,11 @@ HEARTBEAT_READ = (
     " FROM `{schema}`.`{table}` WHERE server_id = %s"
 )
 SERVER_CLOCK = "SELECT UNIX_TIMESTAMP(UTC_TIMESTAMP(6))"
+# On the primary, before our first write: how old its own row is (fresh: another writer).
+HEARTBEAT_AGE_HERE = (
+    "SELECT TIMESTAMPDIFF(MICROSECOND, ts, UTC_TIMESTAMP(6)) / 1e6"
+    " FROM `{schema}`.`{table}` WHERE server_id = @@server_id"
+)
 
 STATEMENTS_ENABLED = "SELECT @@performance_schema"
 TOP_STATEMENTS = (

@@ -75,6 +75,11 @@ HEARTBEAT_READ = (
     ' FROM "{schema}"."{table}" WHERE system_identifier = %s'
 )
 SERVER_CLOCK = "SELECT extract(epoch FROM clock_timestamp())"
+# On the primary, before our first write: how old its own row is (fresh: another writer).
+HEARTBEAT_AGE_HERE = (
+    'SELECT extract(epoch FROM clock_timestamp() - ts) FROM "{schema}"."{table}"'
+    " WHERE system_identifier = %s"
+)
 
 # Tables: a relation, or every leaf partition under it.
 RELATION = """

@@ -79,7 +79,7 @@ class OverviewScreen(MonitorScreen):
             detail.update("")
             return
         if not sample.up:
-            detail.update(Text(f"{sample.key} DOWN: {sample.error}", style="bold red"))
+            detail.update(Text(f"{sample.key} DOWN: {sample.down_text}", style="bold red"))
             return
         parts = [f"{sample.key} {sample.version or ''}"]
         for rep in sample.replication:
@@ -132,7 +132,7 @@ class OverviewScreen(MonitorScreen):
         if s.replication and s.lag_s is None:
             lag = styled("?", CRIT)  # a replica whose lag is unknown is not "no lag"
         elif s.replication:
-            lag = styled(fmt.seconds(s.lag_s), lag_level(s.lag_s, thresholds))
+            lag = styled(fmt.lag(s.lag_s, s.lag_is_lower_bound), lag_level(s.lag_s, thresholds))
         else:
             lag = Text(fmt.DASH)
         if s.replication and s.engine_lag_s is None:

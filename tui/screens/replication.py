@@ -56,7 +56,10 @@ class ReplicationScreen(MonitorScreen):
         for node, rep in replica_rows(nodes):
             t = self.state.alerts.thresholds(node.cluster)
             hb = (
-                styled(fmt.seconds(rep.heartbeat_lag_s), lag_level(rep.heartbeat_lag_s, t))
+                styled(
+                    fmt.lag(rep.heartbeat_lag_s, rep.heartbeat_lower_bound),
+                    lag_level(rep.heartbeat_lag_s, t),
+                )
                 if rep.heartbeat_lag_s is not None
                 else Text(fmt.DASH)
             )
@@ -131,7 +134,7 @@ class ReplicationScreen(MonitorScreen):
     def _detail_text(self, node: NodeSample, rep: ReplicationSample | None) -> Text:
         text = Text()
         if not node.up or rep is None:
-            text.append(f"{node.key} DOWN: {node.error}", style="bold red")
+            text.append(f"{node.key} DOWN: {node.down_text}", style="bold red")
             return text
         text.append(f"{node.key} from {rep.source} ", style="bold")
         text.append(f"io {rep.io_running} · sql {rep.sql_running} · position {rep.position}\n")

@@ -29,11 +29,13 @@ class HealthBar(Static):
             return
         up = sum(1 for n in round_.nodes if n.up)
         down = len(round_.nodes) - up
-        lags = [n.lag_s for n in round_.nodes if n.lag_s is not None]
+        lagging = [n for n in round_.nodes if n.lag_s is not None]
+        worst = max(lagging, key=lambda n: n.lag_s or 0.0) if lagging else None
         text.append(f"{up} up")
         if down:
             text.append(f" {down} DOWN", style="bold red")
-        text.append(f" · lag {fmt.seconds(max(lags) if lags else None)}")
+        shown = fmt.lag(worst.lag_s, worst.lag_is_lower_bound) if worst else fmt.DASH
+        text.append(f" · lag {shown}")
         skews = [
             n.detail.citus.skew
             for n in round_.nodes
