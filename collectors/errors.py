@@ -10,6 +10,8 @@ from typing import Any
 import psycopg
 import pymysql
 
+from clustertop.core.text import printable
+
 # Deadlock victim, lock wait given up: MySQL error numbers and PostgreSQL SQLSTATEs.
 MYSQL_LOCK_CONFLICTS = (1205, 1213)
 POSTGRES_LOCK_CONFLICTS = ("40P01", "55P03")
@@ -26,10 +28,11 @@ def error_code(exc: BaseException) -> int | str | None:
 
 
 def error_text(exc: BaseException) -> str:
+    """One line, with any control character a server put in its message shown escaped."""
     args: tuple[Any, ...] = getattr(exc, "args", ())
     if isinstance(exc, pymysql.err.MySQLError) and len(args) >= 2:
-        return f"({args[0]}) {args[-1]}"
-    return " ".join(str(exc).split()) or type(exc).__name__
+        return printable(" ".join(f"({args[0]}) {args[-1]}".split()))
+    return printable(" ".join(str(exc).split())) or type(exc).__name__
 
 
 def error_kind(exc: BaseException) -> str:

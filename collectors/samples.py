@@ -9,6 +9,8 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from clustertop.core.text import printable
+
 
 @dataclass(frozen=True)
 class ReplicationSample:
@@ -106,7 +108,9 @@ class StatementsSample:
         return cls(
             True,
             top=tuple(
-                StatementStat(r[0], str(r[1]), int(r[2]), float(r[3]), float(r[4]), int(r[5]))
+                StatementStat(
+                    r[0], printable(str(r[1])), int(r[2]), float(r[3]), float(r[4]), int(r[5])
+                )
                 for r in rows
             ),
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -10,7 +11,7 @@ from clustertop import __version__
 from clustertop.cli.parser import build_parser
 from clustertop.core.config import config_from_dsns, redact_dsn
 from clustertop.core.errors import InputError
-from tests.conftest import run_cli
+from tests.conftest import REPO, run_cli
 
 SUBCOMMANDS = [
     ["top"],
@@ -128,3 +129,61 @@ def test_no_config_anywhere_explains_what_to_do(tmp_path) -> None:
     )
     assert done.returncode == 2
     assert "--config" in done.stderr and "clustertop lab up" in done.stderr
+
+
+@pytest.mark.parametrize("password", ["S3ntinel/Pw-4711", "S3ntinel#Pw-4711", "S3ntinel?Pw-4711",
+                                      "S3ntinel@Pw-4711"])
+def test_a_dsn_password_with_unencoded_url_characters_never_shows(password: str) -> None:
+    dsn = f"mysql://u:{password}@127.0.0.1:1/db"
+    assert redact_dsn(dsn) == "mysql://u:***@127.0.0.1:1/db"
+    (node,) = config_from_dsns([dsn]).clusters["127.0.0.1:1"].nodes
+    assert node.resolve_password() == password and node.port == 1 and node.database == "db"
+    for args in (["check", "--dsn", dsn], ["poll", "--once", "--dsn", dsn],
+                 ["check", "--dsn", dsn.replace(":1/", ":0/")]):
+        done = run_cli(*args)
+        assert "S3ntinel" not in done.stdout + done.stderr, args
+    warned = run_cli("check", "--dsn", dsn)
+    assert "a password in --dsn can be read" in warned.stderr
+
+
+@pytest.mark.parametrize("dsn", ["mysql://u@h:0/db", "mysql://u@h:/db",
+                                 "postgresql://u@h:0/db"])
+def test_a_dsn_port_of_zero_or_nothing_is_refused(dsn: str) -> None:
+    done = run_cli("check", "--dsn", dsn)
+    assert done.returncode == 2 and "--dsn: the port must be from 1 to 65535" in done.stderr
+
+
+def test_config_values_and_errors_never_carry_control_characters(tmp_path: Path) -> None:
+    bell = tmp_path / "bell.toml"
+    bell.write_text('[clusters.a]\nengine = "mysql"\n[[clusters.a.nodes]]\nname = "p"\n'
+                    'host = "h\\u0007st\\u001b[2J"\nport = 3306\n')
+    done = run_cli("check", "--config", str(bell))
+    assert done.returncode == 2
+    assert "\x07" not in done.stderr and "\x1b" not in done.stderr
+    assert "must not hold control characters" in done.stderr and "h\\x07st" in done.stderr
+
+
+def test_a_config_with_a_byte_order_mark_loads(tmp_path: Path) -> None:
+    example = (REPO / "config.example.toml").read_text()
+    bom = tmp_path / "bom.toml"
+    bom.write_text("\ufeff" + example, encoding="utf-8")
+    done = run_cli("check", "--config", str(bom))
+    assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize("text", ["x = " + "[" * 5000 + "]" * 5000, "x = " + "9" * 5000])
+def test_a_config_too_deep_or_too_big_is_one_line(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "hostile.toml"
+    path.write_text(text)
+    done = run_cli("check", "--config", str(path))
+    assert done.returncode == 2, done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and "internal error" not in done.stderr
+
+
+def test_an_unknown_keymap_id_is_refused(tmp_path: Path) -> None:
+    example = (REPO / "config.example.toml").read_text()
+    path = tmp_path / "keys.toml"
+    path.write_text(example + '\n[ui.keymap]\nquitt = "ctrl+q"\n' if "[ui.keymap]" not in example
+                    else example.replace("[ui.keymap]", '[ui.keymap]\nquitt = "ctrl+q"'))
+    done = run_cli("check", "--config", str(path))
+    assert done.returncode == 2 and "ui.keymap.quitt: no such key binding" in done.stderr

@@ -17,7 +17,13 @@ from clustertop.usecases import changes
 def resolve_config(args: argparse.Namespace) -> Config:
     """--dsn, else --config, else $CLUSTERTOP_CONFIG, else the lab's config."""
     if args.dsn:
-        return config_from_dsns(args.dsn, args.cluster)
+        config = config_from_dsns(args.dsn, args.cluster)
+        if any(n.password for c in config.clusters.values() for n in c.nodes):
+            say(
+                "clustertop: note: a password in --dsn can be read by anyone who lists this"
+                " machine's processes (ps); prefer password_env, ~/.pgpass or ~/.my.cnf"
+            )
+        return config
     path = args.config or os.environ.get("CLUSTERTOP_CONFIG")
     if not path:
         from clustertop.lab.lab import Lab

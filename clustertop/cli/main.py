@@ -16,6 +16,7 @@ from clustertop.cli.parser import build_parser
 from clustertop.cli.terminal import follow
 from clustertop.core.config import Config, load_config
 from clustertop.core.errors import ClustertopError, InputError, OperationFailed
+from clustertop.core.text import printable
 
 
 def _lab_for(args: argparse.Namespace) -> Any:
@@ -306,7 +307,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args)
     except ClustertopError as exc:
-        print(f"clustertop: {' '.join(str(exc).split())}", file=sys.stderr)
+        print(f"clustertop: {printable(' '.join(str(exc).split()))}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("clustertop: interrupted", file=sys.stderr)

@@ -13,6 +13,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from clustertop.core.errors import MISSING, InputError
 from clustertop.core.nodes import ENGINES, MYSQL_FAMILY, Engine, NodeSpec, Secret
+from clustertop.core.text import has_control
 
 ROLE_HINTS = ("primary", "replica", "standby", "coordinator", "worker")
 DEFAULT_PORTS = {"mysql": 3306, "mariadb": 3306, "postgres": 5432, "citus": 5432}
@@ -122,6 +123,8 @@ class _Checker:
     def string(self, path: str, value: object, *, choices: Sequence[str] = ()) -> str:
         if not isinstance(value, str) or not value.strip():
             raise self.fail(path, value, "must be a non-empty string")
+        if has_control(value):
+            raise self.fail(path, value, "must not hold control characters")
         if choices and value not in choices:
             raise self.fail(path, value, f"must be one of {', '.join(choices)}")
         return value
