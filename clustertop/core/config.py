@@ -420,13 +420,27 @@ def _split_userinfo(dsn: str) -> tuple[str, str | None, str | None, str]:
     return scheme, user, (password if colon else None), f"{scheme}://{hostpart}"
 
 
+_SCHEME_PREFIX = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+
+
 def redact_dsn(dsn: str) -> str:
-    """The DSN with any password masked (from the first ':' after the scheme's // to the last
-    '@'), safe to print."""
-    scheme, user, password, _ = _split_userinfo(dsn)
-    if password is None:
-        return dsn
-    return f"{scheme}://{user}:***@{dsn.rpartition('@')[2]}"
+    """The DSN with any password masked, safe to print: from the first ':' after the scheme to
+    the last '@'. Written for malformed DSNs too (a wrong scheme separator, no host, a password
+    with unencoded '/', '#', '?' or '@'), since those are the ones echoed in an error."""
+    scheme = _SCHEME_PREFIX.match(dsn)
+    start = scheme.end() if scheme else 0
+    head, rest = dsn[:start], dsn[start:]
+    at = rest.rfind("@")
+    if at >= 0:
+        user, colon, _password = rest[:at].partition(":")
+        return f"{head}{user}:***{rest[at:]}" if colon else dsn
+    # No @: "scheme://user:password" with the host forgotten reads as host:port. From the
+    # first colon that is not followed by a port number, everything is masked.
+    for found in re.finditer(":", rest):
+        after = rest[found.end() :]
+        if not re.match(r"\d+(/|$)", after):
+            return f"{head}{rest[: found.start()]}:***"
+    return dsn
 
 
 _DSN_OPTIONS = {"option_file", "passfile", "service", "role", "name"}
@@ -439,7 +453,9 @@ def node_from_dsn(dsn: str, cluster: str | None = None) -> NodeSpec:
         parts = urlsplit(without_userinfo)
         port_value = parts.port
     except ValueError as exc:
-        raise InputError("--dsn", shown, f"not a valid URL: {exc}") from None
+        # The parser's own message quotes the part it choked on, which may be a password.
+        why = "its port must be a number from 1 to 65535" if "ort" in str(exc) else "bad syntax"
+        raise InputError("--dsn", shown, f"not a valid URL: {why}") from None
     if parts.netloc.endswith(":") or port_value == 0:
         raise InputError("--dsn", shown, "the port must be from 1 to 65535")
     engine = DSN_SCHEMES.get(parts.scheme.lower())
