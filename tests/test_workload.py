@@ -239,3 +239,46 @@ def test_a_mix_named_in_the_config_is_a_pattern(lab: Lab, tmp_path) -> None:  # 
     operations = json.loads(done.stdout)["operations"]
     assert operations.keys() == {"select", "insert"}
     assert 150 <= operations["insert"] <= 250, operations  # 50% of 400, give or take chance
+
+
+def test_connections_that_cannot_open_are_errors_and_nothing_run_is_a_failure(
+    lab: Lab, mariadb: ClusterConfig, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    """A user allowed 3 connections asks for 5: 2 errors said and counted; with its one
+    connection held elsewhere, nothing can run: one line, exit 1, never "internal error"."""
+    from clustertop.actions.seed import load_cluster
+    from clustertop.collectors.connect import connect_mysql
+    from clustertop.core.config import config_from_dsns
+
+    load_cluster(mariadb, rows=1_000, seed=1, tables=("cleanup_batch",))
+    primary = mariadb.nodes[0]
+    with sql(primary) as run:
+        run("DROP USER IF EXISTS 'limited'@'127.0.0.1'")
+        run("CREATE USER 'limited'@'127.0.0.1' IDENTIFIED BY 'Lim1ted-pw'"
+            " WITH MAX_USER_CONNECTIONS 3")
+        run("GRANT SELECT ON cleanup_bench.* TO 'limited'@'127.0.0.1'")
+    dsn = f"mysql://limited:Lim1ted-pw@127.0.0.1:{primary.port}/cleanup_bench"
+    base = ["workload", "run", "--dsn", dsn, "--pattern", "point-select",
+            "--table", "cleanup_bench.cleanup_batch", "--duration", "2", "--processes", "1"]
+    env = {"CLUSTERTOP_RESULTS_DIR": str(tmp_path)}
+    try:
+        some = run_cli(*base, "--connections", "5", "--json", env=env)
+        assert some.returncode == 0, some.stderr
+        result = json.loads(some.stdout)
+        assert result["connections_failed"] == 2 and result["errors"] >= 2
+        assert result["transactions"] > 0
+        assert "2 of 5 connections could not open" in some.stderr
+        (node,) = config_from_dsns([dsn]).clusters[f"127.0.0.1:{primary.port}"].nodes
+        held = [connect_mysql(node, connect_timeout=5) for _ in range(3)]
+        try:
+            none = run_cli(*base, "--connections", "2", env=env)
+        finally:
+            for conn in held:
+                conn.close()
+        assert none.returncode == 1, none.stderr
+        lines = none.stderr.strip().splitlines()
+        assert "internal error" not in none.stderr and "Traceback" not in none.stderr
+        assert "max_user_connections" in lines[-1] and "Lim1ted" not in none.stderr
+    finally:
+        with sql(primary) as run:
+            run("DROP USER IF EXISTS 'limited'@'127.0.0.1'")

@@ -13,6 +13,7 @@ from typing import Any
 
 from clustertop.actions.jobs import Job
 from clustertop.actions.workload.driver import (
+    CONNECT_FAILED,
     FLUSH_EVERY_S,
     ConnectionGroup,
     SecondStats,
@@ -24,6 +25,7 @@ from clustertop.actions.workload.driver import (
 from clustertop.actions.workload.table import describe_table
 from clustertop.collectors.engines import adapter_for
 from clustertop.collectors.errors import close_quietly
+from clustertop.core.errors import OperationFailed
 
 __all__ = ["BuiltinWorkload", "SecondStats", "WorkloadSpec", "workload_job_fields"]
 
@@ -81,7 +83,16 @@ class BuiltinWorkload(Job):
             self._report_until(None)
             self.result = self.summary_json(elapsed)
             self.summary = self.summary_pairs(self.result)  # kept when cancelled too
+        failed = self.result["connections_failed"]
+        if failed:
+            first = next(k for k in self.result["errors_by_kind"] if k.startswith(CONNECT_FAILED))
+            self.log(f"{failed} of {spec.connections} connections could not open: {first}")
         self.check_cancelled()
+        if not self.result["transactions"] and self.result["errors"]:
+            raise OperationFailed(
+                f"nothing ran: {self.result['errors']} errors, e.g. "
+                f"{next(iter(self.result['errors_by_kind']))}"
+            )
         return self.summary
 
     def _connect(self) -> Any:
@@ -267,6 +278,9 @@ class BuiltinWorkload(Job):
                     for k, v in tally.by_kind.items()
                 },
                 "operations": dict(tally.operations),
+                "connections_failed": sum(
+                    n for k, n in tally.errors.items() if k.startswith(CONNECT_FAILED)
+                ),
                 "success_rate": round(done / (done + errors), 4) if done else 0.0,
             }
 

@@ -28,11 +28,12 @@ from pymysql.constants import COMMAND
 
 from clustertop.actions.workload.histogram import Histogram
 from clustertop.actions.workload.table import RANGE_LOOKBACK, TableShape, naive_utc, utc_now
-from clustertop.collectors.connect import connect_mysql, connect_postgres
-from clustertop.collectors.errors import close_quietly, error_kind
+from clustertop.collectors.connect import ConnectError, connect_mysql, connect_postgres
+from clustertop.collectors.errors import close_quietly, error_kind, error_text
 from clustertop.core.nodes import NodeSpec
 
 DB_ERRORS = (pymysql.err.MySQLError, psycopg.Error, OSError)
+CONNECT_FAILED = "connect failed"  # the start of the error kind of a connection never opened
 FLUSH_EVERY_S = 0.2  # how often connections hand their counts on: the live view's delay
 # Keys a workload inserts start this far above the table's largest, one stride per connection,
 # so no two connections (in any process) ever pick the same key.
@@ -278,15 +279,16 @@ class ConnectionRunner:
             tally, self.tally = self.tally, Tally()
         return tally
 
-    def _error(self, exc: BaseException) -> None:
+    def _error(self, exc: BaseException, kind: str | None = None) -> None:
+        second = int(time.monotonic() - self.started_mono) if self.started_mono else 0
         with self.lock:
-            self.tally.error(error_kind(exc), int(time.monotonic() - self.started_mono))
+            self.tally.error(kind or error_kind(exc), second)
 
     def connect(self) -> None:
         try:
             self.statements = open_statements(self.spec.node, self.spec.statement_timeout)
-        except DB_ERRORS as exc:  # counted; the other connections go on
-            self._error(exc)
+        except (ConnectError, *DB_ERRORS) as exc:  # an error of the run; the others go on
+            self._error(exc, f"{CONNECT_FAILED}: {error_text(exc)}"[:120])
 
     def run(self, started_mono: float) -> None:
         self.started_mono = started_mono

@@ -216,6 +216,8 @@ def cmd_workload(args: argparse.Namespace) -> int:
     job: Any = workload_job_for(config, request, bool(args.allow_actions))
     follow(job, say)
     snap = job.snapshot()
+    if snap.error and job.result:
+        say(f"clustertop: the run's record, errors counted: {save_result('workload', job.result)}")
     if snap.error:
         raise (
             InputError("--table", job.spec.table, snap.error)
