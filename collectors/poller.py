@@ -24,6 +24,7 @@ from clustertop.collectors.engines import adapter_for
 from clustertop.collectors.errors import close_quietly, error_text
 from clustertop.collectors.heartbeat import HeartbeatWriter
 from clustertop.collectors.lag import catchup_rate, heartbeat_lag
+from clustertop.collectors.probe import ConnectionProbe
 from clustertop.collectors.rates import CounterRates
 from clustertop.collectors.samples import (
     NodeReading,
@@ -54,6 +55,8 @@ class PollTarget:
     watched_tables: tuple[str, ...] = ()
     detail_interval: float = 5.0
     detail_timeout: float = 10.0
+    # A fresh connection this often says whether the node still lets anyone new in.
+    probe_interval: float = 2.0
 
 
 def _same_address(address: str, source: str | None) -> bool:
@@ -77,6 +80,7 @@ class NodeSession:
         self.collector = adapter_for(target.spec).collector(target.heartbeat_table)
         self.rates = CounterRates()
         self.detail = DetailReader(target)
+        self.probe = ConnectionProbe(target)
         self.writer: HeartbeatWriter | None = None
         self.lag_history: dict[str, deque[tuple[float, float]]] = {}
         self.backoff = 0.0
@@ -140,6 +144,8 @@ class NodeSession:
             self._with_catchup(self._fresh_heartbeat(r)) for r in status.replication
         )
         self.detail.maybe_start()
+        self.probe.maybe_start()
+        probe = self.probe.latest
         return NodeSample(
             cluster=self.spec.cluster,
             node=self.spec.name,
@@ -153,6 +159,8 @@ class NodeSession:
             throughput=throughput,
             heartbeat_writer=self._writer_state(),
             detail=self.detail.latest,
+            accepting_connections=probe.accepting if probe else None,
+            accept_error=probe.error if probe else None,
             version=status.version,
             role=status.role,
             server_id=status.server_id,
@@ -186,9 +194,12 @@ class NodeSession:
         runs beside the poll: only what it sent before the counters were read is counted."""
         writes = float(self.writer.writes) if self.writer else 0.0
         fast, detail = self.collector.activity, self.detail.collector.activity
+        probe = self.probe.activity
 
         def own(kind: str) -> float:
-            return float(fast.total(kind) + detail.before(kind, read_at))
+            return float(
+                fast.total(kind) + detail.before(kind, read_at) + probe.before(kind, read_at)
+            )
 
         queries = own("queries") + writes
         if not adapter_for(self.spec).replica_counts_applied_commits:
@@ -347,6 +358,7 @@ class NodeSession:
         else:
             self.close()
         self.detail.close()
+        self.probe.close()
 
 
 class Poller:

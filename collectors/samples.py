@@ -284,6 +284,10 @@ class NodeSample:
     poll_ms: float | None = None
     queries: int = 0  # statements this poll sent to the node
     retry_in_s: float | None = None  # a DOWN node: when the next connection attempt is due
+    # A fresh connection every few seconds: False when the server answers on the sessions it
+    # has but lets nobody new in (a stopped postmaster, max_connections used up); None unknown.
+    accepting_connections: bool | None = None
+    accept_error: str | None = None
 
     @property
     def down_text(self) -> str:

@@ -176,3 +176,49 @@ def test_closing_mid_round_leaves_no_heartbeat_writer_running(lab_config) -> Non
 
     wait_for(lambda: not alive(), timeout=5)
     assert alive() == []
+
+
+def test_a_stopped_postmaster_shows_up_but_not_accepting_within_three_polls(
+    fault_lab: Lab,
+) -> None:
+    """SIGSTOP on a standby's postmaster: the poll's own session (a backend of its own) still
+    answers, every new connection hangs. The node must not read plain "up"."""
+    config = load_config(fault_lab.config_path)
+    cluster = config.clusters["lab-postgres"]
+    standby = next(n for n in cluster.nodes if n.name == "standby1")
+    status = {(s.cluster, s.name): s for s in fault_lab.status()}
+    postmaster = status[("lab-postgres", "standby1")].pid
+    assert postmaster
+    loop = PollLoop(Poller([PollTarget(standby, 0.8, 0.8, heartbeat_table=None)]))
+    samples: list = []  # type: ignore[type-arg]
+    original = loop.poller.poll_round
+
+    def keep() -> object:
+        round_ = original()
+        samples.append(round_.nodes[0])
+        return round_
+
+    loop.poller.poll_round = keep  # type: ignore[method-assign]
+    loop.thread.start()
+    try:
+        assert wait_for(lambda: samples and samples[-1].accepting_connections is True, timeout=15)
+        os.kill(postmaster, signal.SIGSTOP)
+        stopped_at = len(samples)
+        try:
+            assert wait_for(
+                lambda: any(s.accepting_connections is False for s in samples[stopped_at:]),
+                timeout=10 * INTERVAL,
+            ), [s.accepting_connections for s in samples[stopped_at:]]
+            first_flag = next(i for i, s in enumerate(samples[stopped_at:])
+                              if s.accepting_connections is False)
+            flagged = samples[stopped_at + first_flag]
+            assert flagged.up and flagged.accept_error
+            # Three polls' time, plus the probe's own connect timeout (libpq: at least 2 s).
+            assert first_flag <= 3 + 2, first_flag
+        finally:
+            os.kill(postmaster, signal.SIGCONT)
+        assert wait_for(lambda: samples[-1].accepting_connections is True, timeout=15)
+    finally:
+        loop.stop.set()
+        loop.thread.join(5)
+        loop.poller.close()

@@ -63,6 +63,14 @@ class AlertBook:
         if not node.up:
             alerts.append(Alert(f"{node.key} down", CRIT, f"{node.key} DOWN: {node.error}"))
             return alerts
+        if node.accepting_connections is False:
+            alerts.append(
+                Alert(
+                    f"{node.key} not accepting",
+                    CRIT,
+                    f"{node.key} up, but not accepting new connections: {node.accept_error}",
+                )
+            )
         for rep in node.replication:
             level = lag_level(rep.lag_s, t)
             if rep.running is False:

@@ -159,7 +159,8 @@ def _print_round(round_: Any, *, as_json: bool, pretty: bool) -> None:
         print(
             f"{n.key:<28} {n.role or '-':<11} lag {fmt.lag(n.lag_s, n.lag_is_lower_bound):>6} "
             f"tps {tps:>6} conns {fmt.count_of(n.connections, n.max_connections):>9} "
-            f"poll {n.poll_ms or 0:.0f} ms",
+            f"poll {n.poll_ms or 0:.0f} ms"
+            + ("  NOT ACCEPTING NEW CONNECTIONS" if n.accepting_connections is False else ""),
             flush=True,
         )
 

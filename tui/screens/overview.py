@@ -82,6 +82,8 @@ class OverviewScreen(MonitorScreen):
             detail.update(Text(f"{sample.key} DOWN: {sample.down_text}", style="bold red"))
             return
         parts = [f"{sample.key} {sample.version or ''}"]
+        if sample.accepting_connections is False:
+            parts.append(f"up, but NOT accepting new connections: {sample.accept_error}")
         for rep in sample.replication:
             parts.append(f"from {rep.source} io={rep.io_running} sql={rep.sql_running}")
             for err in (rep.last_io_error, rep.last_sql_error):
@@ -144,7 +146,7 @@ class OverviewScreen(MonitorScreen):
         qps = s.throughput.qps if s.throughput else None
         return {
             "node": Text(s.key, style="" if s.up else "red"),
-            "state": styled("up", OK) if s.up else styled("DOWN", CRIT),
+            "state": _state(s),
             "lag": lag,
             "tps": fmt.rate(tps),
             "role": s.role or fmt.DASH,
@@ -168,3 +170,13 @@ class OverviewScreen(MonitorScreen):
         if table.row_count == 0:
             return None
         return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+
+
+def _state(sample: NodeSample) -> Text:
+    if not sample.up:
+        return styled("DOWN", CRIT)
+    if sample.accepting_connections is False:
+        # Answers on the sessions it has, lets nobody new in: a stopped postmaster, or
+        # max_connections used up.
+        return styled("stuck", CRIT)
+    return styled("up", OK)

@@ -1,0 +1,72 @@
+"""Whether a node still accepts new connections. A server whose postmaster is stopped (or
+whose max_connections is used up) keeps answering on the sessions it has, so the poll's
+long-lived connection says "up"; a fresh connection, opened every few seconds with the
+connect timeout in a thread of its own, says whether anyone else could get in."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from clustertop.collectors.connect import ConnectError
+from clustertop.collectors.engines import adapter_for
+from clustertop.collectors.errors import close_quietly, error_text
+from clustertop.collectors.own import OwnActivity
+
+if TYPE_CHECKING:
+    from clustertop.collectors.poller import PollTarget
+
+@dataclass(frozen=True)
+class ProbeResult:
+    at: float  # unix time the probe ended
+    accepting: bool
+    error: str | None = None
+    connect_ms: float | None = None
+
+
+class ConnectionProbe:
+    """Opens and closes one fresh connection every probe interval, never two at once."""
+
+    def __init__(self, target: PollTarget) -> None:
+        self.target = target
+        self.every_s = target.probe_interval
+        self.latest: ProbeResult | None = None
+        self.next_at = 0.0
+        self.thread: threading.Thread | None = None
+        self.lock = threading.Lock()
+        self.closing = False
+        self.activity = OwnActivity()  # what the probe's connects count on the server
+
+    @property
+    def busy(self) -> bool:
+        return self.thread is not None and self.thread.is_alive()
+
+    def maybe_start(self) -> None:
+        with self.lock:
+            if self.closing or self.busy or time.monotonic() < self.next_at:
+                return
+            self.next_at = time.monotonic() + self.every_s
+            self.thread = threading.Thread(
+                target=self._run, name=f"probe-{self.target.spec.key}", daemon=True
+            )
+            self.thread.start()
+
+    def _run(self) -> None:
+        spec = self.target.spec
+        started = time.perf_counter()
+        try:
+            conn = adapter_for(spec).connect(spec, connect_timeout=self.target.connect_timeout)
+        except ConnectError as exc:
+            self.latest = ProbeResult(time.time(), False, str(exc))
+            return
+        except Exception as exc:  # a thread hands back an error, never dies with it
+            self.latest = ProbeResult(time.time(), False, error_text(exc))
+            return
+        self.activity.add("queries", adapter_for(spec).connect_queries)
+        close_quietly(conn)
+        self.latest = ProbeResult(time.time(), True, connect_ms=(time.perf_counter() - started) * 1000)
+
+    def close(self) -> None:
+        self.closing = True
