@@ -37,6 +37,7 @@ from clustertop.core.nodes import NodeSpec
 
 MAX_BACKOFF_S = 5.0
 CATCHUP_WINDOW_S = 5.0
+UNWAITED_GRACE_S = 0.05  # how long a round waits for a node that was down last round
 WRITER_ROLES = ("primary", "coordinator")
 DB_ERRORS = (pymysql.err.MySQLError, psycopg.Error, OSError, AssertionError, ConnectError)
 
@@ -94,9 +95,18 @@ class NodeSession:
         self.writer_lock = threading.Lock()
 
     def down_sample(
-        self, at: float, error: str, started: float, retry_in_s: float | None = None
+        self,
+        at: float,
+        error: str,
+        started: float,
+        retry_in_s: float | None = None,
+        *,
+        remember: bool = True,
     ) -> NodeSample:
-        self.last_error = error
+        """A DOWN sample; `remember` records the error as the node's last (only from the
+        node's own thread, or while it has none running)."""
+        if remember:
+            self.last_error = error
         return NodeSample(
             cluster=self.spec.cluster,
             node=self.spec.name,
@@ -386,15 +396,32 @@ class Poller:
             if not session.busy:
                 session.run_in_thread()
                 polled.add(i)
+        # A node that was down (or silent) last round is tried again, but not waited for: its
+        # attempt may take the whole connect timeout, and the healthy nodes' figures must not
+        # wait on it. Whatever it brings is read by a later round.
+        waited = {i for i in polled if self.sessions[i].last_error is None}
         deadline = time.monotonic() + self.round_timeout
-        for i in polled:
+        for i in waited:
             thread = self.sessions[i].thread
             assert thread is not None
             thread.join(max(0.0, deadline - time.monotonic()))
+        # The others get a moment (a refused connect or a backoff answers at once).
+        grace = time.monotonic() + UNWAITED_GRACE_S
+        for i in polled - waited:
+            thread = self.sessions[i].thread
+            assert thread is not None
+            thread.join(max(0.0, grace - time.monotonic()))
         samples = []
         for i, session in enumerate(self.sessions):
             if i in polled and not session.busy and session.result is not None:
                 samples.append(session.result)
+                continue
+            if i in polled and i not in waited:
+                samples.append(
+                    session.down_sample(
+                        at, session.last_error or "reconnecting", started, remember=False
+                    )
+                )
                 continue
             hung_for = time.monotonic() - session.started_at
             if hung_for > 3 * self.round_timeout:

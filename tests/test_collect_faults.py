@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import signal
@@ -218,6 +219,39 @@ def test_a_stopped_postmaster_shows_up_but_not_accepting_within_three_polls(
         finally:
             os.kill(postmaster, signal.SIGCONT)
         assert wait_for(lambda: samples[-1].accepting_connections is True, timeout=15)
+    finally:
+        loop.stop.set()
+        loop.thread.join(5)
+        loop.poller.close()
+
+
+def test_a_stopped_node_does_not_slow_the_others(fault_lab: Lab) -> None:
+    """SIGSTOP a whole MariaDB replica (every connection to it hangs): the other nodes' samples
+    keep their 1 s cadence, and the stopped one reads DOWN."""
+    config = load_config(fault_lab.config_path)
+    targets = [PollTarget(n) for c in config.clusters.values() for n in c.nodes]
+    loop = PollLoop(Poller(targets))
+    loop.thread.start()
+    status = {(s.cluster, s.name): s for s in fault_lab.status()}
+    victim = status[("lab-mariadb", "replica1")].pid
+    assert victim
+    try:
+        time.sleep(2.5)
+        os.kill(victim, signal.SIGSTOP)
+        stopped_at = time.monotonic()
+        try:
+            time.sleep(12)
+            after = [r for r in loop.rounds if r[0] > stopped_at]
+        finally:
+            os.kill(victim, signal.SIGCONT)
+        assert after and not after[-1][1]["lab-mariadb/replica1"]
+        # Past the first round (which may wait once for the node that just stopped), the
+        # healthy primary's samples come about every second.
+        ats = [r[2]["lab-postgres/primary"] for r in after[2:]]
+        gaps = [b - a for a, b in itertools.pairwise(ats)]
+        assert len(gaps) >= 6, gaps
+        assert max(gaps) <= INTERVAL + 0.5, gaps
+        assert all(r[1]["lab-postgres/primary"] and r[1]["lab-mariadb/primary"] for r in after)
     finally:
         loop.stop.set()
         loop.thread.join(5)
