@@ -663,3 +663,60 @@ def test_optimize_reclaims_what_a_batch_delete_left(
     finally:
         table.close()
     assert after is not None and after < fragmented / 2, (fragmented, after)
+
+
+@pytest.mark.parametrize("method", ["batch_delete", "copy"])
+@pytest.mark.parametrize("engine", ["mariadb", "postgres"])
+def test_exactly_the_rows_older_at_the_start_are_taken_and_the_rest_accounted_for(
+    engine: str, method: str, mariadb: ClusterConfig, postgres: ClusterConfig
+) -> None:
+    """During the run the application inserts a row with an old timestamp under a free key
+    below the high-water mark, moves a kept row into the past, deletes an old row and makes
+    another old row new. The first two are rows written during the run: never taken. The
+    record accounts for the other two: rows_deleted + by others + made newer == older."""
+    cluster = _cluster(engine, mariadb, postgres)
+    table = TABLES[method]
+    load_cluster(cluster, rows=4_000, seed=12, tables=(table,))
+    seeded = _rows(cluster, table)
+    estimate = datetime.now(UTC) - timedelta(days=RETENTION_DAYS)
+    old = sorted(i for i, ts in seeded.items() if ts < estimate - timedelta(hours=3))
+    new = sorted(i for i, ts in seeded.items() if ts > estimate + timedelta(hours=3))
+    free, deleted_by_app, made_newer = old[-1], old[-2], old[-3]  # walked last of the old
+    moved_back = new[-1]
+    node = cluster.nodes[0]
+    mysql = node.family == "mysql"
+    long_ago = (datetime.now(UTC) - timedelta(days=15)).replace(microsecond=0)
+    stamp = long_ago.replace(tzinfo=None) if mysql else long_ago
+    now = datetime.now(UTC).replace(tzinfo=None) if mysql else datetime.now(UTC)
+    qualified = f"{SCHEMA}.{table}"
+    with sql(node) as run:
+        run(f"DELETE FROM {qualified} WHERE id = %s", (free,))  # a free key below the mark
+    spec = _spec(cluster, method, batch_size=200, batch_delay_s=0.1)
+    job = CleanupJob(spec, node)
+    job.preflight()
+    job.start()
+    assert wait_for(lambda: job.snapshot().done > 0, timeout=30)
+    with sql(node) as run:
+        run(f"INSERT INTO {qualified} (id, ts, user_id, status, amount, payload)"
+            " VALUES (%s, %s, 9, 'late', 9.00, 'explicit key, old ts')", (free, stamp))
+        run(f"UPDATE {qualified} SET ts = %s WHERE id = %s", (stamp, moved_back))
+        run(f"DELETE FROM {qualified} WHERE id = %s", (deleted_by_app,))
+        run(f"UPDATE {qualified} SET ts = %s WHERE id = %s", (now, made_newer))
+    job.join(60)
+    snap = job.snapshot()
+    assert snap.state == "finished", snap.error
+    assert any("other sessions deleted 1 and made newer 1" in line for line in snap.log)
+    record = job.result
+    assert record is not None
+    after = _rows(cluster, table)
+    assert free in after and moved_back in after, "a row written during the run was taken"
+    assert made_newer in after and deleted_by_app not in after
+    assert record["rows_deleted_outside_start_set"] == 0
+    assert record["rows_deleted_by_others"] == 1 and record["rows_made_newer_by_others"] == 1
+    assert (record["rows_deleted"] + record["rows_deleted_by_others"]
+            + record["rows_made_newer_by_others"]) == record["rows_older_at_start"]
+    cutoff = datetime.fromisoformat(record["cutoff"])
+    doomed = {i for i, ts in seeded.items() if ts < cutoff and i != free}
+    assert record["rows_older_at_start"] == len(doomed)
+    assert not (doomed - {made_newer}) & set(after), "a row older at the start stayed"
+    assert {i for i, ts in seeded.items() if ts >= cutoff} <= set(after)

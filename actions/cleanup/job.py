@@ -8,6 +8,7 @@ cutoff: rows written during the run are never taken, whatever their timestamp.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from typing import Any
 
 from clustertop.actions.cleanup.mysql_table import MySQLCleanupTable
 from clustertop.actions.cleanup.postgres_table import PostgresCleanupTable
-from clustertop.actions.cleanup.tables import open_table, render
+from clustertop.actions.cleanup.tables import open_table
 from clustertop.actions.cleanup.throttle import ClusterGauge, LoadLimit, Throttle
 from clustertop.actions.jobs import Job
 from clustertop.collectors.errors import is_lock_conflict
@@ -83,6 +84,10 @@ class CleanupJob(Job):
         self.throttle: Throttle | None = None
         self.deleted = 0
         self.left_older = 0  # partition_drop: rows older than the cutoff in a kept partition
+        # batch_delete and copy fix the keys they may take at the start (the doomed set).
+        self.older_at_start: int | None = None
+        self.deleted_by_others: int | None = None
+        self.made_newer_by_others: int | None = None
         self.old_table: str | None = None
 
     # -- the run ---------------------------------------------------------------------------------
@@ -134,7 +139,13 @@ class CleanupJob(Job):
             "retention_days": spec.retention_days,
             "high_water_key": high_water,
             "rows_before": rows_before,
-            "rows_older_at_start": older,
+            "rows_older_at_start": older if self.older_at_start is None else self.older_at_start,
+            # Rows older at the start that other sessions deleted, or made newer (so kept),
+            # during the run: rows_deleted + these two == rows_older_at_start.
+            "rows_deleted_by_others": self.deleted_by_others,
+            "rows_made_newer_by_others": self.made_newer_by_others,
+            # Never taken: a row written, or moved into the past, during the run.
+            "rows_deleted_outside_start_set": 0 if self.older_at_start is not None else None,
             "rows_after": rows_after,
             "rows_deleted": self.deleted,
             "rows_left_older": self.left_older,
@@ -242,34 +253,61 @@ class CleanupJob(Job):
 
     def _batch_delete(self, table: CleanupTable, cutoff: datetime, high_water: int) -> None:
         spec = self.spec
+        table.use_doomed(temporary=True)  # this session's own: no other session reads it
+        if spec.dry_run:
+            self._plan(table.doomed_sql(cutoff, high_water))
+            end = table.chunk_end(0, high_water, spec.batch_size, cutoff)
+            if end is not None:
+                self._plan([table.delete_doomed_chunk_sql(0, end, cutoff)])
+                self.log(f"then the same for each further chunk of {spec.batch_size} doomed keys")
+            return
+        self._make_doomed(table, cutoff, high_water)
         last = 0
         index = 0
-        while True:
-            end = table.chunk_end(last, high_water, spec.batch_size, cutoff)
-            if end is None:
-                break
-            if spec.dry_run:
-                self._plan(
-                    [render(table.fmt(table.sql.DELETE_CHUNK), (last, end, table.stamp(cutoff)))]
-                )
-                self.log(
-                    "then the same for each further chunk of "
-                    f"{spec.batch_size} rows, keys up to {high_water}"
-                )
-                return
-            self._between_chunks(first=index == 0)
-            started = time.monotonic()
-            rows = table.delete_chunk(last, end, cutoff)
-            self.deleted += rows
-            self._chunk(rows, started)
-            self.progress(self.deleted)
-            last = end
-            index += 1
+        try:
+            while True:
+                end = table.doomed_chunk_end(last, spec.batch_size)
+                if end is None:
+                    break
+                self._between_chunks(first=index == 0)
+                started = time.monotonic()
+                rows = table.delete_doomed_chunk(last, end, cutoff)
+                self.deleted += rows
+                self._chunk(rows, started)
+                self.progress(self.deleted)
+                last = end
+                index += 1
+            self._account(table, cutoff, table.table)
+        finally:
+            with contextlib.suppress(Exception):  # a TEMPORARY table: gone with the session
+                table.drop_doomed()
+
+    def _make_doomed(self, table: CleanupTable, cutoff: datetime, high_water: int) -> None:
+        """Fix the rows this run may take: the keys older than the cutoff now."""
+        self.older_at_start = table.make_doomed(cutoff, high_water)
+        self.progress(0, float(self.older_at_start))
+        self.log(f"{self.older_at_start} keys older than the cutoff fixed as the run's to remove")
+
+    def _account(self, table: CleanupTable, cutoff: datetime, source: str) -> None:
+        """What became of the doomed keys: removed by this run, deleted by others meanwhile,
+        or made newer by others (and so kept). They add up to rows_older_at_start."""
+        total, gone, newer = table.account_doomed(cutoff, source)
+        if self.spec.method == "copy":
+            self.deleted = total - gone - newer
+        self.deleted_by_others = gone - (self.deleted if self.spec.method == "batch_delete" else 0)
+        self.made_newer_by_others = newer
+        if self.deleted_by_others or newer:
+            self.log(
+                f"meanwhile other sessions deleted {self.deleted_by_others} and made newer"
+                f" {newer} of the rows older at the start"
+            )
 
     def _copy(self, table: CleanupTable, cutoff: datetime, high_water: int) -> None:
         spec = self.spec
+        table.use_doomed(temporary=False)  # the triggers, in other sessions, read it
         setup = table.copy_setup_sql(cutoff, high_water)
         if spec.dry_run:
+            self._plan(table.doomed_sql(cutoff, high_water))
             self._plan(setup)
             first_end = table.chunk_end(0, high_water, spec.batch_size, None) or 0
             self._plan(table.copy_chunk_sql(0, first_end, cutoff, high_water))
@@ -288,6 +326,7 @@ class CleanupJob(Job):
             self.log(f"removing what an interrupted copy left: {', '.join(leftovers)}")
             table.copy_teardown()
         try:
+            self._make_doomed(table, cutoff, high_water)
             for statement in setup:
                 table.execute_step(statement)
             # Everything up to here exists in the old table; later rows reach the new one
@@ -321,8 +360,11 @@ class CleanupJob(Job):
             except Exception as exc:  # report, but the first error is the one that matters
                 self.log(f"could not remove the unfinished copy (the next run does): {exc}")
             raise
-        self.deleted = table.count_removed_by_copy(cutoff, high_water)
+        # The old table no longer changes: of the doomed rows, those still in it and still older
+        # are the ones the copy left behind - removed.
+        self._account(table, cutoff, table.qualified(table.old_name))
         self.progress(self.deleted, float(self.deleted))
+        table.drop_doomed()
         if spec.drop_old:
             table.execute(table.drop_old_sql())
             self.log(f"dropped {table.old_name}")

@@ -191,7 +191,7 @@ class MySQLCleanupTable(CleanupTable):
             # conversion to Python values and back); the session's time zone is UTC.
             decoders, self.conn.decoders = self.conn.decoders, {}
             try:
-                rows = self.rows(self.fmt(select), args)
+                rows = self.rows(self.fmt(select, keep_o=self.keep_sql("o")), args)
             finally:
                 self.conn.decoders = decoders
             copied = 0
@@ -208,10 +208,13 @@ class MySQLCleanupTable(CleanupTable):
 
     @retried
     def copy_chunk(self, after: int, upto: int, cutoff: datetime, high_water: int) -> int:
-        return self._copy_rows(my_sql.COPY_SELECT, (after, upto, self.stamp(cutoff), high_water))
+        return self._copy_rows(my_sql.COPY_SELECT, (after, upto, self.stamp(cutoff)))
 
     def copy_chunk_sql(self, after: int, upto: int, cutoff: datetime, high_water: int) -> list[str]:
-        select = render(self.fmt(my_sql.COPY_SELECT), (after, upto, self.stamp(cutoff), high_water))
+        select = render(
+            self.fmt(my_sql.COPY_SELECT, keep_o=self.keep_sql("o")),
+            (after, upto, self.stamp(cutoff)),
+        )
         return [
             my_sql.COPY_ISOLATION,
             "START TRANSACTION",
@@ -221,7 +224,7 @@ class MySQLCleanupTable(CleanupTable):
         ]
 
     def copy_key(self, key: int, cutoff: datetime, high_water: int) -> int:
-        return self._copy_rows(my_sql.COPY_SELECT_KEY, (key, self.stamp(cutoff), high_water))
+        return self._copy_rows(my_sql.COPY_SELECT_KEY, (key, self.stamp(cutoff)))
 
     def copy_leftovers(self) -> list[str]:
         """What an interrupted copy of this table left: its triggers and its new table."""
@@ -230,13 +233,15 @@ class MySQLCleanupTable(CleanupTable):
             for r in self.rows(my_sql.COPY_TRIGGERS, (self.schema, f"{COPY_PREFIX}{self.name}%"))
             if str(r[0]) in self._trigger_names().values()
         ]
-        return found + ([self.new_name] if self.exists(self.new_name) else [])
+        tables = [n for n in (self.new_name, self.doomed_name) if self.exists(n)]
+        return found + tables
 
     @retried
     def copy_teardown(self) -> None:
         for name in self._trigger_names().values():
             self.execute(my_sql.DROP_TRIGGER.format(schema=self.q(self.schema), name=self.q(name)))
         self.execute(my_sql.DROP_TABLE_Q.format(name=self.qualified(self.new_name)))
+        self.execute(my_sql.DROP_TABLE_Q.format(name=self.qualified(self.doomed_name)))
 
     def swap_sql(self) -> list[str]:
         return [
@@ -252,12 +257,10 @@ class MySQLCleanupTable(CleanupTable):
         for name in self._trigger_names().values():
             self.execute(my_sql.DROP_TRIGGER.format(schema=self.q(self.schema), name=self.q(name)))
 
-    def count_removed_by_copy(self, cutoff: datetime, high_water: int) -> int:
-        """Rows of the old table the copy did not keep: the old table no longer changes."""
-        statement = my_sql.COUNT_OLDER.format(
-            table=self.qualified(self.old_name), key=self.key, ts=self.ts
-        )
-        return int(self.one(statement, (self.stamp(cutoff), high_water)))
+    def _fill_doomed(self, cutoff: datetime, high_water: int) -> None:
+        # A consistent read: INSERT ... SELECT would hold a shared lock on every row it reads.
+        self.execute(my_sql.COPY_ISOLATION)
+        super()._fill_doomed(cutoff, high_water)
 
     def drop_old_sql(self) -> str:
         return my_sql.DROP_TABLE_Q.format(name=self.qualified(self.old_name))

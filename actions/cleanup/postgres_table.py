@@ -167,27 +167,31 @@ class PostgresCleanupTable(CleanupTable):
             self.fmt(pg_sql.COPY_TRIGGER, trigger=self._trigger, function=self._function),
         ]
 
+    def _copy_statement(self, template: str) -> str:
+        return self.fmt(template, new=self.qualified(self.new_name), keep_o=self.keep_sql("o"))
+
     @retried
     def copy_chunk(self, after: int, upto: int, cutoff: datetime, high_water: int) -> int:
-        statement = self.fmt(pg_sql.COPY_CHUNK, new=self.qualified(self.new_name))
-        return self.execute(statement, (after, upto, cutoff, high_water))
+        return self.execute(self._copy_statement(pg_sql.COPY_CHUNK), (after, upto, cutoff))
 
     def copy_chunk_sql(self, after: int, upto: int, cutoff: datetime, high_water: int) -> list[str]:
-        statement = self.fmt(pg_sql.COPY_CHUNK, new=self.qualified(self.new_name))
-        return [render(statement, (after, upto, cutoff, high_water))]
+        return [render(self._copy_statement(pg_sql.COPY_CHUNK), (after, upto, cutoff))]
 
     def copy_key(self, key: int, cutoff: datetime, high_water: int) -> int:
-        statement = self.fmt(pg_sql.COPY_KEY, new=self.qualified(self.new_name))
         with self.conn.transaction():
             self.execute(pg_sql.LOCAL_LOCK_TIMEOUT, (f"{round(self.lock_wait_s * 1000)}ms",))
-            return self.execute(statement, (key, cutoff, high_water))
+            return self.execute(self._copy_statement(pg_sql.COPY_KEY), (key, cutoff))
+
+    def _doomed_qualified(self, temporary: bool) -> str:
+        return f"pg_temp.{self.q(self.doomed_name)}" if temporary else super()._doomed_qualified(
+            temporary
+        )
 
     def copy_leftovers(self) -> list[str]:
         found = []
         if self.one("SELECT to_regprocedure(%s)", (f"{self._function}()",)):
             found.append(self._function)
-        if self.exists(self.new_name):
-            found.append(self.new_name)
+        found += [n for n in (self.new_name, self.doomed_name) if self.exists(n)]
         return found
 
     @retried
@@ -196,6 +200,7 @@ class PostgresCleanupTable(CleanupTable):
             self.execute(self.fmt(pg_sql.DROP_TRIGGER, trigger=self._trigger))
             self.execute(pg_sql.DROP_TABLE_Q.format(name=self.qualified(self.new_name)))
             self.execute(pg_sql.DROP_FUNCTION.format(function=self._function))
+            self.execute(pg_sql.DROP_TABLE_Q.format(name=self.qualified(self.doomed_name)))
 
     def swap_sql(self) -> list[str]:
         new, old = self.qualified(self.new_name), self.qualified(self.old_name)
@@ -239,12 +244,6 @@ class PostgresCleanupTable(CleanupTable):
         with self.exclusive():
             for statement in statements:
                 self.execute(statement)
-
-    def count_removed_by_copy(self, cutoff: datetime, high_water: int) -> int:
-        statement = pg_sql.COUNT_OLDER.format(
-            table=self.qualified(self.old_name), key=self.key, ts=self.ts
-        )
-        return int(self.one(statement, (cutoff, high_water)))
 
     def drop_old_sql(self) -> str:
         return pg_sql.DROP_TABLE_Q.format(name=self.qualified(self.old_name))

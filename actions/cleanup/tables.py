@@ -102,6 +102,10 @@ class CleanupTable:
         self.table = self.qualified(self.name)
         self.new_name = f"_{self.name}_new"[:63]
         self.old_name = f"_{self.name}_old"[:63]
+        self.doomed_name = f"_{self.name}_doomed"[:63]
+        # The doomed set of this run, once made (doomed_sql / make_doomed): its quoted name.
+        self.doomed = ""
+        self.doomed_temporary = False
         self.columns = ", ".join(self.q(c.name) for c in self.shape.columns)
 
     def _connect(self) -> Any:
@@ -128,8 +132,10 @@ class CleanupTable:
         return f"{self.q(self.schema)}.{self.q(name)}"
 
     def fmt(self, statement: str, **names: str) -> str:
+        values = {"doomed": self.doomed, "temporary": "TEMPORARY " if self.doomed_temporary else ""}
+        values.update(names)
         return statement.format(
-            table=self.table, key=self.key, ts=self.ts, columns=self.columns, **names
+            table=self.table, key=self.key, ts=self.ts, columns=self.columns, **values
         )
 
     def one(self, statement: str, args: Sequence[Any] | None = None) -> Any:
@@ -196,14 +202,74 @@ class CleanupTable:
         """Keys in (after, upto] that the copy should hold and does not: rows a chunk skipped
         because another transaction held them (read without locks, so it may also name a row
         whose change is about to commit; copy_key() sorts those out)."""
-        statement = self.fmt(self.sql.UNCOPIED, new=self.qualified(self.new_name))
-        rows = self.rows(statement, (after, upto, self.stamp(cutoff), high_water))
+        statement = self.fmt(
+            self.sql.UNCOPIED, new=self.qualified(self.new_name), keep_o=self.keep_sql("o")
+        )
+        rows = self.rows(statement, (after, upto, self.stamp(cutoff)))
         return [int(r[0]) for r in rows]
 
     def keep_condition(self, row: str, cutoff: datetime, high_water: int) -> str:
         """SQL true for a row the copy keeps; literals, as trigger bodies take no parameters."""
         literal = self.stamp(cutoff).isoformat(sep=" ")
-        return f"{row}.{self.ts} >= '{literal}' OR {row}.{self.key} > {int(high_water)}"
+        return self.keep_sql(row, f"'{literal}'")
+
+    def keep_sql(self, row: str, cutoff: str = "%s") -> str:
+        """A row the copy keeps: newer than the cutoff, or not among the doomed keys."""
+        return self.fmt(self.sql.KEEP, row=row, cutoff=cutoff)
+
+    # -- the doomed set: the keys older than the cutoff when the run starts --------------------
+
+    def use_doomed(self, temporary: bool) -> None:
+        """Name this run's doomed set (a session's TEMPORARY table, or a real one that other
+        sessions' triggers can read)."""
+        self.doomed_temporary = temporary
+        self.doomed = self._doomed_qualified(temporary)
+
+    def _doomed_qualified(self, temporary: bool) -> str:
+        return self.qualified(self.doomed_name)
+
+    def doomed_sql(self, cutoff: datetime, high_water: int) -> list[str]:
+        return [
+            self.fmt(self.sql.DOOMED_CREATE),
+            render(self.fmt(self.sql.DOOMED_FILL), (self.stamp(cutoff), high_water)),
+        ]
+
+    def make_doomed(self, cutoff: datetime, high_water: int) -> int:
+        """Create and fill the doomed set; how many keys it holds."""
+        self.drop_doomed()
+        self.execute_step(self.fmt(self.sql.DOOMED_CREATE))
+        self._fill_doomed(cutoff, high_water)
+        return int(self.one(self.fmt(self.sql.DOOMED_COUNT)))
+
+    def _fill_doomed(self, cutoff: datetime, high_water: int) -> None:
+        self.execute(self.fmt(self.sql.DOOMED_FILL), (self.stamp(cutoff), high_water))
+
+    def drop_doomed(self) -> None:
+        if self.doomed:
+            self.execute(self.fmt(self.sql.DOOMED_DROP))
+
+    def doomed_chunk_end(self, after: int, size: int) -> int | None:
+        end = self.one(self.fmt(self.sql.DOOMED_CHUNK_END), (after, size))
+        return int(end) if end is not None else None
+
+    def delete_doomed_chunk_sql(self, after: int, upto: int, cutoff: datetime) -> str:
+        return render(
+            self.fmt(self.sql.DELETE_DOOMED_CHUNK), (after, upto, self.stamp(cutoff), after, upto)
+        )
+
+    @retried
+    def delete_doomed_chunk(self, after: int, upto: int, cutoff: datetime) -> int:
+        """Delete the doomed keys of (after, upto] that are still older than the cutoff."""
+        return self.execute(
+            self.fmt(self.sql.DELETE_DOOMED_CHUNK), (after, upto, self.stamp(cutoff), after, upto)
+        )
+
+    def account_doomed(self, cutoff: datetime, source: str) -> tuple[int, int, int]:
+        """Of the doomed keys: how many, how many are gone from `source` (a quoted table), and
+        how many are newer than the cutoff there now."""
+        row = self.rows(self.fmt(self.sql.DOOMED_ACCOUNT, source=source), (self.stamp(cutoff),))
+        total, gone, newer = row[0]
+        return int(total), int(gone or 0), int(newer or 0)
 
     @property
     def sql(self) -> Any:

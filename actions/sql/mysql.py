@@ -93,6 +93,35 @@ CHUNK_END = (
 )
 CHUNK_OLDER = " AND {ts} < %s"
 DELETE_CHUNK = "DELETE FROM {table} WHERE {key} > %s AND {key} <= %s AND {ts} < %s"
+# The doomed set: the keys of the rows older than the cutoff when the run starts, fixed then.
+# batch_delete deletes exactly these (if still older); copy keeps every row but these (unless
+# made newer): a row written or moved into the past during the run is never taken. A
+# TEMPORARY table for batch_delete (its own session only); a real one for copy, whose
+# triggers run in the application's sessions. Filled from a consistent read (READ COMMITTED):
+# no row lock held on the table while the keys are read.
+DOOMED_CREATE = (
+    "CREATE {temporary}TABLE {doomed} ({key} BIGINT NOT NULL PRIMARY KEY) ENGINE=InnoDB"
+)
+DOOMED_FILL = "INSERT INTO {doomed} ({key}) SELECT {key} FROM {table} WHERE {ts} < %s AND {key} <= %s"
+DOOMED_DROP = "DROP {temporary}TABLE IF EXISTS {doomed}"
+DOOMED_COUNT = "SELECT COUNT(*) FROM {doomed}"
+DOOMED_CHUNK_END = (
+    "SELECT MAX({key}) FROM (SELECT {key} FROM {doomed} WHERE {key} > %s"
+    " ORDER BY {key} LIMIT %s) AS chunk"
+)
+# The key range bounds the rows read; the IN is a primary-key lookup per row. (MariaDB refuses a
+# multi-table DELETE by alias when the session has no current database.)
+DELETE_DOOMED_CHUNK = (
+    "DELETE FROM {table} WHERE {key} > %s AND {key} <= %s AND {ts} < %s"
+    " AND {key} IN (SELECT {key} FROM {doomed} WHERE {key} > %s AND {key} <= %s)"
+)
+# Of the doomed keys: how many, gone from `source` (deleted by others), made newer by others.
+DOOMED_ACCOUNT = (
+    "SELECT COUNT(*), COALESCE(SUM(t.{key} IS NULL), 0), COALESCE(SUM(t.{ts} >= %s), 0)"
+    " FROM {doomed} d LEFT JOIN {source} t ON t.{key} = d.{key}"
+)
+# What the copy keeps of a row: newer than the cutoff, or not among the doomed.
+KEEP = "{row}.{ts} >= {cutoff} OR NOT EXISTS (SELECT 1 FROM {doomed} dk WHERE dk.{key} = {row}.{key})"
 LOCK_WRITE = "LOCK TABLES {table} WRITE"
 UNLOCK = "UNLOCK TABLES"
 TRUNCATE = "TRUNCATE TABLE {table}"
@@ -146,18 +175,17 @@ TRIGGER_DELETE = (
 # writes into the new table queue behind it.
 COPY_ISOLATION = "SET TRANSACTION ISOLATION LEVEL READ COMMITTED"
 COPY_SELECT = (
-    "SELECT {columns} FROM {table} WHERE {key} > %s AND {key} <= %s AND ({ts} >= %s OR {key} > %s)"
-    " ORDER BY {key} LOCK IN SHARE MODE SKIP LOCKED"
+    "SELECT {columns} FROM {table} o WHERE o.{key} > %s AND o.{key} <= %s AND ({keep_o})"
+    " ORDER BY o.{key} LOCK IN SHARE MODE SKIP LOCKED"
 )
 COPY_SELECT_KEY = (
-    "SELECT {columns} FROM {table} WHERE {key} = %s AND ({ts} >= %s OR {key} > %s)"
-    " LOCK IN SHARE MODE"
+    "SELECT {columns} FROM {table} o WHERE o.{key} = %s AND ({keep_o}) LOCK IN SHARE MODE"
 )
 COPY_INSERT = "INSERT IGNORE INTO {new} ({columns}) VALUES ({placeholders})"
 # Keys the copy should hold and does not (yet): rows skipped as locked, read without locks.
 UNCOPIED = (
     "SELECT o.{key} FROM {table} o LEFT JOIN {new} n ON n.{key} = o.{key}"
-    " WHERE o.{key} > %s AND o.{key} <= %s AND (o.{ts} >= %s OR o.{key} > %s) AND n.{key} IS NULL"
+    " WHERE o.{key} > %s AND o.{key} <= %s AND ({keep_o}) AND n.{key} IS NULL"
 )
 SESSION_ROW_LOCK_WAIT = "SET SESSION innodb_lock_wait_timeout = %s"
 SWAP = "RENAME TABLE {table} TO {old}, {new} TO {table}"

@@ -108,6 +108,25 @@ CHUNK_END = (
 )
 CHUNK_OLDER = " AND {ts} < %s"
 DELETE_CHUNK = "DELETE FROM {table} WHERE {key} > %s AND {key} <= %s AND {ts} < %s"
+# The doomed set (see actions/sql/mysql.py): the keys older than the cutoff at the start.
+DOOMED_CREATE = "CREATE {temporary}TABLE {doomed} ({key} bigint PRIMARY KEY)"
+DOOMED_FILL = "INSERT INTO {doomed} ({key}) SELECT {key} FROM {table} WHERE {ts} < %s AND {key} <= %s"
+DOOMED_DROP = "DROP TABLE IF EXISTS {doomed}"
+DOOMED_COUNT = "SELECT count(*) FROM {doomed}"
+DOOMED_CHUNK_END = (
+    "SELECT max({key}) FROM (SELECT {key} FROM {doomed} WHERE {key} > %s"
+    " ORDER BY {key} LIMIT %s) AS chunk"
+)
+DELETE_DOOMED_CHUNK = (
+    "DELETE FROM {table} WHERE {key} > %s AND {key} <= %s AND {ts} < %s"
+    " AND {key} IN (SELECT {key} FROM {doomed} WHERE {key} > %s AND {key} <= %s)"
+)
+DOOMED_ACCOUNT = (
+    "SELECT count(*), count(*) FILTER (WHERE t.{key} IS NULL),"
+    " count(*) FILTER (WHERE t.{ts} >= %s)"
+    " FROM {doomed} d LEFT JOIN {source} t ON t.{key} = d.{key}"
+)
+KEEP = "{row}.{ts} >= {cutoff} OR NOT EXISTS (SELECT 1 FROM {doomed} dk WHERE dk.{key} = {row}.{key})"
 LOCK_EXCLUSIVE = "LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE"
 LOCAL_LOCK_TIMEOUT = "SELECT set_config('lock_timeout', %s, true)"
 SESSION_LOCK_TIMEOUT = "SELECT set_config('lock_timeout', %s, false)"
@@ -163,19 +182,19 @@ DROP_FUNCTION = "DROP FUNCTION IF EXISTS {function}()"
 # fails); the rows skipped are in flight in another transaction, and the copy comes back for
 # them (COPY_KEY) once it is over.
 COPY_CHUNK = (
-    "INSERT INTO {new} ({columns}) OVERRIDING SYSTEM VALUE SELECT {columns} FROM {table}"
-    " WHERE {key} > %s AND {key} <= %s AND ({ts} >= %s OR {key} > %s) FOR SHARE SKIP LOCKED"
+    "INSERT INTO {new} ({columns}) OVERRIDING SYSTEM VALUE SELECT {columns} FROM {table} o"
+    " WHERE o.{key} > %s AND o.{key} <= %s AND ({keep_o}) FOR SHARE OF o SKIP LOCKED"
     " ON CONFLICT ({key}) DO NOTHING"
 )
 COPY_KEY = (
-    "INSERT INTO {new} ({columns}) OVERRIDING SYSTEM VALUE SELECT {columns} FROM {table}"
-    " WHERE {key} = %s AND ({ts} >= %s OR {key} > %s) FOR SHARE"
+    "INSERT INTO {new} ({columns}) OVERRIDING SYSTEM VALUE SELECT {columns} FROM {table} o"
+    " WHERE o.{key} = %s AND ({keep_o}) FOR SHARE OF o"
     " ON CONFLICT ({key}) DO NOTHING"
 )
 # Keys the copy should hold and does not (yet): rows skipped as locked.
 UNCOPIED = (
     "SELECT o.{key} FROM {table} o LEFT JOIN {new} n ON n.{key} = o.{key}"
-    " WHERE o.{key} > %s AND o.{key} <= %s AND (o.{ts} >= %s OR o.{key} > %s) AND n.{key} IS NULL"
+    " WHERE o.{key} > %s AND o.{key} <= %s AND ({keep_o}) AND n.{key} IS NULL"
 )
 RENAME = "ALTER TABLE {table} RENAME TO {name}"
 # Index names are unique per schema: at the swap the copy's indexes take the original names and
