@@ -10,7 +10,16 @@ from typing import Any
 import psycopg
 import pymysql
 
+from clustertop.core.errors import OperationFailed
 from clustertop.core.text import printable
+
+# A privilege the user lacks: MySQL 1227 (needs SUPER/...), 1142/1143 (table/column), 1044.
+ACCESS_DENIED = (1227, 1142, 1143, 1044)
+
+
+class MissingPrivilege(OperationFailed):
+    """The monitoring user lacks a grant: one line saying which."""
+
 
 # Deadlock victim, lock wait given up: MySQL error numbers and PostgreSQL SQLSTATEs.
 MYSQL_LOCK_CONFLICTS = (1205, 1213)

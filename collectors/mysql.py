@@ -9,7 +9,7 @@ from typing import Any
 import pymysql
 import pymysql.cursors
 
-from clustertop.collectors.errors import error_text
+from clustertop.collectors.errors import ACCESS_DENIED, MissingPrivilege, error_code, error_text
 from clustertop.collectors.heartbeat import split_table
 from clustertop.collectors.own import OwnActivity
 from clustertop.collectors.samples import (
@@ -101,9 +101,19 @@ class MySQLCollector:
             status = {name: value for name, value in cur.fetchall()}
             trx = self._trx_metrics(cur)
         with conn.cursor(pymysql.cursors.DictCursor) as dcur:
-            self._execute(
-                dcur, sql.REPLICA_STATUS_MARIADB if self.is_mariadb else sql.REPLICA_STATUS_MYSQL
-            )
+            try:
+                self._execute(
+                    dcur,
+                    sql.REPLICA_STATUS_MARIADB if self.is_mariadb else sql.REPLICA_STATUS_MYSQL,
+                )
+            except pymysql.err.OperationalError as exc:
+                if error_code(exc) in ACCESS_DENIED:
+                    grant = "SLAVE MONITOR" if self.is_mariadb else "REPLICATION CLIENT"
+                    raise MissingPrivilege(
+                        f"cannot read the replication status: needs GRANT {grant} ON *.*"
+                        f" ({error_text(exc)})"
+                    ) from None
+                raise
             replicas = [parse_replica_status(row) for row in dcur.fetchall()]
         if replicas and self.heartbeat_table:
             replicas = [self._with_heartbeat(conn, r) for r in replicas]

@@ -21,7 +21,7 @@ import pymysql
 from clustertop.collectors.connect import ConnectError
 from clustertop.collectors.detail import DetailReader
 from clustertop.collectors.engines import adapter_for
-from clustertop.collectors.errors import close_quietly, error_text
+from clustertop.collectors.errors import MissingPrivilege, close_quietly, error_text
 from clustertop.collectors.heartbeat import HeartbeatWriter
 from clustertop.collectors.lag import catchup_rate, heartbeat_lag
 from clustertop.collectors.probe import ConnectionProbe
@@ -39,7 +39,9 @@ MAX_BACKOFF_S = 5.0
 CATCHUP_WINDOW_S = 5.0
 UNWAITED_GRACE_S = 0.05  # how long a round waits for a node that was down last round
 WRITER_ROLES = ("primary", "coordinator")
-DB_ERRORS = (pymysql.err.MySQLError, psycopg.Error, OSError, AssertionError, ConnectError)
+DB_ERRORS = (
+    pymysql.err.MySQLError, psycopg.Error, OSError, AssertionError, ConnectError, MissingPrivilege
+)
 
 
 @dataclass(frozen=True)

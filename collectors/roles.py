@@ -7,6 +7,7 @@ from typing import Any
 
 from clustertop.collectors.connect import ConnectError
 from clustertop.collectors.engines import adapter_for
+from clustertop.collectors.errors import MissingPrivilege
 from clustertop.core.nodes import NodeSpec
 
 WRITABLE_ROLES = ("primary", "coordinator")
@@ -27,7 +28,11 @@ def find_writable(nodes: tuple[NodeSpec, ...], timeout: float = 3.0) -> NodeSpec
             errors.append(f"{spec.name}: {exc}")
             continue
         with contextlib.closing(conn):
-            if detect_role(spec, conn) in WRITABLE_ROLES:
+            try:
+                role = detect_role(spec, conn)
+            except MissingPrivilege as exc:
+                raise MissingPrivilege(f"{spec.name} ({spec.address}): {exc}") from None
+            if role in WRITABLE_ROLES:
                 return spec
     detail = "; ".join(errors) if errors else "every node is a replica or standby"
     raise ConnectError(f"no writable primary found ({detail})")

@@ -77,7 +77,8 @@ def test_killed_replicas_go_down_within_two_intervals_and_come_back(fault_lab: L
             assert pid
             os.kill(pid, signal.SIGKILL)
         wait_for(
-            lambda: all(loop.first_round_after(killed_at, k, up=False) for k in victims),
+            lambda: all(loop.first_round_after(killed_at, k, up=False) for k in victims)
+            and len([r for r in loop.rounds if r[0] >= killed_at]) >= 2,
             timeout=10 * INTERVAL,
         )
         for key in victims:

@@ -262,6 +262,12 @@ def test_connections_that_cannot_open_are_errors_and_nothing_run_is_a_failure(
             "--table", "cleanup_bench.cleanup_batch", "--duration", "2", "--processes", "1"]
     env = {"CLUSTERTOP_RESULTS_DIR": str(tmp_path)}
     try:
+        # Without SLAVE MONITOR the primary cannot be told from a replica: said in one line.
+        denied = run_cli(*base, "--connections", "5", env=env)
+        assert denied.returncode == 1, denied.stderr
+        assert "needs GRANT SLAVE MONITOR" in denied.stderr and "internal error" not in denied.stderr
+        with sql(primary) as run:
+            run("GRANT SLAVE MONITOR ON *.* TO 'limited'@'127.0.0.1'")
         some = run_cli(*base, "--connections", "5", "--json", env=env)
         assert some.returncode == 0, some.stderr
         result = json.loads(some.stdout)
