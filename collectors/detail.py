@@ -3,46 +3,28 @@ seconds on a connection and a thread of its own, beside the fast poll."""
 
 from __future__ import annotations
 
-import threading
 import time
 from typing import TYPE_CHECKING, Any
 
 from clustertop.collectors.engines import adapter_for
 from clustertop.collectors.errors import close_quietly, error_text
+from clustertop.collectors.periodic import PeriodicWork
 from clustertop.collectors.samples import DetailSample
 
 if TYPE_CHECKING:
     from clustertop.collectors.poller import PollTarget
 
 
-class DetailReader:
+class DetailReader(PeriodicWork):
     """Statements, tables, partitions and shards: heavier, so read every few seconds on a
     connection of their own, in a thread of their own, never two at once."""
 
     def __init__(self, target: PollTarget) -> None:
+        super().__init__(f"detail-{target.spec.key}", target.detail_interval)
         self.target = target
         self.collector = adapter_for(target.spec).collector(target.heartbeat_table)
         self.conn: Any = None
         self.latest: DetailSample | None = None
-        self.next_at = 0.0
-        self.thread: threading.Thread | None = None
-        self.closing = False
-        self.lock = threading.Lock()
-
-    @property
-    def busy(self) -> bool:
-        return self.thread is not None and self.thread.is_alive()
-
-    def maybe_start(self) -> None:
-        """Start a pass when one is due; safe to call from several poll threads at once."""
-        with self.lock:
-            if self.closing or self.busy or time.monotonic() < self.next_at:
-                return
-            self.next_at = time.monotonic() + self.target.detail_interval
-            self.thread = threading.Thread(
-                target=self._run, name=f"detail-{self.target.spec.key}", daemon=True
-            )
-            self.thread.start()
 
     def _run(self) -> None:
         spec = self.target.spec
@@ -61,10 +43,6 @@ class DetailReader:
             self.latest = DetailSample(at=time.time(), error=error_text(exc))
         if self.closing:
             self._drop_connection()
-
-    def wait(self, timeout: float) -> None:
-        if self.thread is not None:
-            self.thread.join(timeout)
 
     def _drop_connection(self) -> None:
         conn, self.conn = self.conn, None

@@ -5,7 +5,6 @@ connect timeout in a thread of its own, says whether anyone else could get in.""
 
 from __future__ import annotations
 
-import threading
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -14,6 +13,7 @@ from clustertop.collectors.connect import ConnectError
 from clustertop.collectors.engines import adapter_for
 from clustertop.collectors.errors import close_quietly, error_text
 from clustertop.collectors.own import OwnActivity
+from clustertop.collectors.periodic import PeriodicWork
 
 if TYPE_CHECKING:
     from clustertop.collectors.poller import PollTarget
@@ -26,32 +26,14 @@ class ProbeResult:
     connect_ms: float | None = None
 
 
-class ConnectionProbe:
+class ConnectionProbe(PeriodicWork):
     """Opens and closes one fresh connection every probe interval, never two at once."""
 
     def __init__(self, target: PollTarget) -> None:
+        super().__init__(f"probe-{target.spec.key}", target.probe_interval)
         self.target = target
-        self.every_s = target.probe_interval
         self.latest: ProbeResult | None = None
-        self.next_at = 0.0
-        self.thread: threading.Thread | None = None
-        self.lock = threading.Lock()
-        self.closing = False
         self.activity = OwnActivity()  # what the probe's connects count on the server
-
-    @property
-    def busy(self) -> bool:
-        return self.thread is not None and self.thread.is_alive()
-
-    def maybe_start(self) -> None:
-        with self.lock:
-            if self.closing or self.busy or time.monotonic() < self.next_at:
-                return
-            self.next_at = time.monotonic() + self.every_s
-            self.thread = threading.Thread(
-                target=self._run, name=f"probe-{self.target.spec.key}", daemon=True
-            )
-            self.thread.start()
 
     def _run(self) -> None:
         spec = self.target.spec
