@@ -41,6 +41,7 @@ SCREENS_BY_KEY = {
     "6": ("jobs", "Jobs: actions and results"),
 }
 MIN_INTERVAL, MAX_INTERVAL = 0.5, 60.0
+WRITING_ACTIONS = frozenset({"workload", "cleanup", "rebalance"})
 
 
 class ClustertopApp(App[int]):
@@ -190,6 +191,10 @@ class ClustertopApp(App[int]):
                 self.refresh_screen()
 
         self.push_screen(FilterScreen(self.state.filter), apply)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Read-only: the keys that start a change are hidden (footer, palette) and inert."""
+        return not (self.config.read_only and action in WRITING_ACTIONS)
 
     def action_workload(self) -> None:
         clusters = {c.name: c.watched_tables for c in self.config.clusters.values()}

@@ -305,7 +305,7 @@ def cmd_optimize(args: argparse.Namespace) -> int:
     print(statement)
     if args.dry_run:
         return 0
-    if args.mode != "analyze":
+    if args.mode != "analyze" or cluster.read_only:  # ANALYZE rewrites the statistics
         require_actions(args, config, cluster.name, f"optimize --mode {args.mode}")
         confirm(args, f"{statement} rebuilds {table} (it may lock it while it runs).", table)
     snap = follow(job, say)

@@ -15,6 +15,15 @@ from clustertop.usecases import changes
 
 
 def resolve_config(args: argparse.Namespace) -> Config:
+    config = _config_for(args)
+    if getattr(args, "read_only", False):
+        if args.allow_actions:
+            raise InputError("--allow-actions", True, "contradicts --read-only: pick one")
+        config = config.with_read_only()
+    return config
+
+
+def _config_for(args: argparse.Namespace) -> Config:
     """--dsn, else --config, else $CLUSTERTOP_CONFIG, else the lab's config."""
     if args.dsn:
         config = config_from_dsns(args.dsn, args.cluster)

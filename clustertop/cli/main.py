@@ -192,6 +192,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         command += ["--cluster", args.cluster]
     if args.allow_actions:
         command.append("--allow-actions")
+    if args.read_only:
+        command.append("--read-only")
     print(f"clustertop: serving on http://{args.host}:{args.port} (ctrl+c stops)", file=sys.stderr)
     Server(shlex.join(command), host=args.host, port=args.port, title="clustertop").serve()
     return 0

@@ -45,6 +45,12 @@ def _common_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
         default=False if top else argparse.SUPPRESS,
         help="enable actions that change data, even where the config leaves them off",
     )
+    group.add_argument(
+        "--read-only",
+        action="store_true",
+        default=False if top else argparse.SUPPRESS,
+        help="write nothing: no action, no heartbeat row (lag from the engine's own figure)",
+    )
 
 
 def build_parser() -> OneLineParser:

@@ -49,6 +49,7 @@ class ClusterConfig:
     actions: bool = False
     heartbeat: bool = True
     heartbeat_table: str = "clustertop.heartbeat"
+    read_only: bool = False  # nothing that writes: no actions, no heartbeat writer
 
     @property
     def family(self) -> str:
@@ -68,6 +69,18 @@ class Config:
     source: Path | None = None
     # Workload patterns the operator named: name -> shares in percent per operation kind.
     mixes: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    read_only: bool = False
+
+    def with_read_only(self) -> Config:
+        """Every cluster read-only: no action may run, no heartbeat is written (lag falls back
+        to the engine's own figure)."""
+        from dataclasses import replace
+
+        clusters = {
+            name: replace(c, actions=False, heartbeat=False, read_only=True)
+            for name, c in self.clusters.items()
+        }
+        return replace(self, clusters=clusters, read_only=True)
 
     def cluster(self, name: str | None) -> ClusterConfig:
         """The named cluster, or the only one; `--cluster` is the field an operator fixes."""
@@ -84,7 +97,9 @@ class Config:
         """This config narrowed to one cluster when a name is given."""
         if name is None:
             return self
-        return Config({name: self.cluster(name)}, self.ui, self.source, self.mixes)
+        return Config(
+            {name: self.cluster(name)}, self.ui, self.source, self.mixes, self.read_only
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -163,7 +178,7 @@ def validate_table_name(where: str, name: str) -> str:
 
 # ---------------------------------------------------------------------------------------------
 
-_TOP_KEYS = ("clusters", "defaults", "ui", "workload")
+_TOP_KEYS = ("clusters", "defaults", "ui", "workload", "read_only")
 _WORKLOAD_KEYS = ("mixes",)
 _CLUSTER_KEYS = (
     "engine",
@@ -247,7 +262,8 @@ def parse_config(
         clusters[name] = _parse_cluster(check, path, name, merged)
     ui = _parse_ui(check, data.get("ui", {}))
     mixes = _parse_mixes(check, data.get("workload", {}))
-    return Config(clusters, ui, source, mixes)
+    config = Config(clusters, ui, source, mixes)
+    return config.with_read_only() if check.boolean("read_only", data.get("read_only", False)) else config
 
 
 def _parse_cluster(check: _Checker, path: str, name: str, raw: Mapping[str, Any]) -> ClusterConfig:

@@ -28,11 +28,19 @@ COMPARE_ROWS = 10_000
 
 
 def actions_allowed(cluster: ClusterConfig, allow_actions: bool) -> bool:
-    """Changes are off unless the cluster's config or the command line turns them on."""
-    return allow_actions or cluster.actions
+    """Changes are off unless the cluster's config or the command line turns them on, and
+    always off when clustertop runs read-only."""
+    return not cluster.read_only and (allow_actions or cluster.actions)
 
 
 def require_actions(cluster: ClusterConfig, allow_actions: bool, what: str) -> None:
+    if cluster.read_only:
+        raise InputError(
+            "--read-only",
+            True,
+            f"{what} changes data, and clustertop runs read-only (--read-only or read_only ="
+            " true in the config)",
+        )
     if not actions_allowed(cluster, allow_actions):
         raise InputError(
             f"clusters.{cluster.name}.actions",

@@ -36,6 +36,9 @@ class HealthBar(Static):
             text.append(f" {down} DOWN", style="bold red")
         shown = fmt.lag(worst.lag_s, worst.lag_is_lower_bound) if worst else fmt.DASH
         text.append(f" · lag {shown}")
+        if state.config.read_only:
+            # No heartbeat written: the lag is the engine's own (whole seconds, or unknown).
+            text.append(" · read-only (engine lag)", style="bold")
         skews = [
             n.detail.citus.skew
             for n in round_.nodes
