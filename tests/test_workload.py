@@ -288,3 +288,31 @@ def test_connections_that_cannot_open_are_errors_and_nothing_run_is_a_failure(
     finally:
         with sql(primary) as run:
             run("DROP USER IF EXISTS 'limited'@'127.0.0.1'")
+
+
+def test_a_select_only_postgres_user_sees_the_primary_key(
+    lab: Lab, postgres: ClusterConfig
+) -> None:
+    """information_schema hides a table's constraints from a user with only SELECT on it: the
+    key must come from the catalog, or a read-only workload is told there is none."""
+    from clustertop.actions.seed import load_cluster
+
+    load_cluster(postgres, rows=1_000, seed=1, tables=("cleanup_batch",))
+    primary = postgres.nodes[0]
+    with sql(primary) as run:
+        run("DROP ROLE IF EXISTS reader_only")
+        run("CREATE ROLE reader_only LOGIN PASSWORD 'R3ader-pw'")
+        run("GRANT USAGE ON SCHEMA cleanup_bench TO reader_only")
+        run("GRANT SELECT ON cleanup_bench.cleanup_batch TO reader_only")
+    dsn = f"postgresql://reader_only:R3ader-pw@127.0.0.1:{primary.port}/{primary.database}"
+    try:
+        done = run_cli("workload", "run", "--dsn", dsn, "--pattern", "point-select",
+                       "--table", "cleanup_bench.cleanup_batch", "--duration", "1",
+                       "--connections", "1", "--json")
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout)["transactions"] > 0
+    finally:
+        with sql(primary) as run:
+            run("REVOKE ALL ON cleanup_bench.cleanup_batch FROM reader_only")
+            run("REVOKE USAGE ON SCHEMA cleanup_bench FROM reader_only")
+            run("DROP ROLE IF EXISTS reader_only")

@@ -72,16 +72,16 @@ COUNT_ROWS = 'SELECT count(*) FROM "{schema}"."{table}"'
 SEED_INFO_EXISTS = "SELECT to_regclass(%s)"
 
 # -- workloads --------------------------------------------------------------------------------
+# The primary key from the catalog: information_schema.table_constraints shows a table's
+# constraints only to its owner or a user with more than SELECT on it.
 TABLE_COLUMNS = """
 SELECT c.column_name, c.data_type, c.is_nullable = 'YES',
        c.is_identity = 'YES' OR coalesce(c.column_default, '') LIKE 'nextval(%%',
        c.character_maximum_length, c.numeric_precision, c.numeric_scale,
-       EXISTS (SELECT 1 FROM information_schema.table_constraints tc
-                 JOIN information_schema.key_column_usage k
-                   ON k.constraint_name = tc.constraint_name AND k.table_schema = tc.table_schema
-                  AND k.table_name = tc.table_name
-                WHERE tc.constraint_type = 'PRIMARY KEY' AND tc.table_schema = c.table_schema
-                  AND tc.table_name = c.table_name AND k.column_name = c.column_name)
+       EXISTS (SELECT 1 FROM pg_index i
+                 JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
+                WHERE i.indisprimary AND a.attname = c.column_name
+                  AND i.indrelid = format('%%I.%%I', c.table_schema, c.table_name)::regclass)
   FROM information_schema.columns c
  WHERE c.table_schema = %s AND c.table_name = %s
  ORDER BY c.ordinal_position
