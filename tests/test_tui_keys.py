@@ -321,3 +321,22 @@ async def test_a_lag_that_is_only_a_lower_bound_reads_at_least_everywhere() -> N
         replication = app.export_screenshot()
     assert "&gt;=16s" in overview
     assert "&gt;=16s" in replication
+
+
+async def test_every_screen_survives_a_resize_to_40x12_and_back() -> None:
+    app = canned_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await feed(app, pilot)
+        for key in ("1", "2", "3", "4", "5", "6"):
+            await pilot.press(key)
+            await pilot.pause()
+            for size in ((40, 12), (20, 5), (200, 60), (80, 24)):
+                await pilot.resize_terminal(*size)
+                await pilot.pause()
+                assert app.is_running
+                assert app.size == size
+                assert app.export_screenshot()  # renders at that size
+        await pilot.press("question_mark")
+        await pilot.resize_terminal(40, 12)
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)

@@ -84,3 +84,46 @@ async def test_the_form_refuses_bad_numbers_in_place(lab_config: Config) -> None
         assert "connections: must be more than 0" in str(form.query_one("#form-error").render())
         await pilot.press("escape")
         assert not isinstance(app.screen, WorkloadForm)
+
+
+def test_a_lost_terminal_ends_the_tui_cleanly(lab: Lab) -> None:
+    """SIGHUP (the SSH session dropped): the TUI stops its jobs and exits 0, no traceback."""
+    import os
+    import pty
+    import signal
+    import subprocess
+    import time
+
+    from tests.conftest import CLUSTERTOP
+
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen(
+        [CLUSTERTOP, "--config", str(lab.config_path), "top"],
+        stdin=follower, stdout=follower, stderr=follower, close_fds=True,
+        env={**os.environ, "TERM": "xterm-256color", "COLUMNS": "100", "LINES": "30"},
+        start_new_session=True,
+    )
+    os.close(follower)
+    seen = b""
+    try:
+        deadline = time.monotonic() + 20
+        while b"Overview" not in seen and time.monotonic() < deadline:
+            try:
+                seen += os.read(leader, 65536)
+            except OSError:
+                break
+        assert b"Overview" in seen, seen[-500:]
+        proc.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 15
+        while proc.poll() is None and time.monotonic() < deadline:
+            try:
+                seen += os.read(leader, 65536)
+            except OSError:
+                time.sleep(0.1)
+        assert proc.poll() == 0, (proc.poll(), seen[-800:])
+        assert b"Traceback" not in seen
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(5)
+        os.close(leader)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import signal
 from collections.abc import Iterable
 from dataclasses import replace
 
@@ -122,6 +125,13 @@ class ClustertopApp(App[int]):
 
     def on_mount(self) -> None:
         self.action_poll_now()
+        # The terminal went away (an SSH session dropped): stop the jobs at their next safe
+        # point and leave, rather than die with worker processes and triggers left behind.
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self._hang_up)
+
+    def _hang_up(self) -> None:
+        self._stop_jobs_and_exit()
 
     # -- polling: one round at a time, the next armed only after the last one landed ------------
 
