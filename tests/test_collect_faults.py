@@ -257,3 +257,45 @@ def test_a_stopped_node_does_not_slow_the_others(fault_lab: Lab) -> None:
         loop.stop.set()
         loop.thread.join(5)
         loop.poller.close()
+
+
+def test_a_cleanup_pauses_while_a_replica_is_killed_and_finishes_once_it_returns(
+    fault_lab: Lab,
+) -> None:
+    """--max-lag with a replica gone: its lag is unknown, and unknown counts as too high - the
+    run pauses at the next chunk boundary, says why, and finishes when the replica is back."""
+    from clustertop.actions.cleanup.job import CleanupJob, CleanupSpec
+    from clustertop.actions.seed import load_cluster
+
+    config = load_config(fault_lab.config_path)
+    cluster = config.clusters["lab-mariadb"]
+    load_cluster(cluster, rows=20_000, seed=3, tables=("cleanup_batch",))
+    spec = CleanupSpec(cluster=cluster, table="cleanup_bench.cleanup_batch",
+                       method="batch_delete", retention_days=10, batch_size=100,
+                       batch_delay_s=0.1, max_lag_s=2.0)
+    job = CleanupJob(spec, cluster.nodes[0])
+    job.preflight()
+    job.start()
+    try:
+        assert wait_for(lambda: job.snapshot().done > 0, timeout=30)
+        replica = {(s.cluster, s.name): s for s in fault_lab.status()}[("lab-mariadb", "replica1")]
+        assert replica.pid
+        os.kill(replica.pid, signal.SIGKILL)
+        paused = wait_for(
+            lambda: any("paused: replica1 is down" in line for line in job.snapshot().log),
+            timeout=20,
+        )
+        assert paused, job.snapshot().log[-5:]
+        done_while_down = job.snapshot().done
+        time.sleep(2)
+        assert job.snapshot().done == done_while_down, "chunks ran with the replica down"
+        fault_lab.up(("mariadb", "postgres"), replicas=1)
+        job.join(120)
+        snap = job.snapshot()
+        assert snap.state == "finished", (snap.error, snap.log[-5:])
+        record = job.result
+        assert record is not None and record["pauses"] >= 1
+        assert record["rows_deleted"] == record["rows_older_at_start"]
+    finally:
+        job.cancel()
+        job.join(30)
