@@ -35,6 +35,7 @@ def connect_mysql(
     database: str | None = None,
     autocommit: bool = True,
     local_infile: bool = False,
+    io_timeout: float | None = None,
 ) -> pymysql.connections.Connection[Any]:
     """A PyMySQL connection; read/write timeouts bound every round trip, not only the connect."""
     option_file = spec.option_file or default_mysql_option_file()
@@ -61,6 +62,9 @@ def connect_mysql(
         # The socket timeout is the last line of defence against a server that never answers.
         kwargs["read_timeout"] = statement_timeout + connect_timeout
         kwargs["write_timeout"] = statement_timeout + connect_timeout
+    elif io_timeout is not None:
+        # Bounds every read, the server's greeting included, without a session setting.
+        kwargs["read_timeout"] = kwargs["write_timeout"] = io_timeout
     try:
         conn = pymysql.connect(**kwargs)
     except pymysql.err.MySQLError as exc:

@@ -24,7 +24,7 @@ class EngineAdapter:
     # or replays WAL without counting them (a PostgreSQL standby).
     replica_counts_applied_commits: ClassVar[bool]
     quote_char: ClassVar[str]
-    # Statements a bare connect sends (MySQL: the init_command setting the time zone), which
+    # Statements a bare connect sends (MySQL: session setup and the time-zone init_command), which
     # the server counts as queries: clustertop's own, left out of QPS.
     connect_queries: ClassVar[int]
 
@@ -35,6 +35,10 @@ class EngineAdapter:
 
     def collector(self, heartbeat_table: str | None = None) -> MySQLCollector | PostgresCollector:
         raise NotImplementedError
+
+    def probe_connect(self, spec: NodeSpec, timeout: float) -> Any:
+        """A bare connection (libpq's connect_timeout bounds the whole startup)."""
+        return self.connect(spec, connect_timeout=timeout)
 
     def quote(self, name: str) -> str:
         """An identifier quoted for this engine (the quote character itself doubled)."""
@@ -67,10 +71,15 @@ class MySQLAdapter(EngineAdapter):
     label = "MySQL/MariaDB"
     replica_counts_applied_commits = True
     quote_char = "`"
-    connect_queries = 1
+    connect_queries = 3  # measured: PyMySQL's session setup plus the time-zone init_command
 
     def connect(self, spec: NodeSpec, **options: Any) -> Any:
         return connect_mysql(spec, **options)
+
+    def probe_connect(self, spec: NodeSpec, timeout: float) -> Any:
+        """A bare connection whose every read is bounded (a server that accepts but never
+        greets must not hold the probe)."""
+        return connect_mysql(spec, connect_timeout=timeout, io_timeout=timeout)
 
     def collector(self, heartbeat_table: str | None = None) -> MySQLCollector:
         return MySQLCollector(heartbeat_table)

@@ -157,7 +157,7 @@ class NodeSession:
         )
         self.detail.maybe_start()
         self.probe.maybe_start()
-        probe = self.probe.latest
+        probe = self.probe.current()
         return NodeSample(
             cluster=self.spec.cluster,
             node=self.spec.name,
@@ -433,6 +433,8 @@ class Poller:
                     at,
                     f"no answer within {self.round_timeout:.1f} s (waiting {hung_for:.1f} s)",
                     started,
+                    # Its thread may still finish and record the truth: not ours to overwrite.
+                    remember=False,
                 )
             )
         return PollRound(

@@ -39,7 +39,7 @@ class ConnectionProbe(PeriodicWork):
         spec = self.target.spec
         started = time.perf_counter()
         try:
-            conn = adapter_for(spec).connect(spec, connect_timeout=self.target.connect_timeout)
+            conn = adapter_for(spec).probe_connect(spec, self.target.connect_timeout)
         except ConnectError as exc:
             self.latest = ProbeResult(time.time(), False, str(exc))
             return
@@ -49,6 +49,13 @@ class ConnectionProbe(PeriodicWork):
         self.activity.add("queries", adapter_for(spec).connect_queries)
         close_quietly(conn)
         self.latest = ProbeResult(time.time(), True, connect_ms=(time.perf_counter() - started) * 1000)
+
+    def current(self) -> ProbeResult | None:
+        """The latest result while it is recent (three probe intervals); older says nothing."""
+        latest = self.latest
+        if latest is None or time.time() - latest.at > 3 * self.every_s + 5:
+            return None
+        return latest
 
     def close(self) -> None:
         self.closing = True

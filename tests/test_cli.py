@@ -187,3 +187,16 @@ def test_an_unknown_keymap_id_is_refused(tmp_path: Path) -> None:
                     else example.replace("[ui.keymap]", '[ui.keymap]\nquitt = "ctrl+q"'))
     done = run_cli("check", "--config", str(path))
     assert done.returncode == 2 and "ui.keymap.quitt: no such key binding" in done.stderr
+
+
+@pytest.mark.parametrize("dsn", ["postgresql://app@db/app?password=S3ntinel-x",
+                                 "host=db user=app password=S3ntinel-x",
+                                 "mysql://u@h:1/db?password=S3ntinel-x&role=primary"])
+def test_a_password_given_as_a_parameter_never_shows(dsn: str) -> None:
+    done = run_cli("check", "--dsn", dsn)
+    assert done.returncode == 2 and "S3ntinel" not in done.stdout + done.stderr
+
+
+def test_demo_refuses_read_only() -> None:
+    done = run_cli("demo", "--read-only")
+    assert done.returncode == 2 and "--read-only" in done.stderr

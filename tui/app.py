@@ -217,15 +217,18 @@ class ClustertopApp(App[int]):
     @work(thread=True, group="actions", exit_on_error=False)
     def _launch_workload(self, request: WorkloadRequest) -> None:
         """Finding the primary and reading the table are database work: not on the UI thread."""
-        from clustertop.collectors.connect import ConnectError
-        from clustertop.core.errors import EnvironmentProblem, InputError
+        from clustertop.collectors.errors import error_text
         from clustertop.usecases.changes import workload_job_for
 
         try:
             job = workload_job_for(self.config, request, self.allow_actions)
-        except (InputError, EnvironmentProblem, ConnectError) as exc:
+        except Exception as exc:  # bad input, a refused node, a missing grant: said, not lost
             self.call_from_thread(
-                self.notify, str(exc), title="workload not started", severity="error", timeout=10
+                self.notify,
+                error_text(exc),
+                title="workload not started",
+                severity="error",
+                timeout=10,
             )
             return
         self._started(job)
@@ -264,8 +267,7 @@ class ClustertopApp(App[int]):
     def _launch_cleanup(self, request: CleanupRequest) -> None:
         """Reading the table and checking the method against it is database work."""
         from clustertop.actions.cleanup.job import CleanupSpec
-        from clustertop.collectors.connect import ConnectError
-        from clustertop.core.errors import InputError
+        from clustertop.collectors.errors import error_text
         from clustertop.usecases import changes
 
         spec = CleanupSpec(
@@ -285,9 +287,13 @@ class ClustertopApp(App[int]):
                 job = changes.compare_job_for(compare, self.allow_actions, self.state.jobs.start)
             else:
                 job = changes.cleanup_job_for(spec, self.allow_actions)
-        except (InputError, ConnectError) as exc:
+        except Exception as exc:  # bad input, a refused node, a missing grant: said, not lost
             self.call_from_thread(
-                self.notify, str(exc), title="cleanup not started", severity="error", timeout=10
+                self.notify,
+                error_text(exc),
+                title="cleanup not started",
+                severity="error",
+                timeout=10,
             )
             return
         self._started(job)

@@ -293,8 +293,13 @@ class CleanupJob(Job):
         or made newer by others (and so kept). They add up to rows_older_at_start."""
         total, gone, newer = table.account_doomed(cutoff, source)
         if self.spec.method == "copy":
+            # The old table is frozen: what is still in it and older is what the copy left.
             self.deleted = total - gone - newer
-        self.deleted_by_others = gone - (self.deleted if self.spec.method == "batch_delete" else 0)
+            self.deleted_by_others = gone
+        else:
+            # Still here: newer now, or older again after being newer when its chunk ran.
+            self.deleted_by_others = gone - self.deleted
+            newer = total - gone
         self.made_newer_by_others = newer
         if self.deleted_by_others or newer:
             self.log(
@@ -399,6 +404,8 @@ class CleanupJob(Job):
                 )
             for key in left:
                 self.check_cancelled()
+                if time.monotonic() > deadline:
+                    break  # the check above the loop says which rows and fails the run
                 try:
                     table.copy_key(key, cutoff, high_water)
                 except Exception as exc:

@@ -34,6 +34,8 @@ class MySQLCleanupTable(CleanupTable):
         conn = connect_mysql(self.node, connect_timeout=5, statement_timeout=LONG_STATEMENT_S)
         try:
             with conn.cursor() as cur:
+                cur.execute("SELECT VERSION()")
+                self.server_version = str(cur.fetchone()[0])  # type: ignore[index]
                 # Every lock wait of a cleanup is bounded, metadata locks included (a DDL step
                 # queued behind a long transaction holds up every query on the table); a step
                 # that gives up is retried.
@@ -191,7 +193,10 @@ class MySQLCleanupTable(CleanupTable):
             # conversion to Python values and back); the session's time zone is UTC.
             decoders, self.conn.decoders = self.conn.decoders, {}
             try:
-                rows = self.rows(self.fmt(select, keep_o=self.keep_sql("o")), args)
+                rows = self.rows(
+                self.fmt(select, keep_o=self.keep_sql("o"), share_skip_locked=self._share_skip()),
+                args,
+            )
             finally:
                 self.conn.decoders = decoders
             copied = 0
@@ -212,7 +217,9 @@ class MySQLCleanupTable(CleanupTable):
 
     def copy_chunk_sql(self, after: int, upto: int, cutoff: datetime, high_water: int) -> list[str]:
         select = render(
-            self.fmt(my_sql.COPY_SELECT, keep_o=self.keep_sql("o")),
+            self.fmt(
+                my_sql.COPY_SELECT, keep_o=self.keep_sql("o"), share_skip_locked=self._share_skip()
+            ),
             (after, upto, self.stamp(cutoff)),
         )
         return [
@@ -256,6 +263,14 @@ class MySQLCleanupTable(CleanupTable):
         self.execute(self.swap_sql()[0])
         for name in self._trigger_names().values():
             self.execute(my_sql.DROP_TRIGGER.format(schema=self.q(self.schema), name=self.q(name)))
+
+    def _share_skip(self) -> str:
+        """The locking clause of a copy chunk this server understands."""
+        version = getattr(self, "server_version", "")
+        number = tuple(int(p) for p in re.findall(r"\d+", version.split("-")[0])[:2])
+        if "MariaDB" in version:
+            return my_sql.SHARE_SKIP_LOCKED["mariadb" if number >= (10, 6) else "old"]
+        return my_sql.SHARE_SKIP_LOCKED["mysql" if number >= (8, 0) else "old"]
 
     def _fill_doomed(self, cutoff: datetime, high_water: int) -> None:
         # A consistent read: INSERT ... SELECT would hold a shared lock on every row it reads.

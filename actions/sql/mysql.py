@@ -176,8 +176,15 @@ TRIGGER_DELETE = (
 COPY_ISOLATION = "SET TRANSACTION ISOLATION LEVEL READ COMMITTED"
 COPY_SELECT = (
     "SELECT {columns} FROM {table} o WHERE o.{key} > %s AND o.{key} <= %s AND ({keep_o})"
-    " ORDER BY o.{key} LOCK IN SHARE MODE SKIP LOCKED"
+    " ORDER BY o.{key} {share_skip_locked}"
 )
+# MariaDB 10.6+ spells it LOCK IN SHARE MODE SKIP LOCKED, MySQL 8.0 FOR SHARE SKIP LOCKED; an
+# older server has no SKIP LOCKED, and its chunks wait for the application's rows as before.
+SHARE_SKIP_LOCKED = {
+    "mariadb": "LOCK IN SHARE MODE SKIP LOCKED",
+    "mysql": "FOR SHARE SKIP LOCKED",
+    "old": "LOCK IN SHARE MODE",
+}
 COPY_SELECT_KEY = (
     "SELECT {columns} FROM {table} o WHERE o.{key} = %s AND ({keep_o}) LOCK IN SHARE MODE"
 )

@@ -89,6 +89,10 @@ def cmd_load(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    if getattr(args, "read_only", False):
+        raise InputError(
+            "--read-only", True, "demo loads data into the lab: watch read-only with `top --read-only`"
+        )
     from clustertop.actions.seed import is_loaded, load_cluster
     from clustertop.lab.lab import Lab
 

@@ -439,7 +439,16 @@ def _split_userinfo(dsn: str) -> tuple[str, str | None, str | None, str]:
 _SCHEME_PREFIX = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 
 
+_PASSWORD_PARAMETER = re.compile(r"(?i)(pass(?:word)?\s*=\s*)('[^']*'|[^&\s;]+)")
+
+
 def redact_dsn(dsn: str) -> str:
+    """The DSN with every password masked: in its user info and in any password= parameter
+    (a query string, or a libpq key=value string given where a URL belongs)."""
+    return _PASSWORD_PARAMETER.sub(r"\1***", _redact_userinfo(dsn))
+
+
+def _redact_userinfo(dsn: str) -> str:
     """The DSN with any password masked, safe to print: from the first ':' after the scheme to
     the last '@'. Written for malformed DSNs too (a wrong scheme separator, no host, a password
     with unencoded '/', '#', '?' or '@'), since those are the ones echoed in an error."""
