@@ -20,6 +20,7 @@ from clustertop.lab.processes import (
     run_checked,
     stop_process,
     tail_error,
+    wait_for_zombie_gone,
 )
 
 LAB_USER = "clustertop"
@@ -157,6 +158,12 @@ class PostgresServer:
     def start(self, timeout: float = 90.0) -> None:
         if self.running():
             return
+        stale_pid = self.pid()
+        if not wait_for_zombie_gone(stale_pid):
+            raise EnvironmentProblem(
+                f"{self.node.cluster}/{self.node.name}: the killed server (pid {stale_pid}) "
+                "was not reaped by its parent within 30 s; PostgreSQL will not start over it"
+            )
         if port_in_use(self.node.port):
             raise EnvironmentProblem(
                 f"{self.node.cluster}/{self.node.name}: port {self.node.port} is taken"

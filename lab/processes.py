@@ -68,6 +68,24 @@ def owns_process(pid: int | None, marker: str) -> bool:
     return marker in cmdline
 
 
+def wait_for_zombie_gone(pid: int | None, timeout: float = 30.0) -> bool:
+    """Wait until a killed pid is no longer a zombie; False if it still is after timeout.
+
+    A server killed with SIGKILL stays a zombie until its parent reaps it. Our servers are
+    re-parented to PID 1, which here reaps only every second or two, and a zombie still
+    answers kill(pid, 0): PostgreSQL then refuses to start over its "live" lock file.
+    """
+    if not pid or pid <= 0:
+        return True
+    deadline = time.monotonic() + timeout
+    while process_state(pid) == "Z":
+        _reap(pid)
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
 def _reap(pid: int) -> None:
     with contextlib.suppress(ChildProcessError, OSError):
         os.waitpid(pid, os.WNOHANG)

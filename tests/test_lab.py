@@ -197,3 +197,20 @@ def test_demo_brings_the_lab_up_loads_once_and_reuses(spare_lab: Lab) -> None:
     assert second.returncode == 0, second.stderr
     assert "lab-mariadb: seed data already loaded" in second.stderr
     assert "lab-postgres: seed data already loaded" in second.stderr
+
+
+def test_a_killed_server_still_a_zombie_is_waited_for_before_a_restart() -> None:
+    """A SIGKILLed postmaster stays a zombie until reaped, and PostgreSQL refuses to start
+    over the lock file of a pid that kill(pid, 0) still finds. The lab waits it out."""
+    import os
+    import signal
+    import subprocess
+
+    from clustertop.lab.processes import process_state, wait_for_zombie_gone
+
+    child = subprocess.Popen(["sleep", "60"])
+    os.kill(child.pid, signal.SIGKILL)
+    assert _wait_for(lambda: process_state(child.pid) == "Z", timeout=5)
+    assert wait_for_zombie_gone(child.pid, timeout=5)
+    assert process_state(child.pid) is None
+    child.returncode = -9  # reaped above; keep Popen from waiting on a pid that is gone
