@@ -21,6 +21,21 @@ class MissingPrivilege(OperationFailed):
     """The monitoring user lacks a grant: one line saying which."""
 
 
+# PostgreSQL's SQLSTATE for a privilege the role lacks.
+POSTGRES_INSUFFICIENT_PRIVILEGE = "42501"
+
+
+def is_missing_privilege(exc: BaseException) -> bool:
+    """The server refused a statement for a privilege the user lacks (not a bad statement)."""
+    code = error_code(exc)
+    return code in ACCESS_DENIED or code == POSTGRES_INSUFFICIENT_PRIVILEGE
+
+
+def unknown_for(figure: str, grant: str) -> str:
+    """The note shown for a figure a missing grant keeps unknown: `figure: needs GRANT ...`."""
+    return f"{figure}: needs GRANT {grant}"
+
+
 # Deadlock victim, lock wait given up: MySQL error numbers and PostgreSQL SQLSTATEs.
 MYSQL_LOCK_CONFLICTS = (1205, 1213)
 POSTGRES_LOCK_CONFLICTS = ("40P01", "55P03")

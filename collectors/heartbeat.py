@@ -142,7 +142,9 @@ def _fresh(age: Any) -> bool:
 def system_identifier(conn: psycopg.Connection[Any]) -> int:
     """The cluster's identity, shared by a primary and its standbys (key of the heartbeat)."""
     try:
-        row = conn.execute(pg_sql.SYSTEM_IDENTIFIER).fetchone()
+        # In a savepoint of its own: a refusal must not abort the caller's transaction.
+        with conn.transaction():
+            row = conn.execute(pg_sql.SYSTEM_IDENTIFIER).fetchone()
     except psycopg.errors.InsufficientPrivilege:
         return 0  # one heartbeat row per database is still right without the identifier
     return int(row[0]) if row else 0

@@ -9,7 +9,7 @@ from typing import Any
 import pymysql
 import pymysql.cursors
 
-from clustertop.collectors.errors import ACCESS_DENIED, MissingPrivilege, error_code, error_text
+from clustertop.collectors.errors import error_text, is_missing_privilege, unknown_for
 from clustertop.collectors.heartbeat import split_table
 from clustertop.collectors.own import OwnActivity
 from clustertop.collectors.samples import (
@@ -92,6 +92,7 @@ class MySQLCollector:
     # -- every round ------------------------------------------------------------------------
 
     def read(self, conn: pymysql.connections.Connection[Any]) -> NodeReading:
+        unknown: list[str] = []
         with conn.cursor() as cur:
             self._execute(cur, sql.VERSION)
             version, max_connections, server_id, page_size = cur.fetchone()  # type: ignore[misc]
@@ -99,22 +100,25 @@ class MySQLCollector:
             self.page_size = int(page_size)
             self._execute(cur, sql.GLOBAL_STATUS)
             status = {name: value for name, value in cur.fetchall()}
-            trx = self._trx_metrics(cur)
+            trx = self._trx_metrics(cur, unknown)
+        role = "primary"
         with conn.cursor(pymysql.cursors.DictCursor) as dcur:
             try:
                 self._execute(
                     dcur,
                     sql.REPLICA_STATUS_MARIADB if self.is_mariadb else sql.REPLICA_STATUS_MYSQL,
                 )
+                replicas = [parse_replica_status(row) for row in dcur.fetchall()]
             except pymysql.err.OperationalError as exc:
-                if error_code(exc) in ACCESS_DENIED:
-                    grant = "SLAVE MONITOR" if self.is_mariadb else "REPLICATION CLIENT"
-                    raise MissingPrivilege(
-                        f"cannot read the replication status: needs GRANT {grant} ON *.*"
-                        f" ({error_text(exc)})"
-                    ) from None
-                raise
-            replicas = [parse_replica_status(row) for row in dcur.fetchall()]
+                if not is_missing_privilege(exc):
+                    raise
+                # Whether the node replicates, and how far behind, is then unknown: said on
+                # screen, while every other figure of the node is still read.
+                grant = "SLAVE MONITOR" if self.is_mariadb else "REPLICATION CLIENT"
+                unknown.append(unknown_for("replication (role, lag)", f"{grant} ON *.*"))
+                role, replicas = "unknown", []
+        if replicas:
+            role = "replica"
         if replicas and self.heartbeat_table:
             replicas = [self._with_heartbeat(conn, r) for r in replicas]
 
@@ -134,13 +138,14 @@ class MySQLCollector:
         return NodeReading(
             status=ServerStatus(
                 version=str(version),
-                role="replica" if replicas else "primary",
+                role=role,
                 server_id=str(server_id),
                 uptime_s=num("Uptime"),
                 connections=int(status.get("Threads_connected", 0)),
                 max_connections=int(max_connections),
                 active=int(status.get("Threads_running", 0)),
                 replication=tuple(replicas),
+                unknown=tuple(unknown),
             ),
             counters={
                 "transactions": commits,
@@ -158,10 +163,13 @@ class MySQLCollector:
             trx_metrics=trx is not None,
         )
 
-    def _trx_metrics(self, cur: Any) -> float | None:
+    def _trx_metrics(self, cur: Any, unknown: list[str]) -> float | None:
         try:
             self._execute(cur, sql.TRX_METRICS if self.is_mariadb else sql.TRX_METRICS_MYSQL)
-        except pymysql.err.MySQLError:
+        except pymysql.err.MySQLError as exc:
+            if is_missing_privilege(exc):
+                # TPS then counts explicit COMMITs only, which the figure's source says.
+                unknown.append(unknown_for("TPS of autocommit statements", "PROCESS ON *.*"))
             return None
         rows = cur.fetchall()
         if len(rows) < 4 or not all(int(r[2]) for r in rows):
@@ -186,6 +194,8 @@ class MySQLCollector:
                 )
                 row = cur.fetchone()
         except pymysql.err.MySQLError as exc:
+            if is_missing_privilege(exc):
+                return replace(rep, heartbeat_error=f"needs GRANT SELECT ON {schema}.*")
             return replace(rep, heartbeat_error=error_text(exc))
         if not row or row[0] is None:
             return replace(rep, heartbeat_error="no heartbeat row from the source yet")
@@ -201,15 +211,19 @@ class MySQLCollector:
     ) -> DetailSample:
         started = time.perf_counter()
         at = time.time()
+        unknown: list[str] = []
         with conn.cursor() as cur:
             statements = self._statements(cur)
             names = self._table_names(cur, watched, default_schema)
-            tables = tuple(self._table(cur, schema, table) for schema, table in names)
+            tables = tuple(self._table(cur, schema, table, unknown) for schema, table in names)
+        if statements.reason and "needs GRANT" in statements.reason:
+            unknown.insert(0, statements.reason)
         return DetailSample(
             at=at,
             statements=statements,
             tables=tables,
             duration_ms=(time.perf_counter() - started) * 1000,
+            unknown=tuple(dict.fromkeys(unknown)),
         )
 
     def read_table(
@@ -236,6 +250,10 @@ class MySQLCollector:
             self._execute(cur, sql.TOP_STATEMENTS, (TOP_STATEMENTS,))
             rows = cur.fetchall()
         except pymysql.err.MySQLError as exc:
+            if is_missing_privilege(exc):
+                return StatementsSample(
+                    False, unknown_for("top statements", "SELECT ON performance_schema.*")
+                )
             return StatementsSample(False, f"performance_schema digests unreadable: {exc.args[-1]}")
         return StatementsSample.from_rows(rows)
 
@@ -251,17 +269,24 @@ class MySQLCollector:
         self._execute(cur, sql.LARGEST_TABLES, (LARGEST_TABLES,))
         return [(r[0], r[1]) for r in cur.fetchall()]
 
-    def _table(self, cur: Any, schema: str, table: str) -> TableSample:
+    def _table(
+        self, cur: Any, schema: str, table: str, unknown: list[str] | None = None
+    ) -> TableSample:
+        notes: list[str] = unknown if unknown is not None else []
         try:
             self._execute(cur, sql.TABLE_SIZES, (schema, table))
             row = cur.fetchone()
         except pymysql.err.MySQLError as exc:
             return TableSample.unreadable(schema, table, error_text(exc))
         if not row:
-            return TableSample.unreadable(schema, table, "no such table")
+            # information_schema lists only the tables the user holds some privilege on.
+            return TableSample.unreadable(
+                schema, table, f"no such table, or no privilege on it (needs GRANT SELECT ON "
+                f"{schema}.{table})"
+            )
         _s, _t, est_rows, data, index, free, partitioned = row
         data, index, free = int(data or 0), int(index or 0), int(free or 0)
-        leaf_pages, updated = self._leaf_pages(cur, schema, table)
+        leaf_pages, updated = self._leaf_pages(cur, schema, table, notes)
         partitions: tuple[PartitionSample, ...] = ()
         rows, exact = int(est_rows or 0), False
         if partitioned:
@@ -278,10 +303,14 @@ class MySQLCollector:
                     self.activity.add("innodb_reads")
                     self._execute(cur, sql.TABLE_COUNT.format(schema=schema, table=table))
                     rows, exact = int(cur.fetchone()[0]), True
-                except pymysql.err.MySQLError:
-                    pass  # the estimate stands
-        files = self._tablespace_files(cur, schema, table)
-        stats_rows, stats_at = self._stats_rows(cur, schema, table)
+                except pymysql.err.MySQLError as exc:
+                    if is_missing_privilege(exc):  # the estimate stands, and says why
+                        notes.append(
+                            unknown_for(f"exact rows of {schema}.{table}",
+                                        f"SELECT ON {schema}.{table}")
+                        )
+        files = self._tablespace_files(cur, schema, table, notes)
+        stats_rows, stats_at = self._stats_rows(cur, schema, table, notes)
         reclaimable: int | None = 0
         allocated = 0
         method = "InnoDB: file size - leaf pages in use"
@@ -318,7 +347,9 @@ class MySQLCollector:
             partition_skew=skew(populated) if partitions else None,
         )
 
-    def _tablespace_files(self, cur: Any, schema: str, table: str) -> dict[str, int]:
+    def _tablespace_files(
+        self, cur: Any, schema: str, table: str, notes: list[str]
+    ) -> dict[str, int]:
         """File size per tablespace: '' for the table, the partition's name otherwise."""
         statement = sql.TABLESPACE_FILES_MARIADB if self.is_mariadb else sql.TABLESPACE_FILES_MYSQL
         try:
@@ -326,7 +357,9 @@ class MySQLCollector:
                 cur, statement, (f"{schema}/{table}", f"{_like(schema)}/{_like(table)}#%")
             )
             rows = cur.fetchall()
-        except pymysql.err.MySQLError:
+        except pymysql.err.MySQLError as exc:
+            if is_missing_privilege(exc):
+                notes.append(unknown_for("tablespace file sizes", "PROCESS ON *.*"))
             return {}
         files = {}
         for name, size in rows:
@@ -334,24 +367,36 @@ class MySQLCollector:
             files[part if sep else ""] = int(size)
         return files
 
-    def _stats_rows(self, cur: Any, schema: str, table: str) -> tuple[int | None, str | None]:
+    def _stats_rows(
+        self, cur: Any, schema: str, table: str, notes: list[str]
+    ) -> tuple[int | None, str | None]:
         try:
             self.activity.add("innodb_reads")
             self._execute(cur, sql.TABLE_STATS_ROWS, (schema, table, _like(table) + "#%"))
             row = cur.fetchone()
-        except pymysql.err.MySQLError:
+        except pymysql.err.MySQLError as exc:
+            if is_missing_privilege(exc):
+                notes.append(
+                    unknown_for("InnoDB statistics' age", "SELECT ON mysql.innodb_table_stats")
+                )
             return None, None
         if not row or row[0] is None:
             return None, None
         return int(row[0]), str(row[1])
 
-    def _leaf_pages(self, cur: Any, schema: str, table: str) -> tuple[dict[str, int], str | None]:
+    def _leaf_pages(
+        self, cur: Any, schema: str, table: str, notes: list[str]
+    ) -> tuple[dict[str, int], str | None]:
         """Leaf pages in use per tablespace: '' for the table, the partition's name otherwise."""
         try:
             self.activity.add("innodb_reads")
             self._execute(cur, sql.LEAF_PAGES, (schema, table, _like(table) + "#%"))
             rows = cur.fetchall()
-        except pymysql.err.MySQLError:
+        except pymysql.err.MySQLError as exc:
+            if is_missing_privilege(exc):
+                notes.append(
+                    unknown_for("reclaimable space", "SELECT ON mysql.innodb_index_stats")
+                )
             return {}, None
         pages: dict[str, int] = {}
         updated = None

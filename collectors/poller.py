@@ -158,6 +158,7 @@ class NodeSession:
         self.detail.maybe_start()
         self.probe.maybe_start()
         probe = self.probe.current()
+        detail = self.detail.latest
         return NodeSample(
             cluster=self.spec.cluster,
             node=self.spec.name,
@@ -170,7 +171,8 @@ class NodeSession:
             cache_hit_ratio=hit,
             throughput=throughput,
             heartbeat_writer=self._writer_state(),
-            detail=self.detail.latest,
+            detail=detail,
+            unknown=status.unknown + (detail.unknown if detail is not None else ()),
             accepting_connections=probe.accepting if probe else None,
             accept_error=probe.error if probe else None,
             version=status.version,

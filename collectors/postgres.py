@@ -10,7 +10,7 @@ from typing import Any
 import psycopg
 
 from clustertop.collectors.citus import read_citus
-from clustertop.collectors.errors import error_text
+from clustertop.collectors.errors import error_text, is_missing_privilege, unknown_for
 from clustertop.collectors.heartbeat import split_table, system_identifier
 from clustertop.collectors.own import OwnActivity
 from clustertop.collectors.samples import (
@@ -51,6 +51,7 @@ class PostgresCollector:
         self.activity = OwnActivity()
         self._system_id: int | None = None
         self._has: dict[str, bool] = {}
+        self._reads_all_stats: bool | None = None  # as of the last round
         # pgstattuple_approx per leaf, kept while the leaf has not changed (see _bloat).
         self._bloat: dict[int, tuple[tuple[Any, ...], float, tuple[int, int]]] = {}
         self._counts: dict[tuple[str, str], tuple[tuple[Any, ...], float, dict[str, int]]] = {}
@@ -85,7 +86,13 @@ class PostgresCollector:
         with conn.transaction():
             row = self._execute(conn, sql.NODE).fetchone()
             assert row is not None
-            version, in_recovery, uptime, connections, max_connections, active, _db = row
+            version, in_recovery, uptime, connections, max_connections, active, _db, stats = row
+            # Without pg_read_all_stats (pg_monitor has it) the server shows the WAL receiver
+            # and senders of other users as a pid with every other column NULL.
+            self._reads_all_stats = bool(stats)
+            unknown = () if stats else (
+                unknown_for("replication (state, lag)", "pg_monitor TO the monitoring user"),
+            )
             counters = self._execute(conn, sql.COUNTERS).fetchone()
             assert counters is not None
             xacts, hits, reads, rows_read, inserted, updated, deleted, _reset = counters
@@ -101,7 +108,7 @@ class PostgresCollector:
             slots: tuple[SlotSample, ...] = ()
             if in_recovery:
                 role = "standby"
-                replication = (self._standby(conn),)
+                replication = (self._standby(conn, stats),)
             else:
                 role = self.citus_role(conn) or "primary"
                 senders = tuple(
@@ -119,7 +126,7 @@ class PostgresCollector:
                         _f(r[10]),
                     )
                     for r in self._execute(conn, sql.WAL_SENDERS).fetchall()
-                )
+                ) if stats else ()
             slots = tuple(
                 SlotSample(r[0], r[1], bool(r[2]), _i(r[3]))
                 for r in self._execute(conn, sql.SLOTS).fetchall()
@@ -136,6 +143,7 @@ class PostgresCollector:
                 replication=replication,
                 senders=senders,
                 slots=slots,
+                unknown=unknown,
             ),
             counters={
                 "transactions": _f(xacts),
@@ -151,15 +159,16 @@ class PostgresCollector:
             tps_source="pg_stat_database xact_commit+xact_rollback",
         )
 
-    def _standby(self, conn: psycopg.Connection[Any]) -> ReplicationSample:
+    def _standby(self, conn: psycopg.Connection[Any], can_see: bool = True) -> ReplicationSample:
         row = self._execute(conn, sql.STANDBY).fetchone()
         assert row is not None
         status, host, port, paused, lag, replay_lsn = row
         streaming = status == "streaming"
         sample = ReplicationSample(
             source=f"{host}:{port}" if host else None,
-            running=streaming and not paused,
-            io_running=status or "stopped",
+            # Hidden from a user without pg_read_all_stats: unknown, not "stopped".
+            running=(streaming and not paused) if can_see else None,
+            io_running=(status or "stopped") if can_see else None,
             sql_running="paused" if paused else "replaying",
             # While paused, the delay figure no longer tells how far behind replay is.
             engine_lag_s=float(lag) if lag is not None and streaming and not paused else None,
@@ -175,6 +184,10 @@ class PostgresCollector:
                 ).fetchone()
         except psycopg.errors.UndefinedTable:
             return replace(sample, heartbeat_error="no heartbeat table yet")
+        except psycopg.errors.InsufficientPrivilege:
+            return replace(
+                sample, heartbeat_error=f"needs GRANT SELECT ON {self.heartbeat_table}"
+            )
         if not found or found[0] is None:
             return replace(sample, heartbeat_error="no heartbeat row from the primary yet")
         return replace(
@@ -192,10 +205,12 @@ class PostgresCollector:
         # per statement, so the TPS of the node stays the workload's. Each table reads in a
         # savepoint of its own, so one that fails (dropped meanwhile) spoils nothing else.
         self.activity.add("queries")  # BEGIN
+        unknown: list[str] = []
         with conn.transaction():
             statements = self._statements(conn)
             names = self._table_names(conn, watched, default_schema)
-            tables = tuple(self._table(conn, schema, table) for schema, table in names)
+            unknown.extend(self._statement_notes(statements))
+            tables = tuple(self._table(conn, schema, table, unknown) for schema, table in names)
             citus = None
             if self.citus_role(conn) == "coordinator":
                 citus = read_citus(conn, self._execute)
@@ -207,7 +222,16 @@ class PostgresCollector:
             tables=tables,
             citus=citus,
             duration_ms=(time.perf_counter() - started) * 1000,
+            unknown=tuple(dict.fromkeys(unknown)),
         )
+
+    def _statement_notes(self, statements: StatementsSample) -> list[str]:
+        if statements.reason and "needs GRANT" in statements.reason:
+            return [statements.reason]
+        if statements.available and self._reads_all_stats is False:
+            # Other users' statement texts read `<insufficient privilege>`.
+            return [unknown_for("other users' statement texts", "pg_monitor TO the user")]
+        return []
 
     def read_table(self, conn: psycopg.Connection[Any], schema: str, table: str) -> TableSample:
         """One table's sizes and reclaimable space, outside a poll round (a cleanup reads it
@@ -226,6 +250,8 @@ class PostgresCollector:
             with conn.transaction():
                 rows = self._execute(conn, sql.TOP_STATEMENTS, (TOP_STATEMENTS,)).fetchall()
         except psycopg.Error as exc:
+            if is_missing_privilege(exc):
+                return StatementsSample(False, unknown_for("top statements", "pg_monitor TO the user"))
             return StatementsSample(False, f"pg_stat_statements unreadable: {error_text(exc)}")
         return StatementsSample.from_rows(rows)
 
@@ -241,15 +267,22 @@ class PostgresCollector:
         rows = self._execute(conn, sql.LARGEST_TABLES, (LARGEST_TABLES,)).fetchall()
         return [(r[0], r[1]) for r in rows]
 
-    def _table(self, conn: psycopg.Connection[Any], schema: str, table: str) -> TableSample:
+    def _table(
+        self,
+        conn: psycopg.Connection[Any],
+        schema: str,
+        table: str,
+        unknown: list[str] | None = None,
+    ) -> TableSample:
+        notes: list[str] = unknown if unknown is not None else []
         try:
             with conn.transaction():
-                return self._table_in_savepoint(conn, schema, table)
+                return self._table_in_savepoint(conn, schema, table, notes)
         except psycopg.Error as exc:
             return TableSample.unreadable(schema, table, error_text(exc))
 
     def _table_in_savepoint(
-        self, conn: psycopg.Connection[Any], schema: str, table: str
+        self, conn: psycopg.Connection[Any], schema: str, table: str, notes: list[str]
     ) -> TableSample:
         rel = self._execute(conn, sql.RELATION, (schema, table)).fetchone()
         if rel is None:
@@ -258,12 +291,23 @@ class PostgresCollector:
         leaves = self._execute(conn, sql.LEAVES, {"oid": oid}).fetchall()
         approx = self.has_extension(conn, "pgstattuple")
         total_len = free = 0
-        for leaf in leaves:
-            if approx:
-                leaf_len, leaf_free = self._leaf_bloat(conn, leaf)
-                total_len += leaf_len
-                free += leaf_free
-        exact = self._exact_counts(conn, schema, table, leaves)
+        try:
+            with conn.transaction():
+                for leaf in leaves if approx else ():
+                    leaf_len, leaf_free = self._leaf_bloat(conn, leaf)
+                    total_len += leaf_len
+                    free += leaf_free
+        except psycopg.errors.InsufficientPrivilege:
+            # pgstattuple_approx needs pg_stat_scan_tables: the estimate below stands, and
+            # the screen says what would make it exact.
+            approx = False
+            notes.append(unknown_for("measured reclaimable space", "pg_monitor TO the user"))
+        try:
+            with conn.transaction():
+                exact = self._exact_counts(conn, schema, table, leaves)
+        except psycopg.errors.InsufficientPrivilege:
+            exact = {}
+            notes.append(unknown_for(f"exact rows of {schema}.{table}", f"SELECT ON {schema}.{table}"))
         data = sum(int(leaf[3]) for leaf in leaves)
         index = sum(int(leaf[4]) for leaf in leaves)
         dead = sum(int(leaf[5]) for leaf in leaves)

@@ -14,8 +14,16 @@ WRITABLE_ROLES = ("primary", "coordinator")
 
 
 def detect_role(spec: NodeSpec, conn: Any) -> str:
-    """primary / replica for MySQL; primary / standby / coordinator / worker for PostgreSQL."""
-    return adapter_for(spec).collector().read(conn).status.role
+    """primary / replica for MySQL; primary / standby / coordinator / worker for PostgreSQL.
+
+    A change needs the role for certain: a grant missing to read it is an error here."""
+    status = adapter_for(spec).collector().read(conn).status
+    if status.role == "unknown":
+        raise MissingPrivilege(
+            "cannot tell primary from replica: "
+            + "; ".join(n for n in status.unknown if "role" in n)
+        )
+    return status.role
 
 
 def find_writable(nodes: tuple[NodeSpec, ...], timeout: float = 3.0) -> NodeSpec:

@@ -229,6 +229,8 @@ class DetailSample:
     citus: CitusSample | None = None
     error: str | None = None
     duration_ms: float | None = None
+    # Figures of this pass a missing grant keeps unknown, each `figure: needs GRANT ...`.
+    unknown: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -245,6 +247,8 @@ class ServerStatus:
     replication: tuple[ReplicationSample, ...] = ()
     senders: tuple[WalSenderSample, ...] = ()
     slots: tuple[SlotSample, ...] = ()
+    # Figures a missing grant keeps unknown, each `figure: needs GRANT ...`.
+    unknown: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -288,6 +292,9 @@ class NodeSample:
     # has but lets nobody new in (a stopped postmaster, max_connections used up); None unknown.
     accepting_connections: bool | None = None
     accept_error: str | None = None
+    # Figures a missing grant keeps unknown (this round's and the last detail pass's), each
+    # `figure: needs GRANT ...`: said on screen rather than shown as a figure or a failure.
+    unknown: tuple[str, ...] = ()
 
     @property
     def down_text(self) -> str:

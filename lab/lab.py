@@ -17,7 +17,7 @@ from clustertop.lab import citus
 from clustertop.lab.binaries import find_mysql, find_postgres
 from clustertop.lab.citus import CITUS_CLUSTER
 from clustertop.lab.mysql_server import LAB_USER as MYSQL_LAB_USER
-from clustertop.lab.mysql_server import MySQLServer
+from clustertop.lab.mysql_server import MONITOR_USER, MySQLServer
 from clustertop.lab.nodes import LabNode
 from clustertop.lab.postgres_server import LAB_DATABASE, LAB_USER, PostgresServer
 from clustertop.lab.processes import POSTGRES_OS_USER, chown_for_server, free_port, running_as_root
@@ -111,8 +111,14 @@ class Lab:
     def _write_client_files(self, password: str) -> None:
         self.my_cnf.write_text(f"[client]\nuser={MYSQL_LAB_USER}\npassword={password}\n")
         self.my_cnf.chmod(0o600)
+        self.monitor_my_cnf.write_text(f"[client]\nuser={MONITOR_USER}\npassword={password}\n")
+        self.monitor_my_cnf.chmod(0o600)
         self.pgpass.write_text(
-            f"127.0.0.1:*:*:{LAB_USER}:{password}\nlocalhost:*:*:{LAB_USER}:{password}\n"
+            "".join(
+                f"{host}:*:*:{user}:{password}\n"
+                for user in (LAB_USER, MONITOR_USER)
+                for host in ("127.0.0.1", "localhost")
+            )
         )
         self.pgpass.chmod(0o600)
         chown_for_server(self.pgpass, "postgres")
@@ -204,6 +210,7 @@ class Lab:
                 server.bootstrap(password)
                 if server.node.role == "replica":
                     server.replicate_from(primary.port, password)
+            server.ensure_monitor_user(password)
 
     def _up_postgres(
         self,
@@ -252,6 +259,8 @@ class Lab:
             started.append(server)
         if fresh and clone_from is None:
             server.bootstrap()
+        if clone_from is None and server.node.engine == "postgres":
+            server.ensure_monitor_user(self._password())
 
     def add_citus_worker(self, progress: Progress = lambda _msg: None) -> LabNode:
         """One more empty worker for lab-citus: the imbalance a rebalance then evens out."""
@@ -260,23 +269,55 @@ class Lab:
     # -- config -----------------------------------------------------------------------------
 
     def write_config(self, nodes: Sequence[LabNode] | None = None) -> Path:
+        """The lab's config (its owner's user, actions on) and, beside it, monitor.toml: the
+        same clusters watched read-only by the least-privilege monitor user."""
         nodes = list(nodes if nodes is not None else self.nodes())
-        lines = [
+        header = [
             "# Written by `clustertop lab up`: the lab's own clusters. Passwords live in the",
             "# client files under client/ (0600), never here. The lab is a sandbox: actions on.",
             "",
         ]
+        monitor_header = [
+            "# Written by `clustertop lab up`: the lab watched read-only by clustertop_monitor,",
+            "# a user holding only the grants `clustertop grants --for monitor` lists.",
+            "read_only = true",
+            "",
+        ]
+        self._write_atomically(self.config_path, header + self._cluster_lines(nodes, False))
+        self._write_atomically(
+            self.monitor_config_path, monitor_header + self._cluster_lines(nodes, True)
+        )
+        return self.config_path
+
+    @property
+    def monitor_config_path(self) -> Path:
+        return self.root / "monitor.toml"
+
+    @property
+    def monitor_my_cnf(self) -> Path:
+        return self.client_dir / "monitor.my.cnf"
+
+    @staticmethod
+    def _write_atomically(path: Path, lines: list[str]) -> None:
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text("\n".join(lines))
+        tmp.replace(path)
+
+    def _cluster_lines(self, nodes: Sequence[LabNode], monitor: bool) -> list[str]:
+        lines: list[str] = []
         clusters: dict[str, list[LabNode]] = {}
         for node in nodes:
             clusters.setdefault(node.cluster, []).append(node)
         watched = ", ".join(f'"{t}"' for t in WATCHED_TABLES)
         for cluster, members in clusters.items():
             engine = members[0].engine
+            if monitor and engine == "citus":
+                continue  # the Citus lab keeps its owner's user
             lines += [
                 f"[clusters.{cluster}]",
                 f'engine = "{engine}"',
                 "poll_interval = 1.0",
-                "actions = true",
+                f"actions = {'false' if monitor else 'true'}",
             ]
             if engine != "citus":
                 lines.append(f"watched_tables = [{watched}]")
@@ -290,18 +331,19 @@ class Lab:
                     f'role = "{node.role}"',
                 ]
                 if node.family == "mysql":
-                    lines += [f'user = "{MYSQL_LAB_USER}"', f'option_file = "{self.my_cnf}"']
+                    user, option_file = (
+                        (MONITOR_USER, self.monitor_my_cnf) if monitor else
+                        (MYSQL_LAB_USER, self.my_cnf)
+                    )
+                    lines += [f'user = "{user}"', f'option_file = "{option_file}"']
                 else:
                     lines += [
-                        f'user = "{LAB_USER}"',
+                        f'user = "{MONITOR_USER if monitor else LAB_USER}"',
                         f'database = "{LAB_DATABASE}"',
                         f'passfile = "{self.pgpass}"',
                     ]
                 lines.append("")
-        tmp = self.config_path.with_suffix(".tmp")
-        tmp.write_text("\n".join(lines))
-        tmp.replace(self.config_path)
-        return self.config_path
+        return lines
 
     # -- down / status ----------------------------------------------------------------------
 

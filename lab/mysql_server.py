@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pymysql
 
+from clustertop.collectors.grants import grants_for
 from clustertop.core.errors import EnvironmentProblem
 from clustertop.lab.binaries import MySQLBinaries
 from clustertop.lab.nodes import LabNode
@@ -23,6 +24,7 @@ from clustertop.lab.processes import (
 )
 
 LAB_USER = "clustertop"
+MONITOR_USER = "clustertop_monitor"
 
 
 class MySQLServer:
@@ -178,6 +180,25 @@ class MySQLServer:
                         "GRANT ALL PRIVILEGES ON *.* TO %s@%s WITH GRANT OPTION", (LAB_USER, host)
                     )
                 cur.execute("FLUSH PRIVILEGES")
+        finally:
+            conn.close()
+
+    def ensure_monitor_user(self, password: str) -> None:
+        """The least-privilege monitor user, with exactly the grants the README lists; made on
+        each server, out of the binlog, and again on an older lab's next `up`."""
+        conn = self.root_connection()
+        try:
+            with conn.cursor() as cur:
+                cur.execute("SET SESSION sql_log_bin = 0")
+                for host in ("127.0.0.1", "localhost"):
+                    cur.execute(
+                        "CREATE USER IF NOT EXISTS %s@%s IDENTIFIED BY %s",
+                        (MONITOR_USER, host, password),
+                    )
+                    account = f"'{MONITOR_USER}'@'{host}'"
+                    for statement in grants_for("monitor", "mysql", user=account):
+                        if not statement.startswith("--"):
+                            cur.execute(statement)
         finally:
             conn.close()
 

@@ -24,6 +24,7 @@ from clustertop.lab.processes import (
 )
 
 LAB_USER = "clustertop"
+MONITOR_USER = "clustertop_monitor"
 LAB_DATABASE = "clustertop"
 
 
@@ -234,6 +235,46 @@ class PostgresServer:
             conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
             if self.bin.has_extension("pgstattuple"):
                 conn.execute("CREATE EXTENSION IF NOT EXISTS pgstattuple")
+
+    def ensure_monitor_user(self, password: str) -> None:
+        """The least-privilege monitor role: pg_monitor, and SELECT on what the lab's owner
+        makes (the seed tables, the heartbeat table) as it makes it. On the primary; the
+        standbys get it by replication."""
+        from psycopg import sql as pgsql
+
+        with self.connect(LAB_DATABASE) as conn:
+            if not conn.execute(
+                "SELECT 1 FROM pg_roles WHERE rolname = %s", (MONITOR_USER,)
+            ).fetchone():
+                conn.execute(
+                    pgsql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(
+                        pgsql.Identifier(MONITOR_USER), pgsql.Literal(password)
+                    )
+                )
+            user = pgsql.Identifier(MONITOR_USER)
+            owner = pgsql.Identifier(LAB_USER)
+            conn.execute(pgsql.SQL("GRANT pg_monitor TO {}").format(user))
+            # The README's per-schema grants, for every schema the lab's owner makes.
+            conn.execute(
+                pgsql.SQL(
+                    "ALTER DEFAULT PRIVILEGES FOR ROLE {} GRANT USAGE ON SCHEMAS TO {}"
+                ).format(owner, user)
+            )
+            conn.execute(
+                pgsql.SQL(
+                    "ALTER DEFAULT PRIVILEGES FOR ROLE {} GRANT SELECT ON TABLES TO {}"
+                ).format(owner, user)
+            )
+            existing = conn.execute(
+                "SELECT nspname FROM pg_namespace WHERE nspowner = %s::regrole",
+                (LAB_USER,),
+            ).fetchall()
+            for (schema,) in existing:
+                name = pgsql.Identifier(schema)
+                conn.execute(pgsql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(name, user))
+                conn.execute(
+                    pgsql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA {} TO {}").format(name, user)
+                )
 
     def stop(self) -> bool:
         pid = self.pid()

@@ -71,6 +71,13 @@ class AlertBook:
                     f"{node.key} up, but not accepting new connections: {node.accept_error}",
                 )
             )
+        if node.unknown:
+            # A figure kept unknown by a grant is not a fault of the node, but the operator
+            # must see why it shows `?` and what would fix it.
+            alerts.append(
+                Alert(f"{node.key} unknown", WARN, f"{node.key} unknown: {node.unknown[0]}"
+                      + (f" (+{len(node.unknown) - 1} more)" if len(node.unknown) > 1 else ""))
+            )
         for rep in node.replication:
             level = lag_level(rep.lag_s, t)
             if rep.running is False:

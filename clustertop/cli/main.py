@@ -164,7 +164,8 @@ def _print_round(round_: Any, *, as_json: bool, pretty: bool) -> None:
             f"{n.key:<28} {n.role or '-':<11} lag {fmt.lag(n.lag_s, n.lag_is_lower_bound):>6} "
             f"tps {tps:>6} conns {fmt.count_of(n.connections, n.max_connections):>9} "
             f"poll {n.poll_ms or 0:.0f} ms"
-            + ("  NOT ACCEPTING NEW CONNECTIONS" if n.accepting_connections is False else ""),
+            + ("  NOT ACCEPTING NEW CONNECTIONS" if n.accepting_connections is False else "")
+            + "".join(f"\n{'':<28} unknown: {note}" for note in n.unknown),
             flush=True,
         )
 
@@ -288,6 +289,28 @@ def config_summary(config: Config) -> dict[str, Any]:
     }
 
 
+def cmd_grants(args: argparse.Namespace) -> int:
+    import re
+
+    from clustertop.collectors.grants import NEEDS, grants_for
+
+    for flag, value in (("--user", args.user), ("--schema", args.schema)):
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,62}", value):
+            raise InputError(flag, value, "must be a plain name of letters, digits and _")
+    families = [args.engine] if args.engine else ["mysql", "postgres"]
+    for needs in NEEDS:
+        if args.uses and needs.use not in args.uses:
+            continue
+        print(f"-- {needs.use}: {needs.what}")
+        for family in families:
+            user = f"'{args.user}'@'%'" if family == "mysql" else args.user
+            print(f"-- {'MySQL/MariaDB' if family == 'mysql' else 'PostgreSQL'}")
+            for line in grants_for(needs.use, family, user=user, schema=args.schema):
+                print(line if line.startswith("--") else line + ";")
+        print()
+    return 0
+
+
 def cmd_top(args: argparse.Namespace) -> int:
     return run_tui(resolve_config(args), args)
 
@@ -302,6 +325,7 @@ COMMANDS = {
     "workload": cmd_workload,
     "serve": cmd_serve,
     "check": cmd_check,
+    "grants": cmd_grants,
     "lab": cmd_lab,
     "load": cmd_load,
     "demo": cmd_demo,

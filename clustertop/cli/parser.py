@@ -99,6 +99,26 @@ def build_parser() -> OneLineParser:
     check = add("check", "validate the config (or --dsn) and list its clusters and nodes")
     check.add_argument("--json", action="store_true", help="print the parsed config as JSON")
 
+    grants = add("grants", "print the least privileges each use needs, as GRANT statements")
+    grants.add_argument(
+        "--for",
+        dest="uses",
+        metavar="USE",
+        action="append",
+        choices=("monitor", "heartbeat", "workload", "cleanup"),
+        help="monitor, heartbeat, workload or cleanup (repeat; default: all)",
+    )
+    grants.add_argument(
+        "--engine", choices=("mysql", "postgres"), help="only this engine family (default: both)"
+    )
+    grants.add_argument(
+        "--user", default="clustertop_monitor", help="the user (default clustertop_monitor)"
+    )
+    grants.add_argument(
+        "--schema", default="cleanup_bench", help="schema of the watched tables (default "
+        "cleanup_bench)"
+    )
+
     lab = add("lab", "start, stop and inspect the local lab cluster of real servers")
     lab_sub = lab.add_subparsers(
         dest="lab_command", metavar="ACTION", parser_class=OneLineParser, required=True

@@ -8,7 +8,8 @@ SELECT current_setting('server_version'),
        current_setting('max_connections')::int,
        (SELECT count(*) FROM pg_stat_activity
          WHERE backend_type = 'client backend' AND state = 'active' AND pid <> pg_backend_pid()),
-       current_database()
+       current_database(),
+       pg_has_role('pg_read_all_stats', 'USAGE')
 """
 # Counters summed over every database of the node; cumulative since the last stats reset.
 COUNTERS = """

@@ -93,6 +93,7 @@ class OverviewScreen(MonitorScreen):
                 parts.append(f"heartbeat: {rep.heartbeat_error}")
         if sample.heartbeat_writer:
             parts.append(f"heartbeat {sample.heartbeat_writer}")
+        parts.extend(f"unknown: {note}" for note in sample.unknown)
         detail.update(" · ".join(parts))
 
     def on_mount(self) -> None:
