@@ -53,6 +53,12 @@ def connect_mysql(
         # Timestamps are UTC everywhere clustertop reads or writes them.
         "init_command": "SET time_zone = '+00:00'",
     }
+    if spec.ssl_ca or spec.ssl_verify_cert:
+        kwargs["ssl_ca"] = os.path.expanduser(spec.ssl_ca) if spec.ssl_ca else None
+        # Verifying the certificate includes its name: a CA-signed certificate for some other
+        # host is refused too, as libpq's verify-full does.
+        kwargs["ssl_verify_cert"] = spec.ssl_verify_cert is not False
+        kwargs["ssl_verify_identity"] = spec.ssl_verify_cert is not False
     if option_file:
         kwargs["read_default_file"] = os.path.expanduser(option_file)
         if not spec.resolve_password():
@@ -116,6 +122,10 @@ def connect_postgres(
         params["passfile"] = os.path.expanduser(spec.passfile)
     if spec.service:
         params["service"] = spec.service
+    if spec.sslmode:
+        params["sslmode"] = spec.sslmode
+    if spec.sslrootcert:
+        params["sslrootcert"] = os.path.expanduser(spec.sslrootcert)
     if statement_timeout is not None:
         params["options"] = f"-c statement_timeout={math.ceil(statement_timeout * 1000)}"
     try:

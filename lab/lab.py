@@ -22,9 +22,12 @@ from clustertop.lab.nodes import LabNode
 from clustertop.lab.postgres_server import LAB_DATABASE, LAB_USER, PostgresServer
 from clustertop.lab.processes import POSTGRES_OS_USER, chown_for_server, free_port, running_as_root
 from clustertop.lab.status import NodeStatus, node_status
+from clustertop.lab.tls import TlsFiles, lab_certificates
 
-LAB_ENGINES = ("mariadb", "postgres", "citus")
+LAB_ENGINES = ("mariadb", "postgres", "citus", "tls")
 CLUSTER_NAMES = {"mariadb": "lab-mariadb", "postgres": "lab-postgres", "citus": CITUS_CLUSTER}
+# `tls`: one MariaDB and one PostgreSQL node that take TLS connections only.
+TLS_CLUSTERS = {"mariadb": "lab-tls-mariadb", "postgres": "lab-tls-postgres"}
 WATCHED_TABLES = (
     "cleanup_bench.cleanup_partitioned",
     "cleanup_bench.cleanup_batch",
@@ -163,6 +166,8 @@ class Lab:
                 self._up_mysql(replicas, password, node_for, started, created, progress)
             if "postgres" in engines:
                 self._up_postgres(replicas, node_for, started, created, progress)
+            if "tls" in engines:
+                self._up_tls(password, node_for, started, created, progress)
             if "citus" in engines:
                 note = citus.up(self, node_for, started, created, progress)
                 if note:
@@ -234,6 +239,45 @@ class Lab:
                 progress,
                 clone_from=primary.port,
             )
+
+    @property
+    def tls_files(self) -> TlsFiles:
+        return lab_certificates(self.root / "tls")
+
+    def _up_tls(
+        self,
+        password: str,
+        node_for: Any,
+        started: list[Any],
+        created: list[Path],
+        progress: Progress,
+    ) -> None:
+        """A standalone MariaDB and PostgreSQL primary each refusing anything but TLS."""
+        files = self.tls_files
+        binaries = find_mysql()
+        node, _ = node_for(TLS_CLUSTERS["mariadb"], "primary", binaries.flavour, "primary", 1, None)
+        node.tls = True
+        server = MySQLServer(node, binaries, files)
+        fresh = not server.initialised
+        if fresh:
+            progress(f"{node.cluster}/{node.name}: initialising {binaries.flavour} (TLS only)")
+            created.append(server.datadir)
+            server.initialise()
+        if not server.running():
+            server.start()
+            started.append(server)
+        if fresh:
+            server.bootstrap(password)
+        server.ensure_monitor_user(password)
+        pg_node, _ = node_for(TLS_CLUSTERS["postgres"], "primary", "postgres", "primary", 1, None)
+        pg_node.tls = True
+        self._start_pg(
+            PostgresServer(pg_node, find_postgres(), self.pgpass, files),
+            started,
+            created,
+            progress,
+            clone_from=None,
+        )
 
     def _start_pg(
         self,
@@ -330,6 +374,13 @@ class Lab:
                     f"port = {node.port}",
                     f'role = "{node.role}"',
                 ]
+                if node.tls:
+                    ca = self.root / "tls" / "ca.pem"
+                    lines += (
+                        [f'ssl_ca = "{ca}"', "ssl_verify_cert = true"]
+                        if node.family == "mysql"
+                        else ['sslmode = "verify-full"', f'sslrootcert = "{ca}"']
+                    )
                 if node.family == "mysql":
                     user, option_file = (
                         (MONITOR_USER, self.monitor_my_cnf) if monitor else

@@ -22,15 +22,19 @@ from clustertop.lab.processes import (
     stop_process,
     tail_error,
 )
+from clustertop.lab.tls import TlsFiles
 
 LAB_USER = "clustertop"
 MONITOR_USER = "clustertop_monitor"
 
 
 class MySQLServer:
-    def __init__(self, node: LabNode, binaries: MySQLBinaries) -> None:
+    def __init__(
+        self, node: LabNode, binaries: MySQLBinaries, tls: TlsFiles | None = None
+    ) -> None:
         self.node = node
         self.bin = binaries
+        self.tls = tls
 
     @property
     def datadir(self) -> Path:
@@ -116,6 +120,16 @@ class MySQLServer:
             argv += ["--gtid-mode=ON", "--enforce-gtid-consistency=ON", "--mysqlx=OFF"]
         if self.node.role == "replica":
             argv.append("--read-only=ON")
+        if self.node.tls:
+            if self.tls is None:
+                raise EnvironmentProblem(f"{self.node.cluster}/{self.node.name}: no TLS files")
+            # TCP clients must use TLS; the lab's own root login goes over the unix socket.
+            argv += [
+                f"--ssl-ca={self.tls.ca}",
+                f"--ssl-cert={self.tls.cert}",
+                f"--ssl-key={self.tls.key}",
+                "--require-secure-transport=ON",
+            ]
         if running_as_root():
             argv.append("--user=root")
         with contextlib.suppress(OSError):

@@ -17,6 +17,7 @@ class LabNode:
     datadir: str
     server_id: int
     source: str | None = None  # the node this one replicates from
+    tls: bool = False  # accepts TLS connections only, with the lab CA's certificate
 
     @property
     def path(self) -> Path:

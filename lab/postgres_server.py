@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import time
 from pathlib import Path
@@ -22,6 +23,7 @@ from clustertop.lab.processes import (
     tail_error,
     wait_for_zombie_gone,
 )
+from clustertop.lab.tls import TlsFiles
 
 LAB_USER = "clustertop"
 MONITOR_USER = "clustertop_monitor"
@@ -29,10 +31,17 @@ LAB_DATABASE = "clustertop"
 
 
 class PostgresServer:
-    def __init__(self, node: LabNode, binaries: PostgresBinaries, passfile: Path) -> None:
+    def __init__(
+        self,
+        node: LabNode,
+        binaries: PostgresBinaries,
+        passfile: Path,
+        tls: TlsFiles | None = None,
+    ) -> None:
         self.node = node
         self.bin = binaries
         self.passfile = passfile
+        self.tls = tls
 
     @property
     def datadir(self) -> Path:
@@ -95,6 +104,28 @@ class PostgresServer:
         finally:
             pwfile.unlink(missing_ok=True)
         self._write_settings(self._base_settings())
+        if self.node.tls:
+            self._require_tls()
+
+    def _require_tls(self) -> None:
+        """TLS on, and pg_hba taking TCP logins over TLS only (hostssl); no unix socket."""
+        if self.tls is None:
+            raise EnvironmentProblem(f"{self.node.cluster}/{self.node.name}: no TLS files")
+        for source, name in ((self.tls.cert, "server.crt"), (self.tls.key, "server.key")):
+            target = self.datadir / name
+            shutil.copyfile(source, target)
+            target.chmod(0o600)
+            chown_for_server(target, "postgres")
+        self._write_settings(
+            {"ssl": "on", "ssl_cert_file": "'server.crt'", "ssl_key_file": "'server.key'"}
+        )
+        hba = self.datadir / "pg_hba.conf"
+        kept = [
+            line for line in hba.read_text().splitlines()
+            if not line.strip().startswith("host")
+        ]
+        kept.append("hostssl all all 127.0.0.1/32 scram-sha-256")
+        hba.write_text("\n".join(kept) + "\n")
 
     def _base_settings(self) -> dict[str, str]:
         preload = ["pg_stat_statements"]
@@ -203,6 +234,7 @@ class PostgresServer:
         )
 
     def connect(self, dbname: str = "postgres", timeout: int = 5) -> psycopg.Connection:  # type: ignore[type-arg]
+        ca = str(self.tls.ca) if self.node.tls and self.tls else None
         return psycopg.connect(
             host="127.0.0.1",
             port=self.node.port,
@@ -211,6 +243,8 @@ class PostgresServer:
             passfile=str(self.passfile),
             connect_timeout=timeout,
             autocommit=True,
+            sslmode="verify-full" if ca else None,
+            sslrootcert=ca,
         )
 
     def _answers(self) -> bool:

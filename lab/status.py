@@ -50,9 +50,13 @@ def node_status(
 
 
 def _mysql_status(node: LabNode, password: str) -> tuple[bool, bool | None, str]:
+    tls: dict[str, Any] = (
+        {"ssl_ca": str(Path(node.datadir).parent.parent / "tls" / "ca.pem")} if node.tls else {}
+    )
     conn = pymysql.connect(
         host="127.0.0.1",
         port=node.port,
+        **tls,
         user=MYSQL_LAB_USER,
         password=password,
         connect_timeout=2,

@@ -36,6 +36,26 @@ CASES = {
         '[clusters.main]\nengine = "mysql"\n[[clusters.main.nodes]]\nname = "a"\nport = 70000\n',
         ["clusters.main.nodes[0].port", "70000"],
     ),
+    "unknown sslmode": (
+        '[clusters.main]\nengine = "postgres"\n[[clusters.main.nodes]]\nname = "a"\n'
+        'sslmode = "verify"\n',
+        ["clusters.main.nodes[0].sslmode", "'verify'", "verify-full"],
+    ),
+    "ssl_ca on postgres": (
+        '[clusters.main]\nengine = "postgres"\n[[clusters.main.nodes]]\nname = "a"\n'
+        'ssl_ca = "/ca.pem"\n',
+        ["clusters.main.nodes[0].ssl_ca", "is for MySQL"],
+    ),
+    "sslrootcert on mariadb": (
+        '[clusters.main]\nengine = "mariadb"\n[[clusters.main.nodes]]\nname = "a"\n'
+        'sslrootcert = "/ca.pem"\n',
+        ["clusters.main.nodes[0].sslrootcert", "is for PostgreSQL"],
+    ),
+    "ssl_verify_cert not a boolean": (
+        '[clusters.main]\nengine = "mariadb"\n[[clusters.main.nodes]]\nname = "a"\n'
+        'ssl_verify_cert = "yes"\n',
+        ["clusters.main.nodes[0].ssl_verify_cert", "'yes'"],
+    ),
     "unknown engine": (
         '[clusters.main]\nengine = "oracle"\n' + GOOD_NODE,
         ["clusters.main.engine", "'oracle'", "mysql, mariadb, postgres, citus"],

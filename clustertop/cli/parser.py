@@ -134,7 +134,8 @@ def build_parser() -> OneLineParser:
     up.add_argument(
         "--engines",
         default="mariadb,postgres",
-        help="comma-separated: mariadb, postgres, citus (default: mariadb,postgres)",
+        help="comma-separated: mariadb, postgres, citus, tls (a MariaDB and a PostgreSQL node "
+        "that take TLS only, verified against the lab's CA) (default: mariadb,postgres)",
     )
     up.add_argument(
         "--replicas", type=positive_int, default=1, help="replicas per primary (default 1)"

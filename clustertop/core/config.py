@@ -205,7 +205,15 @@ _NODE_KEYS = (
     "option_file",
     "passfile",
     "service",
+    "sslmode",
+    "sslrootcert",
+    "ssl_ca",
+    "ssl_verify_cert",
 )
+# libpq's sslmode values.
+SSLMODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+_POSTGRES_ONLY = ("passfile", "service", "sslmode", "sslrootcert")
+_MYSQL_ONLY = ("option_file", "ssl_ca", "ssl_verify_cert")
 _THRESHOLD_KEYS = ("lag_warn_s", "lag_crit_s", "skew_warn_ratio", "fragmentation_warn_ratio")
 _UI_KEYS = ("keymap", "bell")
 # The ids of the TUI's bindings that [ui.keymap] may remap (tests/test_tui_keys.py checks this
@@ -338,16 +346,22 @@ def _parse_node(check: _Checker, path: str, cluster: str, engine: Engine, raw: o
     if not _NAME_RE.match(name):
         raise check.fail(f"{path}.name", name, "node names use letters, digits, _ . : @ and -")
     optional: dict[str, str | None] = {}
-    for key in ("user", "database", "password_env", "option_file", "passfile", "service"):
+    for key in (
+        "user", "database", "password_env", "option_file", "passfile", "service", "sslmode",
+        "sslrootcert", "ssl_ca",
+    ):
         optional[key] = check.string(f"{path}.{key}", table[key]) if key in table else None
-    if engine in MYSQL_FAMILY:
-        for key in ("passfile", "service"):
-            if optional[key] is not None:
-                raise check.fail(f"{path}.{key}", optional[key], f"is for PostgreSQL, not {engine}")
-    elif optional["option_file"] is not None:
-        raise check.fail(
-            f"{path}.option_file", optional["option_file"], f"is for MySQL, not {engine}"
-        )
+    for key in _MYSQL_ONLY if engine not in MYSQL_FAMILY else _POSTGRES_ONLY:
+        if key in table:
+            family = "MySQL" if key in _MYSQL_ONLY else "PostgreSQL"
+            raise check.fail(f"{path}.{key}", table[key], f"is for {family}, not {engine}")
+    if optional["sslmode"] is not None:
+        check.string(f"{path}.sslmode", optional["sslmode"], choices=SSLMODES)
+    verify = (
+        check.boolean(f"{path}.ssl_verify_cert", table["ssl_verify_cert"])
+        if "ssl_verify_cert" in table
+        else None
+    )
     env = optional["password_env"]
     if env is not None and not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", env):
         raise check.fail(f"{path}.password_env", env, "must be an environment variable name")
@@ -367,6 +381,10 @@ def _parse_node(check: _Checker, path: str, cluster: str, engine: Engine, raw: o
         role_hint=role,
         password_env=env,
         option_file=optional["option_file"],
+        sslmode=optional["sslmode"],
+        sslrootcert=optional["sslrootcert"],
+        ssl_ca=optional["ssl_ca"],
+        ssl_verify_cert=verify,
         passfile=optional["passfile"],
         service=optional["service"],
     )
@@ -468,7 +486,10 @@ def _redact_userinfo(dsn: str) -> str:
     return dsn
 
 
-_DSN_OPTIONS = {"option_file", "passfile", "service", "role", "name"}
+_DSN_OPTIONS = {
+    "option_file", "passfile", "service", "role", "name", "sslmode", "sslrootcert", "ssl_ca",
+    "ssl_verify_cert",
+}
 
 
 def node_from_dsn(dsn: str, cluster: str | None = None) -> NodeSpec:
@@ -516,7 +537,32 @@ def node_from_dsn(dsn: str, cluster: str | None = None) -> NodeSpec:
         passfile=options.get("passfile"),
         service=options.get("service"),
         password=Secret(password) if password else None,
+        **_dsn_tls(options, engine, shown),
     )
+
+
+def _dsn_tls(options: dict[str, str], engine: Engine, shown: str) -> dict[str, Any]:
+    """sslmode/sslrootcert (postgresql://) or ssl_ca/ssl_verify_cert (mysql://) from a DSN."""
+    mysql = engine in MYSQL_FAMILY
+    wrong = ("sslmode", "sslrootcert") if mysql else ("ssl_ca", "ssl_verify_cert")
+    for key in wrong:
+        if key in options:
+            raise InputError("--dsn", shown, f"{key} is for {'PostgreSQL' if mysql else 'MySQL'}")
+    sslmode = options.get("sslmode")
+    if sslmode is not None and sslmode not in SSLMODES:
+        raise InputError("--dsn", shown, f"sslmode must be one of {', '.join(SSLMODES)}")
+    verify_text = options.get("ssl_verify_cert")
+    verify: bool | None = None
+    if verify_text is not None:
+        if verify_text.lower() not in ("true", "false", "1", "0"):
+            raise InputError("--dsn", shown, "ssl_verify_cert must be true or false")
+        verify = verify_text.lower() in ("true", "1")
+    return {
+        "sslmode": sslmode,
+        "sslrootcert": options.get("sslrootcert"),
+        "ssl_ca": options.get("ssl_ca"),
+        "ssl_verify_cert": verify,
+    }
 
 
 def config_from_dsns(dsns: Sequence[str], cluster: str | None = None) -> Config:

@@ -52,6 +52,12 @@ class NodeSpec:
     passfile: str | None = None  # libpq password file, e.g. ~/.pgpass
     service: str | None = None  # libpq service name
     password: Secret | None = field(default=None, compare=False)  # only from a --dsn
+    # TLS, passed to the driver as given: libpq's sslmode/sslrootcert for PostgreSQL; the CA
+    # file and whether to verify the server's certificate (and name) for MySQL.
+    sslmode: str | None = None
+    sslrootcert: str | None = None
+    ssl_ca: str | None = None
+    ssl_verify_cert: bool | None = None
 
     @property
     def family(self) -> Literal["mysql", "postgres"]:
