@@ -21,7 +21,9 @@ CLUSTERTOP = str(Path(sys.executable).with_name("clustertop"))
 
 
 # Modules whose tests start servers of their own (a lab of their own, a stopped node).
-OWN_SERVERS = {"test_lab", "test_collect_faults", "test_rebalance", "test_tls"}
+OWN_SERVERS = {
+    "test_lab", "test_collect_faults", "test_rebalance", "test_tls", "test_kill_drills"
+}
 LAB_FIXTURES = {"lab", "lab_config", "mariadb", "postgres"}
 
 

@@ -15,12 +15,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import psycopg
+import pymysql
+
 from clustertop.actions.cleanup.mysql_table import MySQLCleanupTable
 from clustertop.actions.cleanup.postgres_table import PostgresCleanupTable
 from clustertop.actions.cleanup.tables import open_table
 from clustertop.actions.cleanup.throttle import ClusterGauge, LoadLimit, Throttle
 from clustertop.actions.jobs import Job
-from clustertop.collectors.errors import is_lock_conflict
+from clustertop.collectors.connect import ConnectError
+from clustertop.collectors.errors import error_text, is_lock_conflict
 from clustertop.core.config import ClusterConfig
 from clustertop.core.errors import InputError, OperationFailed
 from clustertop.core.nodes import NodeSpec
@@ -31,6 +35,10 @@ CleanupTable = MySQLCleanupTable | PostgresCleanupTable
 
 class LockedRows(OperationFailed):
     """Rows the copy must carry stayed locked by other sessions past its patience."""
+
+
+# What a server that died, hung up or refused us mid-run raises.
+DB_FAILURES = (pymysql.err.MySQLError, psycopg.Error, OSError, ConnectError)
 
 
 @dataclass(frozen=True)
@@ -86,6 +94,7 @@ class CleanupJob(Job):
         self.left_older = 0  # partition_drop: rows older than the cutoff in a kept partition
         # batch_delete and copy fix the keys they may take at the start (the doomed set).
         self.older_at_start: int | None = None
+        self.unfinished_copy: str | None = None  # what a failed copy left, said in its error
         self.deleted_by_others: int | None = None
         self.made_newer_by_others: int | None = None
         self.old_table: str | None = None
@@ -102,10 +111,32 @@ class CleanupJob(Job):
                     self.gauge, spec.max_lag_s, spec.max_load, spec.critical_load
                 )
             return self._run(table)
+        except DB_FAILURES as exc:
+            # A server that died or went away mid-run: say where the run stopped, so the
+            # operator knows what is done, what is not, and that a re-run finishes the job.
+            raise OperationFailed(f"{error_text(exc)}; {self._where_it_stopped()}") from None
         finally:
             if self.gauge is not None:
                 self.gauge.close()
             table.close()
+
+    def _where_it_stopped(self) -> str:
+        method = self.spec.method
+        if method == "copy":
+            state = self.unfinished_copy or "the unfinished copy was not made yet"
+            return f"nothing was swapped, {self.spec.table} is as it was; {state}"
+        if method == "batch_delete":
+            committed = f"{len(self.chunks)} chunk(s) committed, {self.deleted} row(s) deleted"
+            if self.older_at_start is None:
+                return f"{committed}; run it again to remove the rest"
+            left = max(0, self.older_at_start - self.deleted)
+            return (
+                f"{committed}; about {left} of the {self.older_at_start} older rows remain "
+                "(rows deleted by others meanwhile are among them): run it again to remove them"
+            )
+        if method == "partition_drop":
+            return f"{len(self.chunks)} partition(s) dropped; run it again to drop the rest"
+        return "TRUNCATE is one statement: it either happened whole or not at all"
 
     def _run(self, table: CleanupTable) -> Sequence[tuple[str, str]]:
         spec = self.spec
@@ -359,9 +390,14 @@ class CleanupJob(Job):
         except BaseException:
             # Before the swap the original table is untouched: take away the copy and its
             # triggers, and the table is as it was.
+            self.unfinished_copy = (
+                f"the unfinished copy ({table.new_name}, its triggers and key list) is left: "
+                "the next run removes it first"
+            )
             try:
                 if table.exists(table.new_name) or table.copy_leftovers():
                     table.copy_teardown()
+                self.unfinished_copy = "the unfinished copy was removed"
             except Exception as exc:  # report, but the first error is the one that matters
                 self.log(f"could not remove the unfinished copy (the next run does): {exc}")
             raise

@@ -34,6 +34,7 @@ from clustertop.core.nodes import NodeSpec
 
 DB_ERRORS = (pymysql.err.MySQLError, psycopg.Error, OSError)
 CONNECT_FAILED = "connect failed"  # the start of the error kind of a connection never opened
+RECONNECT_PAUSE_S = 0.5  # between attempts to reach a server that went away
 FLUSH_EVERY_S = 0.2  # how often connections hand their counts on: the live view's delay
 # Keys a workload inserts start this far above the table's largest, one stride per connection,
 # so no two connections (in any process) ever pick the same key.
@@ -292,7 +293,7 @@ class ConnectionRunner:
 
     def run(self, started_mono: float) -> None:
         self.started_mono = started_mono
-        statements = self.statements
+        statements: MySQLStatements | PostgresStatements | None = self.statements
         if statements is None:
             return
         spec, shape, stop = self.spec, self.shape, self.stop
@@ -324,20 +325,24 @@ class ConnectionRunner:
                 kind = only or rng.choices(kinds, weights)[0]
                 done += 1
                 try:
-                    kind = self._operate(statements, kind, rng)
-                except DB_ERRORS as exc:
-                    self._error(exc)
-                    if statements.lost():
-                        statements.close()
+                    if statements is None:  # the server went away: try it again
                         statements = self.statements = open_statements(
                             spec.node, spec.statement_timeout
                         )
+                    kind = self._operate(statements, kind, rng)
+                except (ConnectError, *DB_ERRORS) as exc:
+                    # Counted as an error of the run; while the server is away each attempt
+                    # to reach it again is one, RECONNECT_PAUSE_S apart.
+                    self._error(exc)
+                    if statements is not None and statements.lost():
+                        statements.close()
+                        statements = self.statements = None
+                    if statements is None and stop.wait(RECONNECT_PAUSE_S):
+                        break
                     continue
                 end = monotonic()
                 with self.lock:
                     self.tally.record(kind, (end - start) * 1_000_000, int(end - started_mono))
-        except DB_ERRORS as exc:  # reconnecting failed: this connection is done
-            self._error(exc)
         finally:
             if self.statements is not None:
                 self.statements.close()
