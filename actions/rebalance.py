@@ -26,6 +26,7 @@ from clustertop.collectors.sql import postgres as collector_sql
 from clustertop.core.config import ClusterConfig
 from clustertop.core.errors import InputError, OperationFailed
 from clustertop.core.nodes import NodeSpec
+from clustertop.core.units import iec
 
 STRATEGIES = ("by_disk_size", "by_shard_count")
 TRANSFER_MODES = ("auto", "force_logical", "block_writes")
@@ -97,6 +98,11 @@ def make_plan(
         if strategy not in known:
             raise InputError("--strategy", strategy, f"must be one of {', '.join(known)}")
     state = read_citus_state(conn)
+    if state.bytes_unknown_on:
+        raise OperationFailed(
+            f"shard sizes are unknown on {', '.join(state.bytes_unknown_on)} (not answering "
+            "the coordinator): no plan can be priced until it does"
+        )
     holders = [
         w.node for w in state.workers if w.active and w.should_have_shards and w.role == "primary"
     ]
@@ -119,7 +125,7 @@ def make_plan(
             )
             for t, sid, sh, sp, th, tp in rows
         )
-    before = {w.node: w.bytes for w in state.workers if w.node in holders or w.bytes}
+    before = {w.node: w.bytes or 0 for w in state.workers if w.node in holders or w.bytes}
     after = dict(before)
     for move in moves:
         after[move.source] = after.get(move.source, 0) - move.bytes
@@ -149,7 +155,9 @@ def _placements(conn: psycopg.Connection[Any]) -> Sequence[Any]:
 
     rows = conn.execute(collector_sql.CITUS_SHARDS).fetchall()
     return [
-        CitusShardSample(str(t), int(sid), str(name), f"{node}:{port}", int(size))
+        CitusShardSample(
+            str(t), int(sid), str(name), f"{node}:{port}", int(size) if size is not None else None
+        )
         for t, sid, name, kind, _colocation, node, port, size in rows
         if kind != "reference"
     ]
@@ -182,7 +190,7 @@ def _with_warnings(
 
 
 def _mb(value: int) -> str:
-    return f"{value / 1_048_576:,.1f} MB"
+    return iec(value)
 
 
 @dataclass(frozen=True)
@@ -337,10 +345,12 @@ class RebalanceJob(Job):
             self.log(f"state {status.state}")
 
 
-def _bytes_moved(before: CitusSample, after: CitusSample) -> int:
-    """Bytes that arrived on workers: the sum of each worker's growth."""
-    was = {w.node: w.bytes for w in before.workers}
-    return sum(max(0, w.bytes - was.get(w.node, 0)) for w in after.workers)
+def _bytes_moved(before: CitusSample, after: CitusSample) -> int | None:
+    """Bytes that arrived on workers: the sum of each worker's growth (None: a size unknown)."""
+    if before.bytes_unknown_on or after.bytes_unknown_on:
+        return None
+    was = {w.node: w.bytes or 0 for w in before.workers}
+    return sum(max(0, (w.bytes or 0) - was.get(w.node, 0)) for w in after.workers)
 
 
 def _pct(value: float | None) -> str:

@@ -131,7 +131,7 @@ def soak(lab: Lab, args: argparse.Namespace) -> int:
     try:
         pid = tmux_session("bench-soak", f"{clustertop} --config {config_path}", {})
         started = time.monotonic()
-        while (elapsed := time.monotonic() - started) < seconds:
+        while time.monotonic() - started < seconds:
             time.sleep(30)
             status = proc_status(pid)
             sessions = server_sessions(nodes, client_ports(pid))

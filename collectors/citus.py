@@ -40,42 +40,31 @@ def read_citus(conn: psycopg.Connection[Any], execute: Execute) -> CitusSample:
 
 
 def build_citus_sample(nodes: list[Any], shards: list[Any], jobs: list[Any]) -> CitusSample:
-    """Pure: rows of pg_dist_node, citus_shards and citus_rebalance_status() to a sample."""
+    """Pure: rows of pg_dist_node, citus_shards and citus_rebalance_status() to a sample.
+
+    citus_shards gives NULL sizes for shards on a worker it cannot reach: those bytes stay
+    unknown (None), the worker's total too, and the skew is None, with the skew of the workers
+    that answered given apart."""
     shard_holders = []
     workers: dict[str, dict[str, Any]] = {}
     for name, port, active, role, should_have, groupid in nodes:
         key = f"{name}:{port}"
-        workers[key] = {
-            "active": bool(active),
-            "role": str(role),
-            "should": bool(should_have),
-            "group": groupid,
-            "count": 0,
-            "bytes": 0,
-        }
+        workers[key] = _worker(bool(active), str(role), bool(should_have), groupid)
         if active and should_have and role == "primary":
             shard_holders.append(key)
     per_table: dict[str, dict[str, Any]] = {}
     all_shards = []
+    unknown_on: set[str] = set()
     for table, shard_id, shard_name, table_type, colocation, node, port, size in shards:
         key = f"{node}:{port}"
-        entry = workers.setdefault(
-            key,
-            {
-                "active": False,
-                "role": "unknown",
-                "should": False,
-                "group": None,
-                "count": 0,
-                "bytes": 0,
-            },
-        )
+        entry = workers.setdefault(key, _worker(False, "unknown", False, None))
         info = per_table.setdefault(
             str(table),
             {
                 "type": str(table_type),
                 "colocation": int(colocation or 0),
                 "bytes": defaultdict(int),
+                "unknown": set(),
                 "count": defaultdict(int),
                 "shards": set(),
             },
@@ -84,44 +73,71 @@ def build_citus_sample(nodes: list[Any], shards: list[Any], jobs: list[Any]) -> 
         if table_type == "reference":
             continue  # a copy on every node is not skew
         entry["count"] += 1
-        entry["bytes"] += int(size)
-        info["bytes"][key] += int(size)
         info["count"][key] += 1
+        if size is None:
+            unknown_on.add(key)
+            info["unknown"].add(key)
+        else:
+            entry["bytes"] += int(size)
+            info["bytes"][key] += int(size)
         all_shards.append(
-            CitusShardSample(str(table), int(shard_id), str(shard_name), key, int(size))
+            CitusShardSample(
+                str(table), int(shard_id), str(shard_name), key,
+                int(size) if size is not None else None,
+            )
         )
     tables = []
     for table, info in sorted(per_table.items()):
         holders = shard_holders or sorted(info["bytes"])
+        by_worker = tuple(
+            (w, None if w in info["unknown"] else info["bytes"].get(w, 0)) for w in holders
+        )
+        known = [b for _, b in by_worker if b is not None]
         tables.append(
             CitusTableSample(
                 table=table,
                 table_type=info["type"],
                 colocation_id=info["colocation"],
                 shard_count=len(info["shards"]),
-                bytes_by_worker=tuple((w, info["bytes"].get(w, 0)) for w in holders),
+                bytes_by_worker=by_worker,
                 shards_by_worker=tuple((w, info["count"].get(w, 0)) for w in holders),
                 skew=None
-                if info["type"] == "reference"
-                else skew([info["bytes"].get(w, 0) for w in holders]),
+                if info["type"] == "reference" or len(known) < len(by_worker)
+                else skew(known),
             )
         )
     worker_samples = tuple(
-        CitusWorkerSample(key, w["active"], w["role"], w["should"], w["count"], w["bytes"])
+        CitusWorkerSample(
+            key, w["active"], w["role"], w["should"], w["count"],
+            None if key in unknown_on else w["bytes"],
+        )
         for key, w in workers.items()
     )
     inactive = {key for key, w in workers.items() if not w["active"]}
-    unavailable = sorted({s.table for s in all_shards if s.node in inactive})
-    hot = tuple(sorted(all_shards, key=lambda s: s.bytes, reverse=True)[:HOT_SHARDS])
+    unavailable = sorted({s.table for s in all_shards if s.node in inactive | unknown_on})
+    hot = tuple(
+        sorted(all_shards, key=lambda s: (s.bytes is not None, s.bytes or 0), reverse=True)[
+            :HOT_SHARDS
+        ]
+    )
+    known_holders = [w for w in shard_holders if w not in unknown_on]
+    skew_of_known = skew([workers[w]["bytes"] for w in known_holders]) if known_holders else None
     return CitusSample(
         workers=worker_samples,
         tables=tuple(tables),
-        skew=skew([workers[w]["bytes"] for w in shard_holders]) if shard_holders else None,
+        skew=skew_of_known if len(known_holders) == len(shard_holders) else None,
         count_skew=skew([workers[w]["count"] for w in shard_holders]) if shard_holders else None,
         hot_shards=hot,
         rebalance=latest_rebalance(jobs),
         unavailable_tables=tuple(unavailable),
+        bytes_unknown_on=tuple(sorted(unknown_on)),
+        skew_of_known=skew_of_known,
     )
+
+
+def _worker(active: bool, role: str, should: bool, group: Any) -> dict[str, Any]:
+    return {"active": active, "role": role, "should": should, "group": group, "count": 0,
+            "bytes": 0}
 
 
 def latest_rebalance(jobs: list[Any]) -> RebalanceSample | None:

@@ -162,7 +162,7 @@ class CitusWorkerSample:
     role: str
     should_have_shards: bool
     shard_count: int
-    bytes: int
+    bytes: int | None  # None: a shard on it whose size the coordinator could not read
 
 
 @dataclass(frozen=True)
@@ -171,7 +171,7 @@ class CitusTableSample:
     table_type: str
     colocation_id: int
     shard_count: int
-    bytes_by_worker: tuple[tuple[str, int], ...]
+    bytes_by_worker: tuple[tuple[str, int | None], ...]
     shards_by_worker: tuple[tuple[str, int], ...]
     skew: float | None
 
@@ -182,7 +182,7 @@ class CitusShardSample:
     shard_id: int
     shard_name: str
     node: str
-    bytes: int
+    bytes: int | None
 
 
 @dataclass(frozen=True)
@@ -212,11 +212,16 @@ class RebalanceSample:
 class CitusSample:
     workers: tuple[CitusWorkerSample, ...]
     tables: tuple[CitusTableSample, ...]
-    skew: float | None  # bytes, (max - min) / mean over active workers that hold shards
+    # bytes, (max - min) / mean over active workers that hold shards; None when a worker's
+    # bytes are unknown (then skew_of_known says what the workers that answered give)
+    skew: float | None
     count_skew: float | None
     hot_shards: tuple[CitusShardSample, ...]
     rebalance: RebalanceSample | None
-    unavailable_tables: tuple[str, ...] = ()  # tables with shards on an inactive worker
+    # Tables with a shard on an inactive worker, or on one whose shard sizes are unknown.
+    unavailable_tables: tuple[str, ...] = ()
+    bytes_unknown_on: tuple[str, ...] = ()  # workers whose shard sizes could not be read
+    skew_of_known: float | None = None  # the skew over the workers whose bytes are known
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import uuid
@@ -172,6 +173,34 @@ def test_citus_skew_is_max_minus_min_over_mean_of_active_workers() -> None:
     assert sample.rebalance is not None and sample.rebalance.state == "running"
     assert sample.rebalance.tasks[0].phase == "Copying Data"
     assert dict(sample.rebalance.task_state_counts) == {"blocked": 2, "running": 1}
+
+
+def test_shard_sizes_citus_cannot_read_stay_unknown_and_name_the_tables() -> None:
+    """A killed worker: citus_shards gives NULL sizes for its shards. They are unknown, not 0;
+    the skew is unknown too (the skew of the others is given apart) and the tables with a
+    shard there are named as unavailable."""
+    nodes = [
+        ("w1", 5433, True, "primary", True, 1),
+        ("w2", 5434, True, "primary", True, 2),
+        ("w3", 5435, True, "primary", True, 3),
+    ]
+    shards = [
+        ("events", 1, "events_1", "distributed", 1, "w1", 5433, 300),
+        ("events", 2, "events_2", "distributed", 1, "w2", 5434, None),
+        ("events", 3, "events_3", "distributed", 1, "w3", 5435, 100),
+        ("users", 4, "users_4", "distributed", 1, "w1", 5433, 10),
+    ]
+    sample = build_citus_sample(nodes, shards, [])
+    by_node = {w.node: w for w in sample.workers}
+    assert by_node["w2:5434"].bytes is None and by_node["w2:5434"].shard_count == 1
+    assert sample.skew is None and sample.bytes_unknown_on == ("w2:5434",)
+    assert sample.skew_of_known == pytest.approx((310 - 100) / 205)
+    assert sample.unavailable_tables == ("events",)
+    events = next(t for t in sample.tables if t.table == "events")
+    assert dict(events.bytes_by_worker)["w2:5434"] is None and events.skew is None
+    assert [s.bytes for s in sample.hot_shards][-1] is None  # unknown sizes sort last
+    as_json = json.loads(json.dumps(dataclasses.asdict(sample)))
+    assert as_json["workers"][1]["bytes"] is None and as_json["unavailable_tables"] == ["events"]
 
 
 @pytest.mark.citus

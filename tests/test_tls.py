@@ -68,7 +68,7 @@ def test_plaintext_is_refused_by_the_tls_only_nodes(tls_lab: Lab, tls_config: Co
     mysql = tls_config.clusters["lab-tls-mariadb"].nodes[0]
     # The same password over TLS logs in (the tests above); in plaintext MySQL 8 says
     # "insecure transport are prohibited" (3159), MariaDB 10.11 "Access denied" (1045).
-    with pytest.raises(pymysql.err.OperationalError, match="insecure transport|Access denied"):
+    with pytest.raises(pymysql.err.OperationalError, match=r"insecure transport|Access denied"):
         pymysql.connect(
             host="127.0.0.1", port=mysql.port, user="clustertop",
             password=(tls_lab.client_dir / "password").read_text().strip(), ssl_disabled=True,
@@ -81,7 +81,7 @@ def test_plaintext_is_refused_by_the_tls_only_nodes(tls_lab: Lab, tls_config: Co
 def test_a_certificate_from_another_ca_is_refused(tls_config: Config, tmp_path: Path) -> None:
     other_ca = lab_certificates(tmp_path / "other").ca
     mysql = tls_config.clusters["lab-tls-mariadb"].nodes[0]
-    with pytest.raises(ConnectError, match="CERTIFICATE_VERIFY_FAILED|certificate verify failed"):
+    with pytest.raises(ConnectError, match=r"CERTIFICATE_VERIFY_FAILED|certificate verify failed"):
         connect_mysql(replace(mysql, ssl_ca=str(other_ca)))
     postgres = tls_config.clusters["lab-tls-postgres"].nodes[0]
     with pytest.raises(ConnectError, match="certificate verify failed"):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from clustertop.core.units import iec
+
 DASH = "-"
 
 
@@ -75,13 +77,8 @@ def rate(value: float | None) -> str:
 
 
 def size(value: float | None) -> str:
-    if value is None:
-        return DASH
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if abs(value) < 1024 or unit == "TB":
-            return f"{value:.0f}{unit}" if unit == "B" else f"{value:.1f}{unit}"
-        value /= 1024
-    return DASH
+    """IEC units (KiB, MiB) as everywhere else: see clustertop.core.units."""
+    return iec(value, unknown=DASH)
 
 
 def count(value: float | None) -> str:

@@ -22,6 +22,7 @@ from clustertop.collectors.roles import find_writable
 from clustertop.core.config import ClusterConfig, Config
 from clustertop.core.errors import MISSING, InputError
 from clustertop.core.mixes import resolve_pattern, writes
+from clustertop.core.units import iec
 
 # The comparison the TUI's cleanup form offers: every method on this many fresh rows.
 COMPARE_ROWS = 10_000
@@ -121,7 +122,7 @@ def plan_lines(plan: RebalancePlan, most: int | None = None) -> list[str]:
     drain = f" draining {plan.drain}" if plan.drain else ""
     if most is not None:
         lines = [
-            f"{len(plan.moves)} moves, {plan.bytes_moved / 1_048_576:,.1f} MB; bytes skew "
+            f"{len(plan.moves)} moves, {iec(plan.bytes_moved)}; bytes skew "
             f"{_pct(plan.skew_before)} -> {_pct(plan.skew_after)} expected",
             *(f"{m.table} {m.shard_id}: {m.source} -> {m.target}" for m in plan.moves[:most]),
         ]
@@ -129,14 +130,14 @@ def plan_lines(plan: RebalancePlan, most: int | None = None) -> list[str]:
             lines.append(f"... and {len(plan.moves) - most} more")
         return lines + [f"warning: {w}" for w in plan.warnings]
     lines = [
-        f"{plan.strategy}{drain}: {len(plan.moves)} moves, {plan.bytes_moved / 1_048_576:,.1f} MB"
+        f"{plan.strategy}{drain}: {len(plan.moves)} moves, {iec(plan.bytes_moved)}"
     ]
     lines += [
-        f"  {m.table} shard {m.shard_id}: {m.source} -> {m.target} ({m.bytes / 1_048_576:,.1f} MB)"
+        f"  {m.table} shard {m.shard_id}: {m.source} -> {m.target} ({iec(m.bytes)})"
         for m in plan.moves
     ]
-    before = ", ".join(f"{k} {v / 1_048_576:,.1f} MB" for k, v in plan.bytes_before)
-    after = ", ".join(f"{k} {v / 1_048_576:,.1f} MB" for k, v in plan.bytes_after)
+    before = ", ".join(f"{k} {iec(v)}" for k, v in plan.bytes_before)
+    after = ", ".join(f"{k} {iec(v)}" for k, v in plan.bytes_after)
     lines.append(f"bytes per worker now: {before}")
     lines.append(f"expected after:       {after}")
     lines.append(f"skew {_pct(plan.skew_before)} -> {_pct(plan.skew_after)} expected")

@@ -122,7 +122,7 @@ SELECT nodename, nodeport, isactive, noderole::text, shouldhaveshards, groupid
 """
 CITUS_SHARDS = """
 SELECT table_name::text, shardid, shard_name, citus_table_type, colocation_id,
-       nodename, nodeport, coalesce(shard_size, 0)
+       nodename, nodeport, shard_size
   FROM citus_shards
 """
 CITUS_REBALANCE = """

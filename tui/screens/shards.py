@@ -10,6 +10,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import DataTable, Static
 
 from clustertop.collectors.samples import CitusSample, NodeSample, TableSample
+from clustertop.core.units import mib
 from clustertop.tui import format as fmt
 from clustertop.tui.alerts import CRIT, OK, WARN, ratio_level
 from clustertop.tui.screens.base import MonitorScreen, styled
@@ -109,8 +110,15 @@ class ShardsScreen(MonitorScreen):
         level = ratio_level(citus.skew, warn)
         text.append("bytes skew ")
         text.append(
-            fmt.ratio(citus.skew), style={OK: "green", WARN: "yellow", CRIT: "bold red"}[level]
+            fmt.ratio(citus.skew) if citus.skew is not None or not citus.bytes_unknown_on else "?",
+            style={OK: "green", WARN: "yellow", CRIT: "bold red"}[level],
         )
+        if citus.bytes_unknown_on:
+            text.append(
+                f" (incomplete: sizes unknown on {', '.join(citus.bytes_unknown_on)}; "
+                f"{fmt.ratio(citus.skew_of_known)} over the others)",
+                style="yellow",
+            )
         text.append(f" (warn at {warn:.0%}) · shard count skew {fmt.ratio(citus.count_skew)}")
         # Cause and effect side by side while shards move: the load and the lag of the cluster.
         tps = node.throughput.tps if node.throughput else None
@@ -126,14 +134,20 @@ class ShardsScreen(MonitorScreen):
             text.append(f"\nshards unavailable for: {', '.join(unavailable)}", style="bold red")
         summary.update(text)
         holders = [w for w in citus.workers if w.should_have_shards or w.shard_count]
+        # Each worker's bytes as a number beside its bar; an unknown one is `?`, with no bar.
         self.query_one("#bytes-bars", BarChart).draw(
-            [w.node for w in holders], [w.bytes / 1_048_576 for w in holders], "MB"
+            [f"{w.node} {fmt.size(w.bytes) if w.bytes is not None else '?'}" for w in holders],
+            [mib(w.bytes or 0) for w in holders],
+            "MiB",
         )
         self.query_one("#count-bars", BarChart).draw(
             [w.node for w in holders], [float(w.shard_count) for w in holders]
         )
         for shard in citus.hot_shards:
-            hot.add_row(str(shard.shard_id), shard.table, shard.node, fmt.size(shard.bytes))
+            hot.add_row(
+                str(shard.shard_id), shard.table, shard.node,
+                fmt.size(shard.bytes) if shard.bytes is not None else "?",
+            )
         rebalance.update(self._rebalance_text(citus))
 
     def _rebalance_text(self, citus: CitusSample) -> Text:
