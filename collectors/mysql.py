@@ -277,6 +277,8 @@ class MySQLCollector:
             self._execute(cur, sql.TABLE_SIZES, (schema, table))
             row = cur.fetchone()
         except pymysql.err.MySQLError as exc:
+            if not cur.connection.open:  # the connection is gone, not the table
+                raise
             return TableSample.unreadable(schema, table, error_text(exc))
         if not row:
             # information_schema lists only the tables the user holds some privilege on.

@@ -120,6 +120,8 @@ class NodeSession:
             role=self.spec.role_hint,
             poll_ms=(time.perf_counter() - started) * 1000,
             retry_in_s=retry_in_s,
+            # What was read before it went down, with its time: screens say how old it is.
+            detail=self.detail.latest,
         )
 
     def collect(self) -> NodeSample:
@@ -397,6 +399,8 @@ class Poller:
         started = time.perf_counter()
         polled: set[int] = set()
         for i, session in enumerate(self.sessions):
+            # From the round, not the node's thread: that thread may itself be hung.
+            session.detail.enforce_deadline()
             if not session.busy:
                 session.run_in_thread()
                 polled.add(i)

@@ -279,6 +279,8 @@ class PostgresCollector:
             with conn.transaction():
                 return self._table_in_savepoint(conn, schema, table, notes)
         except psycopg.Error as exc:
+            if conn.broken:  # the connection is gone, not the table: the whole pass failed
+                raise
             return TableSample.unreadable(schema, table, error_text(exc))
 
     def _table_in_savepoint(

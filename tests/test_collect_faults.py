@@ -10,6 +10,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -299,3 +300,85 @@ def test_a_cleanup_pauses_while_a_replica_is_killed_and_finishes_once_it_returns
     finally:
         job.cancel()
         job.join(30)
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def test_a_hung_detail_read_is_cut_off_and_its_figures_say_how_old(fault_lab: Lab) -> None:
+    """A server that stops answering mid detail pass, where it cannot enforce its own
+    statement_timeout (here: the pass waits on a table lock, then the server is SIGSTOPped):
+    the pass is cut off from our side soon after the timeout, the last figures stay with the
+    time they were read, and they say how old they are."""
+    from clustertop.actions.seed import load_cluster
+    from clustertop.collectors.connect import connect_postgres
+    from clustertop.tui.format import detail_note
+
+    config = load_config(fault_lab.config_path)
+    cluster = config.clusters["lab-postgres"]
+    load_cluster(cluster, rows=1_000, seed=1, tables=("cleanup_batch",))
+    primary = cluster.nodes[0]
+    target = PollTarget(
+        primary, heartbeat_table=None, watched_tables=("cleanup_bench.cleanup_batch",),
+        detail_interval=0.5, detail_timeout=3.0,
+    )
+    poller = Poller([target])
+    status = {(s.cluster, s.name): s for s in fault_lab.status()}
+    victim = status[("lab-postgres", "primary")].pid
+    assert victim
+
+    def detail():  # type: ignore[no-untyped-def]
+        return poller.poll_round().nodes[0].detail
+
+    locker = connect_postgres(primary, autocommit=False)
+    watcher = connect_postgres(primary)
+    try:
+        first = wait_for(lambda: (d := detail()) is not None and d.at and d.error is None and d)
+        assert first and first.tables and first.tables[0].rows == 1_000
+        locker.execute("LOCK TABLE cleanup_bench.cleanup_batch IN ACCESS EXCLUSIVE MODE")
+
+        def pass_waits_on_the_lock() -> bool:
+            detail()
+            row = watcher.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'clustertop'"
+                " AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+            ).fetchone()
+            return bool(row and row[0])
+
+        assert wait_for(pass_waits_on_the_lock, timeout=10)
+        # The whole server, its backends too (a stopped postmaster alone still answers).
+        frozen = [victim, *_children(victim)]
+        for pid in frozen:
+            os.kill(pid, signal.SIGSTOP)
+        try:
+            cut = wait_for(
+                lambda: (d := detail()) is not None and d.error and "cut off" in d.error and d,
+                timeout=20,
+            )
+        finally:
+            for pid in frozen:
+                os.kill(pid, signal.SIGCONT)
+        assert cut, "the hung pass was never cut off"
+        assert cut.at == first.at or cut.at > first.at  # the last good figures, with their time
+        assert cut.tables and cut.tables[0].rows == 1_000
+        note = detail_note(cut, cut.at + 11)
+        assert note.startswith("as of") and "11 s ago" in note and "cut off" in note, note
+        locker.rollback()
+        fresh = wait_for(
+            lambda: (d := detail()) is not None and d.error is None and d.at > cut.at and d,
+            timeout=20,
+        )
+        assert fresh and detail_note(fresh, fresh.at + 1) == ""
+    finally:
+        poller.close()
+        locker.close()
+        watcher.close()

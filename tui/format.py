@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+
+from clustertop.collectors.samples import DetailSample
 from clustertop.core.units import iec
 
 DASH = "-"
@@ -89,3 +92,23 @@ def count(value: float | None) -> str:
     if value >= 10_000:
         return f"{value / 1000:.0f}k"
     return f"{value:.0f}"
+
+
+# The detail pass's interval (collectors.poller.PollTarget.detail_interval).
+DETAIL_EVERY_S = 5.0
+
+
+def detail_note(detail: DetailSample | None, now: float | None, every_s: float = DETAIL_EVERY_S) -> str:
+    """Why the slower figures (statements, tables, shards) are not fresh, or '' when they are:
+    their age once it passes two detail intervals, and the error of the last read, if any."""
+    if detail is None or now is None:
+        return ""
+    if not detail.at:
+        return f"unreadable: {detail.error}" if detail.error else ""
+    age = now - detail.at
+    stale = age > 2 * every_s
+    if not stale and not detail.error:
+        return ""
+    stamp = time.strftime("%H:%M:%S", time.localtime(detail.at))
+    note = f"as of {stamp}, {age:.0f} s ago" if stale else "last read failed"
+    return note + (f": {detail.error}" if detail.error else "")

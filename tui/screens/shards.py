@@ -129,6 +129,9 @@ class ShardsScreen(MonitorScreen):
         if inactive or down_workers:
             names = inactive + [n.address for n in down_workers if n.address not in inactive]
             text.append(f"\nDOWN/inactive: {', '.join(names)}", style="bold red")
+        note = fmt.detail_note(node.detail, self.state.latest.at if self.state.latest else None)
+        if note:
+            text.append(f"\nshard figures {note}", style="bold yellow")
         unavailable = unavailable_tables(citus, {n.address for n in down_workers})
         if unavailable:
             text.append(f"\nshards unavailable for: {', '.join(unavailable)}", style="bold red")

@@ -50,7 +50,15 @@ class TablesScreen(MonitorScreen):
         cursor = table.cursor_row
         table.clear()
         rows = self._rows()
-        if not rows:
+        now = self.state.latest.at if self.state.latest else None
+        for node in self.state.nodes():
+            note = fmt.detail_note(node.detail, now) if node.role not in ("replica", "standby") else ""
+            if note:
+                table.add_row(
+                    f"{node.key} tables", Text(note, style="yellow"), "", "", "", "", "", "",
+                    key=f"{node.key}/note",
+                )
+        if not rows and table.row_count == 0:
             table.add_row("waiting for the first table reading", "", "", "", "", "", "", "")
         for cluster, t in rows:
             warn = self.state.alerts.thresholds(cluster).fragmentation_warn_ratio

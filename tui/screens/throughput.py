@@ -106,8 +106,13 @@ class ThroughputScreen(MonitorScreen):
         key = rates.coordinate_to_cell_key(rates.cursor_coordinate).row_key.value
         node = next((n for n in self.state.nodes() if n.key == key), None)
         detail = node.detail if node else None
+        now = self.state.latest.at if self.state.latest else None
+        note = fmt.detail_note(detail, now)
+        if note:
+            table.add_row("", "", "", Text(f"top statements {note}", style="yellow"))
         if detail is None or detail.statements is None:
-            table.add_row("", "", "", "top statements: waiting for the first reading")
+            if not note:
+                table.add_row("", "", "", "top statements: waiting for the first reading")
             return
         if not detail.statements.available:
             table.add_row(
