@@ -35,6 +35,7 @@ class JobSnapshot:
     series: tuple[tuple[str, tuple[tuple[float, float], ...]], ...] = ()  # name -> (t, value)
     group: str | None = None  # jobs of one comparison share a group
     error: str | None = None
+    server_job: str | None = None  # the server's own id for it, e.g. "citus job 17"
 
     @property
     def running(self) -> bool:
@@ -82,6 +83,7 @@ class Job(ABC):
     total: float | None = None
     error: str | None = None
     summary: tuple[tuple[str, str], ...] = ()
+    server_job: str | None = None  # the server's own id for this job, once it has one
     _log: deque[str] = field(default_factory=lambda: deque(maxlen=LOG_LINES))
     _series: dict[str, deque[tuple[float, float]]] = field(default_factory=dict)
     _cancel: threading.Event = field(default_factory=threading.Event)
@@ -178,6 +180,7 @@ class Job(ABC):
                 series=tuple((k, tuple(v)) for k, v in self._series.items()),
                 group=self.group,
                 error=self.error,
+                server_job=self.server_job,
             )
 
 

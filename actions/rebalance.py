@@ -275,6 +275,7 @@ class RebalanceJob(Job):
             if self.job_id is None:
                 self.log("Citus found nothing to move")
             else:
+                self.server_job = f"citus job {self.job_id}"
                 self.log(f"citus rebalance job {self.job_id} started")
                 self._follow(conn)
             after = read_citus_state(conn)

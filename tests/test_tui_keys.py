@@ -202,6 +202,38 @@ async def test_x_stops_the_selected_job_and_q_asks_first_when_jobs_run() -> None
     assert app.return_code == 0
 
 
+async def test_a_job_started_is_the_selected_one_so_x_stops_it() -> None:
+    """The newest job is selected when it appears (the first `x` after starting a job stops
+    it), the selection then follows its job, and the server's own id shows beside ours."""
+    jobs = JobRegistry()
+    app = make_app(parse_config(CONFIG_DATA), source=CannedSource(canned_rounds()[:1]), jobs=jobs)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("6")
+        old = jobs.start(SleepyJob(kind="demo", title="old", cluster="shop"))
+        app.action_poll_now()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        new = jobs.start(SleepyJob(kind="demo", title="new", cluster="shop"))
+        new.server_job = "citus job 17"
+        app.action_poll_now()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert isinstance(app.screen, JobsScreen)
+        table = app.screen.query_one("#jobs", DataTable)
+        assert "(citus job 17)" in str(table.get_row_at(1)[0])
+        await pilot.press("x")
+        new.join(2)
+        assert new.snapshot().state == CANCELLED and old.snapshot().running
+        # With one job left running and none of the running ones selected, x stops it.
+        app.action_poll_now()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        table.move_cursor(row=1)
+        await pilot.press("x")
+        old.join(2)
+        assert old.snapshot().state == CANCELLED
+
+
 async def test_user_keymap_from_config() -> None:
     data = {**CONFIG_DATA, "ui": {"keymap": {"quit": "ctrl+q", "show_tables": "t"}}}
     app = make_app(parse_config(data), source=CannedSource(canned_rounds()[:1]), jobs=JobRegistry())

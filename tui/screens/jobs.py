@@ -55,15 +55,23 @@ class JobsScreen(MonitorScreen):
         key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
         return next((j for j in self.state.job_snapshots if str(j.id) == key), None)
 
+    newest_seen = 0  # the highest job id shown so far: a newer one gets selected
+
     def update_body(self) -> None:
         table: DataTable[str | Text] = self.query_one("#jobs", DataTable)
-        cursor = table.cursor_row
+        # The selection follows its job, not its row; a job started since the last update is
+        # selected, so `x` stops what was just started.
+        current = self.selected()
+        selected_id = current.id if current is not None else None
+        newest = max((j.id for j in self.state.job_snapshots), default=0)
+        if newest > self.newest_seen:
+            selected_id, self.newest_seen = newest, newest
         table.clear()
         now = self.state.latest.at if self.state.latest else None
         for job in self.state.job_snapshots:
             rate = f"{fmt.rate(job.rate)} {job.unit}/s" if job.rate else fmt.DASH
             table.add_row(
-                str(job.id),
+                str(job.id) + (f" ({job.server_job})" if job.server_job else ""),
                 f"{job.kind} {job.title}"[:28],
                 Text(job.state, style=STATE_STYLE.get(job.state, "cyan")),
                 progress_bar(job.fraction),
@@ -73,7 +81,9 @@ class JobsScreen(MonitorScreen):
                 key=str(job.id),
             )
         if table.row_count:
-            table.move_cursor(row=min(cursor, table.row_count - 1))
+            ids = [j.id for j in self.state.job_snapshots]
+            row = ids.index(selected_id) if selected_id in ids else table.row_count - 1
+            table.move_cursor(row=row)
         self._show_detail()
         self._show_comparison()
 
@@ -83,7 +93,10 @@ class JobsScreen(MonitorScreen):
         if job is None:
             return
         text = Text()
-        text.append(f"job {job.id}: {job.kind} {job.title} on {job.cluster} ", style="bold")
+        server = f" ({job.server_job})" if job.server_job else ""
+        text.append(
+            f"job {job.id}{server}: {job.kind} {job.title} on {job.cluster} ", style="bold"
+        )
         text.append(job.state, style=STATE_STYLE.get(job.state, "cyan"))
         total = f"/{fmt.count(job.total)}" if job.total else ""
         text.append(f" · {fmt.count(job.done)}{total} {job.unit}")
@@ -130,8 +143,14 @@ class JobsScreen(MonitorScreen):
 
     def action_stop_job(self) -> None:
         job = self.selected()
+        running = [j for j in self.state.job_snapshots if j.running]
+        if (job is None or not job.running) and len(running) == 1:
+            job = running[0]  # the only one there is to stop
         if job is None or not job.running:
-            self.notify("no running job selected", severity="warning")
+            self.notify(
+                "no running job selected" if running else "no job is running",
+                severity="warning",
+            )
             return
         live = self.state.jobs.get(job.id)
         if live is not None:
