@@ -86,6 +86,32 @@ async def test_the_form_refuses_bad_numbers_in_place(lab_config: Config) -> None
         assert not isinstance(app.screen, WorkloadForm)
 
 
+async def test_enter_on_a_choice_starts_the_form_and_space_opens_the_list(
+    lab_config: Config,
+) -> None:
+    """The form's hint says enter starts: so it does on a choice too (the check runs, here
+    refusing a bad number in place); space opens the choice's list instead."""
+    app = make_app(lab_config)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("w")
+        await pilot.pause()
+        form = app.screen
+        assert isinstance(form, WorkloadForm)
+        assert "enter starts" in str(form.query_one("Label").render())
+        form.query_one("#connections", Input).value = "-2"
+        pattern = form.query_one("#pattern", Select)
+        pattern.focus()
+        await pilot.press("space")
+        await pilot.pause()
+        assert pattern.expanded  # the list is open
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not pattern.expanded and isinstance(app.screen, WorkloadForm)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert "connections: must be more than 0" in str(form.query_one("#form-error").render())
+
+
 def test_a_lost_terminal_ends_the_tui_cleanly(lab: Lab) -> None:
     """SIGHUP (the SSH session dropped): the TUI stops its jobs and exits 0, no traceback."""
     import os

@@ -9,7 +9,7 @@ from textual.widget import Widget
 from textual.widgets import Input, Select
 
 from clustertop.actions.cleanup.job import METHODS
-from clustertop.tui.screens.form import OneLineForm
+from clustertop.tui.screens.form import FormSelect, OneLineForm
 
 # All four methods side by side on COMPARE_ROWS fresh rows of the cleanup_bench tables
 # (`clustertop compare --rows N` for other sizes).
@@ -43,7 +43,7 @@ class CleanupForm(OneLineForm[CleanupRequest]):
         return [
             (
                 "cluster",
-                Select(
+                FormSelect(
                     [(c, c) for c in self.clusters], value=first, allow_blank=False, id="cluster"
                 ),
             ),
@@ -53,7 +53,7 @@ class CleanupForm(OneLineForm[CleanupRequest]):
             ),
             (
                 "method",
-                Select(
+                FormSelect(
                     [(m, m) for m in (*METHODS, COMPARE)],
                     value="batch_delete",
                     allow_blank=False,
@@ -66,7 +66,7 @@ class CleanupForm(OneLineForm[CleanupRequest]):
             ("max lag s", Input(value="", placeholder="empty: no limit", id="lag")),
             (
                 "dry run",
-                Select(
+                FormSelect(
                     [("yes: print the SQL only", "yes"), ("no: remove rows", "no")],
                     value="yes",
                     allow_blank=False,

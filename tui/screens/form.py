@@ -11,9 +11,25 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widget import Widget
-from textual.widgets import Button, Input, Label
+from textual.widgets import Button, Input, Label, Select
 
 R = TypeVar("R")
+V = TypeVar("V")
+
+
+class FormSelect(Select[V], Generic[V]):
+    """A choice in a form: enter starts the form as on every other field; space, alt+down (or
+    up/down) open the list."""
+
+    BINDINGS = [
+        Binding("enter", "submit_form", "Start", show=False),
+        Binding("space,alt+down,down,up", "show_overlay", "Show menu", show=False),
+    ]
+
+    def action_submit_form(self) -> None:
+        screen = self.screen
+        if isinstance(screen, OneLineForm):
+            screen.submit()
 
 
 class OneLineForm(ModalScreen[R | None], Generic[R]):
@@ -45,7 +61,10 @@ class OneLineForm(ModalScreen[R | None], Generic[R]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(f"[b]{self.TITLE_TEXT}[/b]  tab moves, enter starts, esc cancels")
+            yield Label(
+                f"[b]{self.TITLE_TEXT}[/b]  tab moves, space opens a list, enter starts, "
+                "esc cancels"
+            )
             for label, field in self.fields():
                 with Horizontal(classes="row"):
                     yield Label(label)

@@ -9,7 +9,7 @@ from textual.widget import Widget
 from textual.widgets import Input, Select
 
 from clustertop.actions.rebalance import STRATEGIES, TRANSFER_MODES
-from clustertop.tui.screens.form import OneLineForm
+from clustertop.tui.screens.form import FormSelect, OneLineForm
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,7 @@ class RebalanceForm(OneLineForm[RebalanceRequest]):
         return [
             (
                 "cluster",
-                Select(
+                FormSelect(
                     [(c, c) for c in self.clusters],
                     value=self.clusters[0],
                     allow_blank=False,
@@ -41,7 +41,7 @@ class RebalanceForm(OneLineForm[RebalanceRequest]):
             ),
             (
                 "strategy",
-                Select(
+                FormSelect(
                     [(s, s) for s in STRATEGIES],
                     value=STRATEGIES[0],
                     allow_blank=False,
@@ -51,7 +51,7 @@ class RebalanceForm(OneLineForm[RebalanceRequest]):
             ("drain", Input(value="", placeholder="HOST:PORT to empty, or nothing", id="drain")),
             (
                 "transfer",
-                Select(
+                FormSelect(
                     [(m, m) for m in TRANSFER_MODES], value="auto", allow_blank=False, id="mode"
                 ),
             ),

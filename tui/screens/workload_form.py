@@ -6,7 +6,7 @@ from textual.widget import Widget
 from textual.widgets import Input, Select
 
 from clustertop.core.mixes import PATTERNS
-from clustertop.tui.screens.form import OneLineForm
+from clustertop.tui.screens.form import FormSelect, OneLineForm
 from clustertop.usecases.changes import WorkloadRequest
 
 
@@ -26,13 +26,13 @@ class WorkloadForm(OneLineForm[WorkloadRequest]):
         fields = [
             (
                 "cluster",
-                Select(
+                FormSelect(
                     [(c, c) for c in self.clusters], value=first, allow_blank=False, id="cluster"
                 ),
             ),
             (
                 "pattern",
-                Select(
+                FormSelect(
                     [(p, p) for p in self.patterns], value="oltp", allow_blank=False, id="pattern"
                 ),
             ),
@@ -49,7 +49,7 @@ class WorkloadForm(OneLineForm[WorkloadRequest]):
             ),
             (
                 "engine",
-                Select(
+                FormSelect(
                     [(e, e) for e in ("builtin", "pgbench", "sysbench")],
                     value="builtin",
                     allow_blank=False,
