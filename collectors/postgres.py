@@ -52,6 +52,7 @@ class PostgresCollector:
         self._system_id: int | None = None
         self._has: dict[str, bool] = {}
         self._reads_all_stats: bool | None = None  # as of the last round
+        self._heartbeat_table_seen = False
         # pgstattuple_approx per leaf, kept while the leaf has not changed (see _bloat).
         self._bloat: dict[int, tuple[tuple[Any, ...], float, tuple[int, int]]] = {}
         self._counts: dict[tuple[str, str], tuple[tuple[Any, ...], float, dict[str, int]]] = {}
@@ -177,12 +178,20 @@ class PostgresCollector:
         if not self.heartbeat_table:
             return sample
         schema, table = split_table(self.heartbeat_table)
+        if not self._heartbeat_table_seen:
+            # Asked first, as reading a table that is not there yet would put an ERROR in
+            # the server's log every round: a monitor must leave the log alone.
+            exists = self._execute(conn, sql.TABLE_EXISTS, (f'"{schema}"."{table}"',)).fetchone()
+            if not exists or exists[0] is None:
+                return replace(sample, heartbeat_error="no heartbeat table yet")
+            self._heartbeat_table_seen = True
         try:
             with conn.transaction():
                 found = self._execute(
                     conn, sql.HEARTBEAT_READ.format(schema=schema, table=table), (self._system_id,)
                 ).fetchone()
         except psycopg.errors.UndefinedTable:
+            self._heartbeat_table_seen = False
             return replace(sample, heartbeat_error="no heartbeat table yet")
         except psycopg.errors.InsufficientPrivilege:
             return replace(

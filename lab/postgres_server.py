@@ -144,6 +144,8 @@ class PostgresServer:
             "track_io_timing": "on",
             "pg_stat_statements.track": "all",
             "logging_collector": "off",
+            # Who caused a line: the quiet-logs test looks for clustertop's own sessions.
+            "log_line_prefix": "'%m [%p] %q%a@%d '",
         }
 
     def _write_settings(self, settings: dict[str, str]) -> None:

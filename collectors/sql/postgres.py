@@ -33,6 +33,7 @@ SELECT d.datname, left(s.query, 300), s.calls, s.total_exec_time, s.mean_exec_ti
  ORDER BY s.total_exec_time DESC LIMIT %s
 """
 CITUS_GROUP = "SELECT groupid FROM pg_dist_local_group"
+TABLE_EXISTS = "SELECT to_regclass(%s)"
 
 # Replay lag is 0 when everything received is replayed: the replay timestamp alone goes
 # stale while the primary is idle.
