@@ -77,6 +77,7 @@ class NodeSession:
     """One node's connection, collector and derived state; used by one thread at a time."""
 
     def __init__(self, target: PollTarget) -> None:
+        self.discovered = False  # added from pg_dist_node, not from the config
         self.target = target
         self.spec = target.spec
         self.conn: Any = None
@@ -394,7 +395,43 @@ class Poller:
         # A round waits for the slowest healthy node, never longer.
         self.round_timeout = round_timeout if round_timeout is not None else longest + 0.2
 
+    def discover_citus_workers(self) -> None:
+        """Follow pg_dist_node: a worker a coordinator lists that no session polls gets one
+        (reached as the coordinator is: its user, database and password source), and a
+        worker found this way that has left pg_dist_node is no longer polled. Configured
+        nodes are always kept."""
+        known = {(s.target.spec.cluster, s.target.spec.address) for s in self.sessions}
+        listed: dict[str, set[str]] = {}
+        for session in list(self.sessions):
+            detail = session.detail.latest
+            if session.discovered or detail is None or detail.citus is None or not detail.at:
+                continue
+            spec = session.target.spec
+            nodes = listed.setdefault(spec.cluster, set())
+            for worker in detail.citus.workers:
+                nodes.add(worker.node)
+                if (spec.cluster, worker.node) in known or worker.role == "unknown":
+                    continue
+                host, _, port = worker.node.rpartition(":")
+                found = replace(
+                    spec, name=f"worker@{worker.node}", host=host, port=int(port),
+                    role_hint="worker",
+                )
+                new = NodeSession(replace(session.target, spec=found, watched_tables=()))
+                new.discovered = True
+                new.peers = self.sessions
+                self.sessions.append(new)
+                known.add((spec.cluster, worker.node))
+        for session in list(self.sessions):
+            spec = session.target.spec
+            if session.discovered and spec.cluster in listed and spec.address not in listed[
+                spec.cluster
+            ]:
+                session.shutdown()
+                self.sessions.remove(session)
+
     def poll_round(self) -> PollRound:
+        self.discover_citus_workers()
         at = time.time()
         started = time.perf_counter()
         polled: set[int] = set()
