@@ -36,38 +36,53 @@ FOLLOW_EVERY_S = 0.5
 
 @dataclass(frozen=True)
 class Move:
+    """One shard placement the plan moves. Citus moves a shard group (the colocated shards of
+    one hash range) as one task: `group` names it."""
+
     table: str
     shard_id: int
     source: str
     target: str
     bytes: int
+    group: str = ""
 
 
 @dataclass(frozen=True)
 class RebalancePlan:
     strategy: str
     drain: str | None
-    moves: tuple[Move, ...]
+    moves: tuple[Move, ...]  # one per shard, biggest first
     bytes_before: tuple[tuple[str, int], ...]  # per shard-holding worker
     bytes_after: tuple[tuple[str, int], ...]
     skew_before: float | None
     skew_after: float | None
     warnings: tuple[str, ...] = field(default_factory=tuple)
+    count_skew_before: float | None = None  # the same over shard counts
+    count_skew_after: float | None = None
 
     @property
     def bytes_moved(self) -> int:
         return sum(m.bytes for m in self.moves)
 
+    @property
+    def tasks(self) -> int:
+        """Citus' tasks: one per shard group moved (what its job counts)."""
+        return len({(m.group or str(m.shard_id), m.source, m.target) for m in self.moves})
+
     def to_json(self) -> dict[str, Any]:
         return {
             "strategy": self.strategy,
             "drain": self.drain,
+            "tasks": self.tasks,
+            "shards": len(self.moves),
             "moves": [m.__dict__ for m in self.moves],
             "bytes_moved": self.bytes_moved,
             "bytes_before": dict(self.bytes_before),
             "bytes_after": dict(self.bytes_after),
             "skew_before": self.skew_before,
             "skew_after": self.skew_after,
+            "count_skew_before": self.count_skew_before,
+            "count_skew_after": self.count_skew_after,
             "warnings": list(self.warnings),
         }
 
@@ -92,7 +107,11 @@ def _check_node(conn: psycopg.Connection[Any], drain: str) -> tuple[str, int]:
 def make_plan(
     conn: psycopg.Connection[Any], strategy: str, drain: str | None, warn_ratio: float
 ) -> RebalancePlan:
-    """What a rebalance would move, priced with real sizes, and the skew it would leave."""
+    """What a rebalance would move, priced with real sizes, and the skew it would leave.
+
+    A drain is planned by Citus itself: in a transaction that is rolled back, the node is
+    marked as holding no shards, and Citus' planner then says where each of its shards goes,
+    as citus_rebalance_start(drain_only) will."""
     if strategy not in STRATEGIES:
         known = [r[0] for r in conn.execute(sql.REBALANCE_STRATEGIES).fetchall()]
         if strategy not in known:
@@ -103,50 +122,57 @@ def make_plan(
             f"shard sizes are unknown on {', '.join(state.bytes_unknown_on)} (not answering "
             "the coordinator): no plan can be priced until it does"
         )
-    holders = [
+    holders_now = [
         w.node for w in state.workers if w.active and w.should_have_shards and w.role == "primary"
     ]
     sizes = {
         (int(r[0]), f"{r[1]}:{r[2]}"): int(r[3]) for r in conn.execute(sql.SHARD_SIZES).fetchall()
     }
+    groups = {int(r[0]): f"colocation {r[1]} from {r[2]}" for r in conn.execute(sql.SHARD_GROUP_OF)}
     if drain is not None:
-        drained = f"{drain}"
-        holders = [h for h in holders if h != drained]
-        moves = tuple(
-            Move(s.table, s.shard_id, s.node, "(chosen by Citus)", s.bytes)
-            for s in _placements(conn)
-            if s.node == drained
-        )
+        host, _, port = drain.rpartition(":")
+        with conn.transaction(force_rollback=True):
+            conn.execute(sql.SET_SHOULD_HAVE_SHARDS, (host, int(port), False))
+            rows = conn.execute(sql.REBALANCE_PLAN, (True, strategy)).fetchall()
+        holders_after = [h for h in holders_now if h != drain]
     else:
-        rows = conn.execute(sql.REBALANCE_PLAN, (strategy,)).fetchall()
-        moves = tuple(
-            Move(
-                str(t), int(sid), f"{sh}:{sp}", f"{th}:{tp}", sizes.get((int(sid), f"{sh}:{sp}"), 0)
-            )
-            for t, sid, sh, sp, th, tp in rows
+        rows = conn.execute(sql.REBALANCE_PLAN, (False, strategy)).fetchall()
+        holders_after = holders_now
+    moves = tuple(
+        sorted(
+            (
+                Move(
+                    str(t), int(sid), f"{sh}:{sp}", f"{th}:{tp}",
+                    sizes.get((int(sid), f"{sh}:{sp}"), 0), groups.get(int(sid), ""),
+                )
+                for t, sid, sh, sp, th, tp in rows
+            ),
+            key=lambda m: m.bytes,
+            reverse=True,
         )
-    before = {w.node: w.bytes or 0 for w in state.workers if w.node in holders or w.bytes}
-    after = dict(before)
+    )
+    before = {w.node: w.bytes or 0 for w in state.workers if w.node in holders_now}
+    counts_before = {w.node: w.shard_count for w in state.workers if w.node in holders_now}
+    after, counts_after = dict(before), dict(counts_before)
     for move in moves:
-        after[move.source] = after.get(move.source, 0) - move.bytes
-        if move.target in after:
-            after[move.target] += move.bytes
-    if drain is not None:
-        # Citus spreads a drained node's shards over the others; by bytes, evenly at best.
-        gone = after.pop(drain, 0)
-        for node in holders:
-            after[node] = after.get(node, 0) + gone // max(1, len(holders))
-    kept = {k: v for k, v in after.items() if k in holders}
+        for table, delta in ((after, move.bytes), (counts_after, 1)):
+            table[move.source] = table.get(move.source, 0) - delta
+            table[move.target] = table.get(move.target, 0) + delta
+    kept = {k: v for k, v in after.items() if k in holders_after}
+    kept_counts = [v for k, v in counts_after.items() if k in holders_after]
     plan = RebalancePlan(
         strategy=strategy,
         drain=drain,
         moves=moves,
         bytes_before=tuple(sorted(before.items())),
         bytes_after=tuple(sorted(kept.items())),
-        skew_before=skew([v for k, v in before.items() if k in holders]) if holders else None,
+        # Before: as the Shards screen shows it now, the node to drain included.
+        skew_before=skew(list(before.values())) if before else None,
         skew_after=skew(list(kept.values())) if kept else None,
+        count_skew_before=skew(list(counts_before.values())) if counts_before else None,
+        count_skew_after=skew(kept_counts) if kept_counts else None,
     )
-    return _with_warnings(conn, plan, holders, warn_ratio)
+    return _with_warnings(conn, plan, holders_after, warn_ratio)
 
 
 def _placements(conn: psycopg.Connection[Any]) -> Sequence[Any]:
@@ -221,6 +247,11 @@ def connect(node: NodeSpec) -> psycopg.Connection[Any]:
 
 
 def plan_for(spec: RebalanceSpec) -> RebalancePlan:
+    return plans_for(spec, (spec.strategy,))[0]
+
+
+def plans_for(spec: RebalanceSpec, strategies: Sequence[str] = STRATEGIES) -> list[RebalancePlan]:
+    """The plan of each strategy on the same state, to compare what each moves and leaves."""
     spec.check()
     conn = connect(coordinator(spec.cluster))
     try:
@@ -228,7 +259,8 @@ def plan_for(spec: RebalanceSpec) -> RebalancePlan:
         if spec.drain:
             host, port = _check_node(conn, spec.drain)
             drain = f"{host}:{port}"
-        return make_plan(conn, spec.strategy, drain, spec.cluster.thresholds.skew_warn_ratio)
+        warn = spec.cluster.thresholds.skew_warn_ratio
+        return [make_plan(conn, strategy, drain, warn) for strategy in strategies]
     finally:
         close_quietly(conn)
 
@@ -262,7 +294,8 @@ class RebalanceJob(Job):
             for warning in self.plan.warnings:
                 self.log(f"warning: {warning}")
             self.log(
-                f"plan: {len(self.plan.moves)} moves, {_mb(self.plan.bytes_moved)}, skew "
+                f"plan: {self.plan.tasks} tasks ({len(self.plan.moves)} shards), "
+                f"{_mb(self.plan.bytes_moved)}, skew "
                 f"{_pct(self.plan.skew_before)} -> {_pct(self.plan.skew_after)} expected"
             )
             if spec.drain:
@@ -292,8 +325,10 @@ class RebalanceJob(Job):
             "drain": spec.drain,
             "skew_before": before.skew,
             "skew_after": after.skew,
-            "moves_planned": len(self.plan.moves) if self.plan else 0,
-            "moves_done": done,
+            # Citus counts tasks: one per shard group moved, its colocated shards together.
+            "tasks_planned": self.plan.tasks if self.plan else 0,
+            "tasks_done": done,
+            "shards_planned": len(self.plan.moves) if self.plan else 0,
             "bytes_moved": _bytes_moved(before, after),
             "duration_s": round(time.monotonic() - started, 2),
             "bytes_by_worker_before": {w.node: w.bytes for w in before.workers},
@@ -303,7 +338,11 @@ class RebalanceJob(Job):
         summary = (
             ("state", state),
             ("skew", f"{_pct(before.skew)} -> {_pct(after.skew)}"),
-            ("moves", f"{done}/{len(self.plan.moves) if self.plan else 0}"),
+            (
+                "tasks",
+                f"{done}/{self.plan.tasks if self.plan else 0} done"
+                f" ({len(self.plan.moves) if self.plan else 0} shards)",
+            ),
             ("moved", _mb(self.result["bytes_moved"])),
         )
         self.summary = summary

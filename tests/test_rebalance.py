@@ -108,7 +108,7 @@ def test_a_cancelled_rebalance_shows_cancelled_and_keeps_every_row(citus_lab: La
     snap = job.snapshot()
     assert snap.state == "cancelled", (snap.error, snap.log[-5:])
     assert dict(snap.summary)["state"] == "cancelled"
-    assert job.result is not None and job.result["moves_done"] < job.result["moves_planned"]
+    assert job.result is not None and job.result["tasks_done"] < job.result["tasks_planned"]
     assert _rows(cluster) == rows
 
 
@@ -130,7 +130,7 @@ def test_a_rebalance_runs_to_the_end_with_its_tasks_followed(citus_lab: Lab) -> 
     assert snap.state == "finished", (snap.error, snap.log[-5:])
     result = job.result
     assert result is not None and result["state"] == "finished"
-    assert result["moves_done"] >= 1 and result["bytes_moved"] > 0
+    assert result["tasks_done"] >= 1 and result["bytes_moved"] > 0
     # The skew the plan expected (its moves priced with citus_shards' sizes) is the skew the
     # cluster ends with; by_disk_size does not always lower it (Citus adds a cost per shard).
     assert result["skew_after"] == pytest.approx(plan.skew_after, abs=0.02)

@@ -32,7 +32,12 @@ from clustertop.tui.screens.tables import TablesScreen
 from clustertop.tui.screens.throughput import ThroughputScreen
 from clustertop.tui.screens.workload_form import WorkloadForm
 from clustertop.tui.source import SampleSource
-from clustertop.usecases.changes import WorkloadRequest, actions_allowed, plan_lines
+from clustertop.usecases.changes import (
+    WorkloadRequest,
+    actions_allowed,
+    comparison_lines,
+    plan_lines,
+)
 from clustertop.usecases.wiring import make_poller
 
 SCREENS_BY_KEY = {
@@ -322,12 +327,19 @@ class ClustertopApp(App[int]):
     @work(thread=True, group="actions", exit_on_error=False)
     def _launch_plan(self, request: RebalanceRequest) -> None:
         """The plan reads the coordinator: off the UI thread. Nothing moves until confirmed."""
-        from clustertop.actions.rebalance import RebalanceJob, RebalanceSpec, plan_for
+        from clustertop.actions.rebalance import (
+            STRATEGIES,
+            RebalanceJob,
+            RebalanceSpec,
+            plans_for,
+        )
 
         cluster = self.config.clusters[request.cluster]
         spec = RebalanceSpec(cluster, request.strategy, request.drain, request.transfer_mode)
         try:
-            plan = plan_for(spec)
+            others = [s for s in STRATEGIES if s != request.strategy]
+            plans = plans_for(spec, [request.strategy, *others])
+            plan = plans[0]
         except Exception as exc:  # a bad drain, a lost coordinator: the plan says it
             self.call_from_thread(
                 self.notify,
@@ -337,7 +349,13 @@ class ClustertopApp(App[int]):
                 timeout=10,
             )
             return
-        lines = [*plan_lines(plan, most=6), "start the rebalance?"]
+        lines = [
+            *comparison_lines(plans),
+            "",
+            f"{plan.strategy}:",
+            *plan_lines(plan, most=5),
+            "start the rebalance?",
+        ]
 
         def answer(yes: bool | None) -> None:
             if yes and plan.moves:

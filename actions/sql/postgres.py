@@ -236,7 +236,12 @@ REBALANCE_STRATEGIES = "SELECT name FROM pg_dist_rebalance_strategy ORDER BY nam
 # The plan reports shard_size 0 (seen on 13.2.2): sizes come from citus_shards instead.
 REBALANCE_PLAN = """
 SELECT table_name::text, shardid, sourcename, sourceport, targetname, targetport
-  FROM get_rebalance_table_shards_plan(rebalance_strategy := %s)
+  FROM get_rebalance_table_shards_plan(drain_only := %s, rebalance_strategy := %s)
+"""
+# The shard group a shard moves with: its colocation group and hash range.
+SHARD_GROUP_OF = """
+SELECT p.shardid, d.colocationid, p.shardminvalue
+  FROM pg_dist_shard p JOIN pg_dist_partition d ON d.logicalrelid = p.logicalrelid
 """
 SHARD_SIZES = "SELECT shardid, nodename, nodeport, coalesce(shard_size, 0) FROM citus_shards"
 SET_SHOULD_HAVE_SHARDS = "SELECT citus_set_node_property(%s, %s, 'shouldhaveshards', %s)"

@@ -46,14 +46,23 @@ def _plan_text(plan: Any) -> str:
 
 
 def cmd_rebalance(args: argparse.Namespace) -> int:
-    from clustertop.actions.rebalance import RebalanceJob, RebalanceSpec, plan_for
+    from clustertop.actions.rebalance import STRATEGIES, RebalanceJob, RebalanceSpec, plans_for
 
     config = resolve_config(args)
     cluster = config.cluster(args.cluster)
     spec = RebalanceSpec(cluster, args.strategy, args.drain, args.transfer_mode)
-    plan = plan_for(spec)
+    # The chosen strategy's plan, and the others' beside it to compare.
+    strategies = [args.strategy, *(s for s in STRATEGIES if s != args.strategy)]
+    plans = plans_for(spec, strategies)
+    plan = plans[0]
     if args.plan:
-        print(json.dumps(plan.to_json(), indent=2) if args.json else _plan_text(plan))
+        if args.json:
+            print(json.dumps({**plan.to_json(), "compared": [p.to_json() for p in plans]},
+                             indent=2))
+        else:
+            print("\n".join(changes.comparison_lines(plans)))
+            print()
+            print(_plan_text(plan))
         return 0
     require_actions(args, config, cluster.name, "rebalance (it moves shards)")
     if not args.json:

@@ -8,7 +8,7 @@ primary, reading the table), so the TUI calls these from a thread worker."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -117,21 +117,25 @@ def compare_all_methods(base: CleanupSpec) -> CompareSpec:
 
 def plan_lines(plan: RebalancePlan, most: int | None = None) -> list[str]:
     """The plan as an operator reads it. In full (the CLI): every move with its size and the
-    bytes per worker now and expected; with `most` (a dialog): the totals, the first `most`
-    moves and the warnings."""
+    bytes per worker now and expected; with `most` (a dialog): the totals, the `most` biggest
+    moves with their sizes, and the warnings."""
     drain = f" draining {plan.drain}" if plan.drain else ""
+    totals = (
+        f"{plan.tasks} tasks ({len(plan.moves)} shards), {iec(plan.bytes_moved)}; bytes skew "
+        f"{_pct(plan.skew_before)} -> {_pct(plan.skew_after)} expected"
+    )
     if most is not None:
         lines = [
-            f"{len(plan.moves)} moves, {iec(plan.bytes_moved)}; bytes skew "
-            f"{_pct(plan.skew_before)} -> {_pct(plan.skew_after)} expected",
-            *(f"{m.table} {m.shard_id}: {m.source} -> {m.target}" for m in plan.moves[:most]),
+            totals,
+            *(
+                f"{iec(m.bytes):>9} {m.table} {m.shard_id}: {m.source} -> {m.target}"
+                for m in plan.moves[:most]
+            ),
         ]
         if len(plan.moves) > most:
-            lines.append(f"... and {len(plan.moves) - most} more")
+            lines.append(f"... and {len(plan.moves) - most} smaller")
         return lines + [f"warning: {w}" for w in plan.warnings]
-    lines = [
-        f"{plan.strategy}{drain}: {len(plan.moves)} moves, {iec(plan.bytes_moved)}"
-    ]
+    lines = [f"{plan.strategy}{drain}: {totals}"]
     lines += [
         f"  {m.table} shard {m.shard_id}: {m.source} -> {m.target} ({iec(m.bytes)})"
         for m in plan.moves
@@ -140,8 +144,27 @@ def plan_lines(plan: RebalancePlan, most: int | None = None) -> list[str]:
     after = ", ".join(f"{k} {iec(v)}" for k, v in plan.bytes_after)
     lines.append(f"bytes per worker now: {before}")
     lines.append(f"expected after:       {after}")
-    lines.append(f"skew {_pct(plan.skew_before)} -> {_pct(plan.skew_after)} expected")
+    lines.append(
+        f"skew {_pct(plan.skew_before)} -> {_pct(plan.skew_after)} expected (bytes), "
+        f"{_pct(plan.count_skew_before)} -> {_pct(plan.count_skew_after)} (shard counts)"
+    )
     return lines + [f"warning: {w}" for w in plan.warnings]
+
+
+def comparison_lines(plans: Sequence[RebalancePlan]) -> list[str]:
+    """The strategies side by side: what each moves, and the skew each leaves in bytes and
+    in shard counts (by_disk_size may move far more for about the same change)."""
+    lines = [
+        f"{'strategy':<15} {'tasks':>5} {'shards':>6} {'moved':>10} {'bytes skew':>16} "
+        f"{'count skew':>16}"
+    ]
+    for p in plans:
+        lines.append(
+            f"{p.strategy:<15} {p.tasks:>5} {len(p.moves):>6} {iec(p.bytes_moved):>10} "
+            f"{_pct(p.skew_before) + ' -> ' + _pct(p.skew_after):>16} "
+            f"{_pct(p.count_skew_before) + ' -> ' + _pct(p.count_skew_after):>16}"
+        )
+    return lines
 
 
 def _pct(value: float | None) -> str:
