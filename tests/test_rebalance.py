@@ -205,3 +205,143 @@ async def test_b_without_a_citus_cluster_explains(lab_config: Config) -> None:
         await pilot.press("b")
         await pilot.pause()
     assert any("Citus cluster" in n for n in notes), notes
+
+
+def _citus_pids(lab: Lab, name: str) -> list[int]:
+    node = next(n for n in lab.nodes() if n.cluster == "lab-citus" and n.name == name)
+    pid = lab._running_pid(node)
+    assert pid
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                children.append(int(stat.parent.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    return [pid, *children]
+
+
+@pytest.mark.citus
+def test_a_drain_plan_predicts_what_the_drain_leaves(citus_lab: Lab) -> None:
+    cluster = load_config(citus_lab.config_path).clusters["lab-citus"]
+    state_bytes = _worker_bytes(cluster)
+    drained = sorted(state_bytes, key=lambda k: state_bytes[k])[-1]  # the fullest worker
+    spec = RebalanceSpec(cluster, "by_disk_size", drain=drained, transfer_mode="block_writes")
+    plan = plan_for(spec)
+    assert plan.moves and all(m.source == drained for m in plan.moves)
+    assert all(m.target != drained and m.target != "(chosen by Citus)" for m in plan.moves)
+    assert dict(plan.bytes_before)[drained] == state_bytes[drained]  # nothing dropped
+    job = RebalanceJob(spec, plan)
+    job.start()
+    job.join(300)
+    snap = job.snapshot()
+    assert snap.state == "finished", (snap.error, snap.log[-5:])
+    after = _worker_bytes(cluster)
+    assert after.get(drained, 0) == 0
+    assert {k: v for k, v in after.items() if v} == {k: v for k, v in plan.bytes_after if v}
+    assert job.result is not None
+    assert job.result["skew_after"] == pytest.approx(plan.skew_after, abs=0.01)
+    with connect_postgres(cluster.nodes[0]) as conn:  # the node may hold shards again
+        host, _, port = drained.rpartition(":")
+        conn.execute("SELECT citus_set_node_property(%s, %s, 'shouldhaveshards', true)",
+                     (host, int(port)))
+
+
+@pytest.mark.citus
+def test_a_killed_worker_leaves_its_bytes_unknown_and_names_its_tables(citus_lab: Lab) -> None:
+    import json
+    import os
+    import signal
+
+    from clustertop.lab.postgres_server import PostgresServer
+
+    cluster = load_config(citus_lab.config_path).clusters["lab-citus"]
+    lab_node = next(n for n in citus_lab.nodes() if n.name == "worker1")
+    address = f"127.0.0.1:{lab_node.port}"
+    os.kill(_citus_pids(citus_lab, "worker1")[0], signal.SIGKILL)
+    try:
+        def unknown() -> bool:
+            with connect_postgres(cluster.nodes[0]) as conn:
+                state = read_citus_state(conn)
+            worker = next(w for w in state.workers if w.node == address)
+            return worker.bytes is None and state.skew is None and bool(state.unavailable_tables)
+
+        assert wait_for(unknown, timeout=30)
+        done = run_cli("--config", str(citus_lab.config_path), "poll", "--once", "--json",
+                       "--cluster", "lab-citus", timeout=120)
+        assert done.returncode == 0, done.stderr
+        coordinator = next(n for n in json.loads(done.stdout)["nodes"]
+                           if n["role"] == "coordinator")
+        citus = coordinator["detail"]["citus"]
+        worker = next(w for w in citus["workers"] if w["node"] == address)
+        assert worker["bytes"] is None and citus["skew"] is None
+        assert "lab_events" in citus["unavailable_tables"]
+        assert address in citus["bytes_unknown_on"]
+    finally:
+        PostgresServer(lab_node, find_postgres(), citus_lab.pgpass).start()
+
+
+@pytest.mark.citus
+async def test_a_worker_added_while_the_tui_runs_appears_on_overview(citus_lab: Lab) -> None:
+    config = load_config(citus_lab.config_path)
+    app = make_app(config)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause(2)
+        node = citus_lab.add_citus_worker()
+        found = False
+        for _ in range(40):  # the coordinator's detail pass comes every 5 s
+            await pilot.press("1")
+            await pilot.pause(0.5)
+            if str(node.port) in _screen_text(app):
+                found = True
+                break
+        assert found, _screen_text(app)
+
+
+@pytest.mark.citus
+def test_starting_a_rebalance_while_one_runs_is_one_line_naming_it(citus_lab: Lab) -> None:
+    cluster = load_config(citus_lab.config_path).clusters["lab-citus"]
+    citus_lab.add_citus_worker()
+    cluster = load_config(citus_lab.config_path).clusters["lab-citus"]
+    first = RebalanceJob(RebalanceSpec(cluster, "by_shard_count", transfer_mode="block_writes"))
+    first.start()
+    try:
+        assert wait_for(lambda: first.job_id is not None, 60, 0.2)
+        done = run_cli("--config", str(citus_lab.config_path), "rebalance", "--cluster",
+                       "lab-citus", "--yes", "--allow-actions")
+        lines = done.stderr.strip().splitlines()
+        assert done.returncode == 1, done.stderr
+        assert "internal error" not in done.stderr and "Traceback" not in done.stderr
+        assert f"job {first.job_id}" in lines[-1] and "already" in lines[-1], lines[-1]
+    finally:
+        first.join(300)
+
+
+@pytest.mark.citus
+async def test_a_session_with_a_rebalance_leaves_no_error_of_ours_in_any_citus_log(
+    citus_lab: Lab,
+) -> None:
+    """Shard moves leave statement texts on the workers that once broke the statements
+    reader (an ERROR every pass); nothing of ours may reach a server's log."""
+    from clustertop.tui.app import SCREENS_BY_KEY
+    from tests.test_quiet_logs import lines_of_ours, log_offsets
+
+    citus_lab.add_citus_worker()
+    config = load_config(citus_lab.config_path)
+    offsets = log_offsets(citus_lab)
+    job = RebalanceJob(RebalanceSpec(config.clusters["lab-citus"], "by_disk_size",
+                                     transfer_mode="block_writes"))
+    app = make_app(config)
+    async with app.run_test(size=(120, 40)) as pilot:
+        job.start()
+        for key in [*SCREENS_BY_KEY, *SCREENS_BY_KEY, *SCREENS_BY_KEY]:
+            await pilot.press(key)
+            await pilot.pause(1.0)
+        job.join(300)
+        for key in SCREENS_BY_KEY:  # details read after the moves too
+            await pilot.press(key)
+            await pilot.pause(1.5)
+        await pilot.press("q")
+    assert job.snapshot().state == "finished", job.snapshot().error
+    found = lines_of_ours(offsets)
+    assert found == [], "\n".join(found[:20])
