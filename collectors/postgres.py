@@ -53,6 +53,7 @@ class PostgresCollector:
         self._has: dict[str, bool] = {}
         self._reads_all_stats: bool | None = None  # as of the last round
         self._heartbeat_table_seen = False
+        self._texts_unreadable = False  # pg_stat_statements' texts failed to read once
         # pgstattuple_approx per leaf, kept while the leaf has not changed (see _bloat).
         self._bloat: dict[int, tuple[tuple[Any, ...], float, tuple[int, int]]] = {}
         self._counts: dict[tuple[str, str], tuple[tuple[Any, ...], float, dict[str, int]]] = {}
@@ -255,9 +256,18 @@ class PostgresCollector:
                 "pg_stat_statements is not installed in this database "
                 "(shared_preload_libraries + CREATE EXTENSION pg_stat_statements)",
             )
+        # On a Citus worker, after shard moves, every read of pg_stat_statements' texts fails
+        # ("invalid byte sequence for encoding UTF8: 0x00") and each failure is an ERROR in
+        # the worker's log: there the texts are not read at all. Elsewhere, the first such
+        # failure turns text reading off for the node, so the log gets one line, not one a pass.
+        texts = not self._texts_unreadable and self.citus_role(conn) != "worker"
+        statement = sql.TOP_STATEMENTS if texts else sql.TOP_STATEMENTS_NO_TEXT
         try:
             with conn.transaction():
-                rows = self._execute(conn, sql.TOP_STATEMENTS, (TOP_STATEMENTS,)).fetchall()
+                rows = self._execute(conn, statement, (TOP_STATEMENTS,)).fetchall()
+        except psycopg.errors.CharacterNotInRepertoire:
+            self._texts_unreadable = True
+            return self._statements(conn)
         except psycopg.Error as exc:
             if is_missing_privilege(exc):
                 return StatementsSample(False, unknown_for("top statements", "pg_monitor TO the user"))

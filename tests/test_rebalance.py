@@ -238,7 +238,12 @@ def test_a_drain_plan_predicts_what_the_drain_leaves(citus_lab: Lab) -> None:
     assert snap.state == "finished", (snap.error, snap.log[-5:])
     after = _worker_bytes(cluster)
     assert after.get(drained, 0) == 0
-    assert {k: v for k, v in after.items() if v} == {k: v for k, v in plan.bytes_after if v}
+    # A moved shard is rebuilt on its target: its size there differs by a few pages (free
+    # space and visibility maps), so each worker's bytes match to 0.1%.
+    predicted = {k: v for k, v in plan.bytes_after if v}
+    assert set(predicted) == {k for k, v in after.items() if v}
+    for worker, value in predicted.items():
+        assert after[worker] == pytest.approx(value, rel=1e-3), worker
     assert job.result is not None
     assert job.result["skew_after"] == pytest.approx(plan.skew_after, abs=0.01)
     with connect_postgres(cluster.nodes[0]) as conn:  # the node may hold shards again

@@ -32,6 +32,13 @@ SELECT d.datname, left(s.query, 300), s.calls, s.total_exec_time, s.mean_exec_ti
   FROM pg_stat_statements s LEFT JOIN pg_database d ON d.oid = s.dbid
  ORDER BY s.total_exec_time DESC LIMIT %s
 """
+# Without the texts: where reading them fails (see PostgresCollector._statements).
+TOP_STATEMENTS_NO_TEXT = """
+SELECT d.datname, '(text not read) queryid ' || s.queryid, s.calls, s.total_exec_time,
+       s.mean_exec_time, s.rows
+  FROM pg_stat_statements(false) s LEFT JOIN pg_database d ON d.oid = s.dbid
+ ORDER BY s.total_exec_time DESC LIMIT %s
+"""
 CITUS_GROUP = "SELECT groupid FROM pg_dist_local_group"
 TABLE_EXISTS = "SELECT to_regclass(%s)"
 
