@@ -75,6 +75,16 @@ def _ended(proc: subprocess.Popen[str], timeout: float = 60) -> tuple[int, str, 
     return proc.returncode, out, err
 
 
+def _final_line(proc: subprocess.Popen[str]) -> str:
+    """The line a cleanup that lost its server ends with: after its progress log, one line,
+    exit 1, no traceback."""
+    code, _out, err = _ended(proc)
+    assert code == 1, err
+    line = err.strip().splitlines()[-1]
+    assert line.startswith("clustertop: ") and "Traceback" not in err, err
+    return line
+
+
 def _leftovers(cluster: ClusterConfig) -> list[str]:
     """Tables and triggers a copy makes beside cleanup_batch."""
     with sql(cluster.nodes[0]) as run:
@@ -134,11 +144,7 @@ def test_batch_delete_killed_mid_run_says_what_committed_and_a_rerun_finishes(
     # Kill once a few chunks have committed.
     assert wait_for(lambda: len(_rows(cluster)) <= len(before) - 600, timeout=60)
     _kill_primary(drill_lab, engine)
-    code, _out, err = _ended(proc)
-    assert code == 1, err
-    # The progress log, then the one line that says how the run ended.
-    line = err.strip().splitlines()[-1]
-    assert line.startswith("clustertop: ") and "Traceback" not in err, err
+    line = _final_line(proc)
     assert "chunk(s) committed" in line and "run it again" in line, line
 
     _restart(drill_lab, engine)
@@ -168,11 +174,7 @@ def test_copy_killed_mid_run_swaps_nothing_and_a_rerun_removes_its_leftovers(
 
     assert wait_for(copying, timeout=60)
     _kill_primary(drill_lab, engine)
-    code, _out, err = _ended(proc)
-    assert code == 1, err
-    # The progress log, then the one line that says how the run ended.
-    line = err.strip().splitlines()[-1]
-    assert line.startswith("clustertop: ") and "Traceback" not in err, err
+    line = _final_line(proc)
     assert "nothing was swapped" in line and "the next run removes it first" in line, line
 
     _restart(drill_lab, engine)
