@@ -36,6 +36,7 @@ class JobSnapshot:
     group: str | None = None  # jobs of one comparison share a group
     error: str | None = None
     server_job: str | None = None  # the server's own id for it, e.g. "citus job 17"
+    current: str | None = None  # the step under way, in a line (a shard move, a chunk)
 
     @property
     def running(self) -> bool:
@@ -84,6 +85,7 @@ class Job(ABC):
     error: str | None = None
     summary: tuple[tuple[str, str], ...] = ()
     server_job: str | None = None  # the server's own id for this job, once it has one
+    current: str | None = None
     _log: deque[str] = field(default_factory=lambda: deque(maxlen=LOG_LINES))
     _series: dict[str, deque[tuple[float, float]]] = field(default_factory=dict)
     _cancel: threading.Event = field(default_factory=threading.Event)
@@ -106,6 +108,11 @@ class Job(ABC):
         stamp = time.strftime("%H:%M:%S", time.gmtime())
         with self._lock:
             self._log.append(f"{stamp} {line}")
+
+    def set_current(self, line: str | None) -> None:
+        """What the job is doing now (None: between steps, or done)."""
+        with self._lock:
+            self.current = line
 
     def record(self, name: str, value: float, at: float | None = None) -> None:
         with self._lock:
@@ -158,6 +165,7 @@ class Job(ABC):
             self.state = end_state
             self.error = error
             self.finished_at = time.time()
+            self.current = None
         self.log(f"{end_state}" + (f": {error}" if error else ""))
 
     def snapshot(self) -> JobSnapshot:
@@ -181,6 +189,7 @@ class Job(ABC):
                 group=self.group,
                 error=self.error,
                 server_job=self.server_job,
+                current=self.current,
             )
 
 

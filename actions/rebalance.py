@@ -128,7 +128,9 @@ def make_plan(
     sizes = {
         (int(r[0]), f"{r[1]}:{r[2]}"): int(r[3]) for r in conn.execute(sql.SHARD_SIZES).fetchall()
     }
-    groups = {int(r[0]): f"colocation {r[1]} from {r[2]}" for r in conn.execute(sql.SHARD_GROUP_OF)}
+    groups = {
+        int(r[0]): f"colocation {r[1]} from {r[2]}" for r in conn.execute(collector_sql.SHARD_GROUP_OF)
+    }
     if drain is not None:
         host, _, port = drain.rpartition(":")
         with conn.transaction(force_rollback=True):
@@ -200,7 +202,8 @@ def _with_warnings(
         warnings.append(
             f"{hottest[0]} ({_mb(int(hottest[1]))} with its colocated shards) is larger than "
             f"a worker's fair share ({_mb(int(fair))}): no strategy can even out the bytes; "
-            "split that hot shard (isolate_tenant_to_new_shard) or add workers"
+            "give its biggest tenant a shard of its own (`clustertop isolate`, key i on "
+            "Shards) or add workers"
         )
     if plan.skew_after is not None and plan.skew_after > warn_ratio:
         reason = (
@@ -374,10 +377,14 @@ class RebalanceJob(Job):
         counts = dict(status.task_state_counts)
         total = sum(counts.values())
         self.progress(float(counts.get("done", 0)), float(total) if total else None)
+        running = []
         for task in status.tasks:
             line = f"task {task.phase or task.state}: {task.source} -> {task.target} ({task.size_source})"
             if previous is None or task not in previous.tasks:
                 self.log(line)
+            if task.state == "running":
+                running.append(line)
+        self.set_current("; ".join(running) or None)
         state = read_citus_state(conn)
         if state.skew is not None:
             self.record("skew", state.skew)

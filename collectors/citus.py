@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import psycopg
@@ -21,25 +21,72 @@ from clustertop.collectors.samples import (
     CitusWorkerSample,
     RebalanceSample,
     RebalanceTaskSample,
+    TenantSample,
     skew,
 )
 from clustertop.collectors.sql import postgres as sql
 
 HOT_SHARDS = 5
+TOP_TENANTS = 10
+TENANTS_OFF = (
+    "tenant statistics are off: set citus.stat_tenants_track = 'all' on the coordinator and "
+    "every worker (ALTER SYSTEM, then SELECT pg_reload_conf())"
+)
 Execute = Callable[[psycopg.Connection[Any], str], Any]
 
 
 def read_citus(conn: psycopg.Connection[Any], execute: Execute) -> CitusSample:
     nodes = execute(conn, sql.CITUS_NODES).fetchall()
     shards = execute(conn, sql.CITUS_SHARDS).fetchall()
+    jobs = _optional(conn, execute, sql.CITUS_REBALANCE) or []
+    tenants, note, period = read_tenants(conn, execute)
+    groups = execute(conn, sql.SHARD_GROUP_OF).fetchall() if tenants else []
+    return build_citus_sample(
+        nodes, shards, jobs, tenants=tenants, shard_groups=groups, tenants_note=note,
+        tenant_period_s=period,
+    )
+
+
+def _optional(conn: psycopg.Connection[Any], execute: Execute, statement: str) -> Any:
+    """Rows of a reading the sample can do without: in a savepoint of its own, so that its
+    failure (a worker not answering the fan-out) spoils nothing else of the pass."""
     try:
-        jobs = execute(conn, sql.CITUS_REBALANCE).fetchall()
+        with conn.transaction():
+            return execute(conn, statement).fetchall()
     except psycopg.Error:
-        jobs = []
-    return build_citus_sample(nodes, shards, jobs)
+        return None
 
 
-def build_citus_sample(nodes: list[Any], shards: list[Any], jobs: list[Any]) -> CitusSample:
+def read_tenants(
+    conn: psycopg.Connection[Any], execute: Execute
+) -> tuple[list[Any], str | None, int | None]:
+    """The busiest tenants (rows of CITUS_TENANTS), or why there are none to show."""
+    setting = execute(conn, sql.CITUS_TENANT_SETTINGS).fetchone()
+    track, period = (setting[0], setting[1]) if setting else (None, None)
+    period_s = int(period) if period and str(period).isdigit() else None
+    if track is None:
+        return [], "tenant statistics need Citus 11.3 or later (citus_stat_tenants)", None
+    if track != "all":
+        return [], TENANTS_OFF, period_s
+    try:
+        with conn.transaction():
+            rows = execute(conn, sql.CITUS_TENANTS % TOP_TENANTS).fetchall()
+    except psycopg.Error as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return [], f"tenant statistics not readable: {first}", period_s
+    return rows, None, period_s
+
+
+def build_citus_sample(
+    nodes: list[Any],
+    shards: list[Any],
+    jobs: list[Any],
+    *,
+    tenants: Sequence[Any] = (),
+    shard_groups: Sequence[Any] = (),
+    tenants_note: str | None = None,
+    tenant_period_s: int | None = None,
+) -> CitusSample:
     """Pure: rows of pg_dist_node, citus_shards and citus_rebalance_status() to a sample.
 
     citus_shards gives NULL sizes for shards on a worker it cannot reach: those bytes stay
@@ -132,7 +179,48 @@ def build_citus_sample(nodes: list[Any], shards: list[Any], jobs: list[Any]) -> 
         unavailable_tables=tuple(unavailable),
         bytes_unknown_on=tuple(sorted(unknown_on)),
         skew_of_known=skew_of_known,
+        tenants=tenant_samples(tenants, shard_groups, all_shards),
+        tenants_note=tenants_note,
+        tenant_period_s=tenant_period_s,
     )
+
+
+def tenant_samples(
+    rows: Sequence[Any], shard_groups: Sequence[Any], shards: list[CitusShardSample]
+) -> tuple[TenantSample, ...]:
+    """Pure: CITUS_TENANTS rows, with each tenant's shard group priced from the shard sizes
+    (the group: every shard of the colocation group with the same hash range)."""
+    group_of = {int(sid): (int(colocation), str(low)) for sid, colocation, low in shard_groups}
+    group_bytes: dict[tuple[int, str], int | None] = {}
+    node_of: dict[int, str] = {}
+    for placement in shards:
+        node_of[placement.shard_id] = placement.node
+        key = group_of.get(placement.shard_id)
+        if key is None:
+            continue
+        known = group_bytes.get(key, 0)
+        group_bytes[key] = (
+            None if known is None or placement.bytes is None else known + placement.bytes
+        )
+    result = []
+    for colocation, tenant, q_now, q_last, cpu_now, cpu_last, table, shard_id in rows:
+        shard = int(shard_id) if shard_id is not None else None
+        key = group_of.get(shard) if shard is not None else None
+        result.append(
+            TenantSample(
+                colocation_id=int(colocation),
+                tenant=str(tenant),
+                table=str(table),
+                queries_now=int(q_now or 0),
+                queries_last=int(q_last or 0),
+                cpu_now_s=float(cpu_now or 0.0),
+                cpu_last_s=float(cpu_last or 0.0),
+                shard_id=shard,
+                node=node_of.get(shard) if shard is not None else None,
+                group_bytes=group_bytes.get(key) if key is not None else None,
+            )
+        )
+    return tuple(sorted(result, key=lambda t: (t.queries, t.cpu_s), reverse=True))
 
 
 def _worker(active: bool, role: str, should: bool, group: Any) -> dict[str, Any]:

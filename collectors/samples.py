@@ -186,6 +186,34 @@ class CitusShardSample:
 
 
 @dataclass(frozen=True)
+class TenantSample:
+    """One tenant (a value of the distribution column) as citus_stat_tenants counts it, and
+    the shard it lives in. Counts are per period (citus.stat_tenants_period, 60 s by
+    default): the one under way and the one before."""
+
+    colocation_id: int
+    tenant: str
+    table: str  # the colocation group's first distributed table, which names the shard
+    queries_now: int
+    queries_last: int
+    cpu_now_s: float
+    cpu_last_s: float
+    shard_id: int | None
+    node: str | None
+    # The bytes of the shard group the tenant lives in (its colocated shards together): what
+    # a move of that tenant carries today. None: unknown (a worker not answering).
+    group_bytes: int | None
+
+    @property
+    def queries(self) -> int:
+        return self.queries_now + self.queries_last
+
+    @property
+    def cpu_s(self) -> float:
+        return self.cpu_now_s + self.cpu_last_s
+
+
+@dataclass(frozen=True)
 class RebalanceTaskSample:
     phase: str | None
     state: str | None
@@ -222,6 +250,10 @@ class CitusSample:
     unavailable_tables: tuple[str, ...] = ()
     bytes_unknown_on: tuple[str, ...] = ()  # workers whose shard sizes could not be read
     skew_of_known: float | None = None  # the skew over the workers whose bytes are known
+    tenants: tuple[TenantSample, ...] = ()  # the busiest first
+    # Why there are no tenants to show (tracking off, the view not readable), or None.
+    tenants_note: str | None = None
+    tenant_period_s: int | None = None  # citus.stat_tenants_period
 
 
 @dataclass(frozen=True)

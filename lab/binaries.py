@@ -38,6 +38,19 @@ class PostgresBinaries:
     def has_extension(self, name: str) -> bool:
         return (self.sharedir / "extension" / f"{name}.control").is_file()
 
+    def setting_default(self, name: str) -> str | None:
+        """The server's default of a setting, None when this server has no such setting (a
+        setting it does not know in postgresql.conf would stop it from starting)."""
+        out = subprocess.run(
+            [self.tool("postgres"), "--describe-config"],
+            capture_output=True, text=True, check=False,
+        ).stdout
+        for line in out.splitlines():
+            fields = line.split("\t")
+            if fields and fields[0] == name:
+                return fields[4] if len(fields) > 4 else ""
+        return None
+
 
 def find_mysql() -> MySQLBinaries:
     server = _which("mariadbd")

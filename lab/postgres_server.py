@@ -146,7 +146,23 @@ class PostgresServer:
             "logging_collector": "off",
             # Who caused a line: the quiet-logs test looks for clustertop's own sessions.
             "log_line_prefix": "'%m [%p] %q%a@%d '",
+            **self._citus_settings(),
         }
+
+    def _citus_settings(self) -> dict[str, str]:
+        if self.node.engine != "citus":
+            return {}
+        # Tenant statistics (citus_stat_tenants) for the Shards screen's tenant view.
+        settings = {"citus.stat_tenants_track": "'all'"}
+        # PostgreSQL 15.20 (and the other minors of that release) lets only the libraries in
+        # output_plugin_libraries decode logical replication, and Citus moves and splits shards
+        # by logical replication in its default transfer mode: without citus in the list every
+        # non-blocking move fails ("library "citus" may not be used as an output plugin").
+        plugins = self.bin.setting_default("output_plugin_libraries")
+        if plugins is not None and "citus" not in plugins:
+            listed = [p.strip() for p in plugins.split(",") if p.strip()]
+            settings["output_plugin_libraries"] = f"'{', '.join([*listed, 'citus'])}'"
+        return settings
 
     def _write_settings(self, settings: dict[str, str]) -> None:
         """Lab settings go last in postgresql.conf, so they win over anything above them."""

@@ -25,6 +25,7 @@ from clustertop.collectors.samples import (
     StatementsSample,
     StatementStat,
     TableSample,
+    TenantSample,
     ThroughputSample,
     WalSenderSample,
 )
@@ -97,7 +98,14 @@ def _citus() -> CitusSample:
                              "9 MB", "SELECT pg_catalog.citus_move_shard_placement(102010, ...)"),),
         (("blocked", 3), ("done", 2), ("running", 1)),
     )
-    return CitusSample(workers, (table,), 0.99, 0.5, hot, job)
+    tenants = (
+        TenantSample(1, "4711", "events", 9_120, 8_870, 4.21, 3.96, 102008, "10.0.0.5:6433",
+                     300_000_000),
+        TenantSample(1, "12", "events", 610, 587, 0.18, 0.2, 102010, "10.0.0.5:6433",
+                     100_000_000),
+    )
+    return CitusSample(workers, (table,), 0.99, 0.5, hot, job, tenants=tenants,
+                       tenant_period_s=60)
 
 
 def _statements() -> StatementsSample:

@@ -350,3 +350,137 @@ async def test_a_session_with_a_rebalance_leaves_no_error_of_ours_in_any_citus_l
     assert job.snapshot().state == "finished", job.snapshot().error
     found = lines_of_ours(offsets)
     assert found == [], "\n".join(found[:20])
+
+
+@pytest.mark.citus
+def test_the_tenant_view_names_the_busiest_tenant_and_its_shard(citus_lab: Lab) -> None:
+    from clustertop.collectors.citus import read_citus
+
+    cluster = load_config(citus_lab.config_path).clusters["lab-citus"]
+    with connect_postgres(cluster.nodes[0]) as conn:
+        for _ in range(60):  # router queries: citus_stat_tenants counts each for tenant 9
+            conn.execute("SELECT 1 FROM lab_events WHERE tenant_id = 9 LIMIT 1").fetchall()
+        shard, node = conn.execute(
+            "SELECT s.shardid, s.nodename || ':' || s.nodeport FROM citus_shards s"
+            " WHERE s.shardid = get_shard_id_for_distribution_column('lab_events', 9)"
+        ).fetchone()
+        citus = read_citus(conn, lambda c, q: c.execute(q))
+    assert citus.tenants_note is None
+    busiest = citus.tenants[0]
+    assert (busiest.tenant, busiest.table) == ("9", "lab_events"), citus.tenants[:3]
+    # Our 60, and nothing else asks for tenant 9 (both periods: a boundary may fall between).
+    assert busiest.queries == 60, busiest
+    assert (busiest.shard_id, busiest.node) == (shard, node)
+    assert busiest.group_bytes is not None and busiest.group_bytes > 0
+
+
+@pytest.mark.citus
+def test_isolating_the_hot_tenant_moves_it_and_the_skew_matches_the_prediction(
+    citus_lab: Lab,
+) -> None:
+    from clustertop.actions.isolate import IsolateJob, IsolateSpec, isolation_plan_for
+
+    cluster = load_config(citus_lab.config_path).clusters["lab-citus"]
+    rows = _rows(cluster)
+    # The dry run: the plan with the exact SQL, and nothing changed.
+    dry = run_cli("--config", str(citus_lab.config_path), "isolate", "--cluster", "lab-citus",
+                  "--plan")
+    assert dry.returncode == 0, dry.stderr
+    assert "isolate_tenant_to_new_shard('lab_events'" in dry.stdout, dry.stdout
+    spec = IsolateSpec(cluster)  # the hottest shard's biggest tenant, to the emptiest worker
+    plan = isolation_plan_for(spec)
+    assert plan.tenant == "7" and plan.target is not None and not plan.already_isolated, plan
+    with connect_postgres(cluster.nodes[0]) as conn:
+        tenant_rows = int(conn.execute(
+            "SELECT count(*) FROM lab_events WHERE tenant_id = 7").fetchone()[0])
+    assert plan.tenant_rows == tenant_rows
+    # `auto` moves by logical replication: the lab lets citus decode (output_plugin_libraries).
+    job = IsolateJob(spec, plan)
+    job.start()
+    job.join(300)
+    snap = job.snapshot()
+    assert snap.state == "finished", (snap.error, snap.log[-5:])
+    with connect_postgres(cluster.nodes[0]) as conn:
+        where, low, high = conn.execute(
+            "SELECT s.nodename || ':' || s.nodeport, p.shardminvalue, p.shardmaxvalue"
+            "  FROM citus_shards s JOIN pg_dist_shard p ON p.shardid = s.shardid"
+            " WHERE s.shardid = get_shard_id_for_distribution_column('lab_events', 7)"
+        ).fetchone()
+    assert where == plan.target and low == high  # a shard of its own, on the target
+    assert _rows(cluster) == rows
+    result = job.result
+    assert result is not None and plan.skew_after is not None
+    # The prediction prices the tenant by its share of the shard's row bytes; the copies Citus
+    # makes are freshly packed, so a few points of difference are the price of predicting.
+    assert result["skew_after"] == pytest.approx(plan.skew_after, abs=0.05), (
+        plan.to_json(), result)
+
+
+@pytest.mark.citus
+def test_isolate_names_a_bad_tenant_or_table_in_one_line(citus_lab: Lab) -> None:
+    for args, name in (
+        (("--tenant", "not-a-number"), "--tenant"),
+        (("--table", "no_such_table", "--tenant", "1"), "--table"),
+        (("--to", "nowhere"), "--to"),
+    ):
+        done = run_cli("--config", str(citus_lab.config_path), "isolate", "--cluster",
+                       "lab-citus", "--plan", *args)
+        assert done.returncode == 2, (args, done.stderr)
+        lines = done.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith(f"clustertop: {name}"), done.stderr
+
+
+@pytest.mark.citus
+def test_a_stopped_worker_postmaster_shows_not_accepting_within_three_polls(
+    citus_lab: Lab,
+) -> None:
+    """SIGSTOP on a worker's postmaster: its open sessions still answer, every new connection
+    hangs. The worker must read "up, not accepting connections", the coordinator still poll."""
+    import os
+    import signal
+
+    from clustertop.collectors.poller import Poller, PollTarget
+    from tests.test_collect_faults import PollLoop
+
+    cluster = load_config(citus_lab.config_path).clusters["lab-citus"]
+    postmaster = next(s.pid for s in citus_lab.status()
+                      if (s.cluster, s.name) == ("lab-citus", "worker2"))
+    assert postmaster
+    loop = PollLoop(Poller([PollTarget(n, 0.8, 0.8, heartbeat_table=None)
+                            for n in cluster.nodes if n.name in ("coordinator", "worker2")]))
+    rounds: list = []  # type: ignore[type-arg]
+    original = loop.poller.poll_round
+
+    def keep() -> object:
+        round_ = original()
+        rounds.append({n.node: n for n in round_.nodes})
+        return round_
+
+    loop.poller.poll_round = keep  # type: ignore[method-assign]
+    loop.thread.start()
+    try:
+        assert wait_for(
+            lambda: rounds and rounds[-1]["worker2"].accepting_connections is True, timeout=15
+        )
+        os.kill(postmaster, signal.SIGSTOP)
+        stopped_at = len(rounds)
+        try:
+            assert wait_for(
+                lambda: any(r["worker2"].accepting_connections is False
+                            for r in rounds[stopped_at:]),
+                timeout=10,
+            ), [r["worker2"].accepting_connections for r in rounds[stopped_at:]]
+            first = next(i for i, r in enumerate(rounds[stopped_at:])
+                         if r["worker2"].accepting_connections is False)
+            flagged = rounds[stopped_at + first]
+            assert flagged["worker2"].up and flagged["worker2"].accept_error
+            assert flagged["coordinator"].up
+            # Three polls, plus the probe's own connect timeout (libpq: at least 2 s).
+            assert first <= 3 + 2, first
+        finally:
+            os.kill(postmaster, signal.SIGCONT)
+        assert wait_for(lambda: rounds[-1]["worker2"].accepting_connections is True, timeout=15)
+    finally:
+        loop.stop.set()
+        loop.thread.join(5)
+        loop.poller.close()

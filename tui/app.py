@@ -25,7 +25,12 @@ from clustertop.tui.screens.cleanup_form import COMPARE, CleanupForm, CleanupReq
 from clustertop.tui.screens.dialogs import ConfirmScreen, FilterScreen, HelpScreen
 from clustertop.tui.screens.jobs import JobsScreen
 from clustertop.tui.screens.overview import OverviewScreen
-from clustertop.tui.screens.rebalance_form import RebalanceForm, RebalanceRequest
+from clustertop.tui.screens.rebalance_form import (
+    IsolateForm,
+    IsolateRequest,
+    RebalanceForm,
+    RebalanceRequest,
+)
 from clustertop.tui.screens.replication import ReplicationScreen
 from clustertop.tui.screens.shards import ShardsScreen
 from clustertop.tui.screens.tables import TablesScreen
@@ -49,7 +54,7 @@ SCREENS_BY_KEY = {
     "6": ("jobs", "Jobs: actions and results"),
 }
 MIN_INTERVAL, MAX_INTERVAL = 0.5, 60.0
-WRITING_ACTIONS = frozenset({"workload", "cleanup", "rebalance"})
+WRITING_ACTIONS = frozenset({"workload", "cleanup", "rebalance", "isolate"})
 
 
 class ClustertopApp(App[int]):
@@ -304,19 +309,8 @@ class ClustertopApp(App[int]):
         self._started(job)
 
     def action_rebalance(self) -> None:
-        citus = tuple(
-            c.name
-            for c in self.config.clusters.values()
-            if c.engine == "citus" and actions_allowed(c, self.allow_actions)
-        )
+        citus = self._citus_clusters_with_actions("rebalance")
         if not citus:
-            self.notify(
-                "a rebalance needs a Citus cluster with actions on: set actions = true for it "
-                "in the config or start clustertop with --allow-actions",
-                title="no rebalance here",
-                severity="warning",
-                timeout=10,
-            )
             return
         self.push_screen(RebalanceForm(citus), self._plan_rebalance)
 
@@ -362,6 +356,58 @@ class ClustertopApp(App[int]):
                 job = self.state.jobs.start(RebalanceJob(spec, plan))
                 self.notify(f"job {job.id} started: {job.title}")
 
+        self.call_from_thread(self.push_screen, ConfirmScreen("\n".join(lines)), answer)
+
+    def _citus_clusters_with_actions(self, what: str) -> tuple[str, ...]:
+        citus = tuple(
+            c.name
+            for c in self.config.clusters.values()
+            if c.engine == "citus" and actions_allowed(c, self.allow_actions)
+        )
+        if not citus:
+            self.notify(
+                f"{what} needs a Citus cluster with actions on: set actions = true for it "
+                "in the config or start clustertop with --allow-actions",
+                title=f"no {what} here",
+                severity="warning",
+                timeout=10,
+            )
+        return citus
+
+    def action_isolate(self) -> None:
+        citus = self._citus_clusters_with_actions("tenant isolation")
+        if citus:
+            self.push_screen(IsolateForm(citus), self._plan_isolation)
+
+    def _plan_isolation(self, request: IsolateRequest | None) -> None:
+        if request is not None:
+            self._launch_isolation_plan(request)
+
+    @work(thread=True, group="actions", exit_on_error=False)
+    def _launch_isolation_plan(self, request: IsolateRequest) -> None:
+        """The plan scans the hot shard's hash range: off the UI thread. Nothing changes until
+        confirmed; the dialog shows the exact SQL."""
+        from clustertop.actions.isolate import IsolateJob, IsolateSpec, isolation_plan_for
+        from clustertop.collectors.errors import error_text
+
+        cluster = self.config.clusters[request.cluster]
+        spec = IsolateSpec(
+            cluster, request.table, request.tenant, request.target, request.transfer_mode
+        )
+        try:
+            plan = isolation_plan_for(spec)
+        except Exception as exc:  # a bad tenant, a lost coordinator: the plan says it
+            self.call_from_thread(
+                self.notify, error_text(exc), title="no plan", severity="error", timeout=10
+            )
+            return
+
+        def answer(yes: bool | None) -> None:
+            if yes:
+                job = self.state.jobs.start(IsolateJob(spec, plan))
+                self.notify(f"job {job.id} started: {job.title}")
+
+        lines = [*plan.lines(), "isolate the tenant?"]
         self.call_from_thread(self.push_screen, ConfirmScreen("\n".join(lines)), answer)
 
     def action_help(self) -> None:

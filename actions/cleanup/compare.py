@@ -83,11 +83,11 @@ class CompareJob(Job):
         self.node = node
         self.start_job = start_job or (lambda job: job.start())
         self.rows: list[dict[str, Any]] = []
-        self.current: Job | None = None
+        self.running_child: Job | None = None
 
     def cancel(self) -> None:
         super().cancel()
-        current = self.current
+        current = self.running_child
         if current is not None:
             current.cancel()
 
@@ -134,7 +134,7 @@ class CompareJob(Job):
         workload = self._workload(table)
         if workload is not None:
             workload.start()
-        self.current = cleanup
+        self.running_child = cleanup
         try:
             self.start_job(cleanup)
             while cleanup.snapshot().running:
@@ -142,7 +142,7 @@ class CompareJob(Job):
                 if self.cancel_requested:
                     cleanup.cancel()
         finally:
-            self.current = None
+            self.running_child = None
             if workload is not None:
                 workload.cancel()
                 workload.join(10)

@@ -238,11 +238,6 @@ REBALANCE_PLAN = """
 SELECT table_name::text, shardid, sourcename, sourceport, targetname, targetport
   FROM get_rebalance_table_shards_plan(drain_only := %s, rebalance_strategy := %s)
 """
-# The shard group a shard moves with: its colocation group and hash range.
-SHARD_GROUP_OF = """
-SELECT p.shardid, d.colocationid, p.shardminvalue
-  FROM pg_dist_shard p JOIN pg_dist_partition d ON d.logicalrelid = p.logicalrelid
-"""
 SHARD_SIZES = "SELECT shardid, nodename, nodeport, coalesce(shard_size, 0) FROM citus_shards"
 SET_SHOULD_HAVE_SHARDS = "SELECT citus_set_node_property(%s, %s, 'shouldhaveshards', %s)"
 REBALANCE_START = """
@@ -262,4 +257,35 @@ SELECT min(s.table_name::text || ' shard ' || s.shardid), sum(coalesce(s.shard_s
  WHERE s.citus_table_type <> 'reference'
  GROUP BY s.colocation_id, p.shardminvalue, s.nodename, s.nodeport
  ORDER BY 2 DESC LIMIT 1
+"""
+
+# -- Citus tenant isolation ---------------------------------------------------------------------
+CITUS_HASH_TABLE = """
+SELECT r::text, EXISTS (SELECT 1 FROM pg_dist_partition d
+                         WHERE d.logicalrelid = r AND d.partmethod = 'h')
+  FROM (SELECT to_regclass(%s) AS r) x
+"""
+DISTRIBUTION_COLUMN = """
+SELECT a.attname, format_type(a.atttypid, a.atttypmod)
+  FROM pg_dist_partition d
+  JOIN pg_attribute a ON a.attrelid = d.logicalrelid
+   AND a.attname = column_to_column_name(d.logicalrelid, d.partkey)
+ WHERE d.logicalrelid = %s::regclass AND d.partmethod = 'h'
+"""
+# The hash range of the table's biggest shard.
+HOTTEST_SHARD_RANGE = """
+SELECT p.shardminvalue::int, p.shardmaxvalue::int
+  FROM citus_shards s JOIN pg_dist_shard p ON p.shardid = s.shardid
+ WHERE s.table_name = %s::regclass
+ ORDER BY s.shard_size DESC NULLS LAST LIMIT 1
+"""
+# Where a shard is, and the bytes of its group there (NULL: a size unknown).
+SHARD_GROUP_BYTES = """
+SELECT me.nodename, me.nodeport,
+       (SELECT CASE WHEN bool_or(s.shard_size IS NULL) THEN NULL ELSE sum(s.shard_size) END
+          FROM citus_shards s JOIN pg_dist_shard p ON p.shardid = s.shardid
+         WHERE s.colocation_id = me.colocation_id AND p.shardminvalue = mine.shardminvalue
+           AND s.nodename = me.nodename AND s.nodeport = me.nodeport)
+  FROM citus_shards me JOIN pg_dist_shard mine ON mine.shardid = me.shardid
+ WHERE me.shardid = %s
 """

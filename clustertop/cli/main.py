@@ -321,6 +321,7 @@ COMMANDS = {
     "partitions": cleanup_commands.cmd_partitions,
     "optimize": cleanup_commands.cmd_optimize,
     "rebalance": rebalance_commands.cmd_rebalance,
+    "isolate": rebalance_commands.cmd_isolate,
     "poll": cmd_poll,
     "workload": cmd_workload,
     "serve": cmd_serve,

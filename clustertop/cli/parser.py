@@ -218,6 +218,7 @@ def build_parser() -> OneLineParser:
     cleanup_commands.add_parsers(add)
 
     rebalance_commands.add_parser(add)
+    rebalance_commands.add_isolate_parser(add)
 
     demo = add("demo", "lab up + load (skipped when loaded) + open the TUI on the lab")
     demo.add_argument(

@@ -1,5 +1,6 @@
 """`clustertop rebalance`: plan a Citus rebalance with real shard sizes, then (confirmed) run
-it and follow its tasks to the end."""
+it and follow its tasks to the end. `clustertop isolate`: give a hot tenant a shard of its own
+and move it to the emptiest worker, planned and confirmed the same way."""
 
 from __future__ import annotations
 
@@ -39,6 +40,57 @@ def add_parser(add: Any) -> None:
     )
     p.add_argument("--json", action="store_true", help="print the plan or the result as JSON")
     p.add_argument("--yes", action="store_true", help="answer the confirmation")
+
+
+def add_isolate_parser(add: Any) -> None:
+    from clustertop.actions.rebalance import TRANSFER_MODES
+
+    p = add("isolate", "isolate a hot Citus tenant in a shard of its own and move it")
+    p.add_argument("--table", help="a hash-distributed table (default: the hottest shard's)")
+    p.add_argument(
+        "--tenant", help="a value of its distribution column (default: the hottest shard's biggest)"
+    )
+    p.add_argument("--to", metavar="HOST:PORT", help="the worker to move it to (default: emptiest)")
+    p.add_argument(
+        "--transfer-mode", default="auto", choices=TRANSFER_MODES,
+        help="shard transfer mode (default auto)",
+    )
+    p.add_argument(
+        "--plan", "--dry-run", dest="plan", action="store_true",
+        help="print the plan, the skew it leaves and the exact SQL; change nothing",
+    )
+    p.add_argument("--json", action="store_true", help="print the plan or the result as JSON")
+    p.add_argument("--yes", action="store_true", help="answer the confirmation")
+
+
+def cmd_isolate(args: argparse.Namespace) -> int:
+    from clustertop.actions.isolate import IsolateJob, IsolateSpec, isolation_plan_for
+
+    config = resolve_config(args)
+    cluster = config.cluster(args.cluster)
+    spec = IsolateSpec(cluster, args.table, args.tenant, args.to, args.transfer_mode)
+    plan = isolation_plan_for(spec)
+    if args.plan:
+        print(json.dumps(plan.to_json(), indent=2) if args.json else "\n".join(plan.lines()))
+        return 0
+    require_actions(args, config, cluster.name, "isolate (it splits and moves shards)")
+    if not args.json:
+        print("\n".join(plan.lines()))
+    confirm(
+        args, f"the isolation above splits and moves shards of {cluster.name}.", cluster.name
+    )
+    job = IsolateJob(spec, plan)
+    snap = follow(job, say)
+    if snap.error:
+        raise OperationFailed(snap.error)
+    record = job.result or {}
+    if record:
+        save_result("isolate", record)
+    if args.json:
+        print(json.dumps(record, indent=2, default=str))
+    else:
+        print(", ".join(f"{label} {value}" for label, value in snap.summary))
+    return 0 if snap.state == "finished" else 1
 
 
 def _plan_text(plan: Any) -> str:

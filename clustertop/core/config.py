@@ -221,7 +221,7 @@ _UI_KEYS = ("keymap", "bell")
 KEYMAP_IDS = (
     "show_overview", "show_replication", "show_throughput", "show_shards", "show_tables",
     "show_jobs", "help", "pause", "refresh", "slower", "faster", "filter", "workload",
-    "cleanup", "quit", "stop_job", "rebalance",
+    "cleanup", "quit", "stop_job", "rebalance", "isolate", "sort-tenants",
 )
 
 

@@ -137,3 +137,31 @@ CITUS_REBALANCE = """
 SELECT job_id, state::text, job_type::text, description, started_at, finished_at, details
   FROM citus_rebalance_status()
 """
+# The shard group of each shard: colocated shards of one hash range move together.
+SHARD_GROUP_OF = """
+SELECT p.shardid, d.colocationid, p.shardminvalue
+  FROM pg_dist_shard p JOIN pg_dist_partition d ON d.logicalrelid = p.logicalrelid
+"""
+CITUS_TENANT_SETTINGS = """
+SELECT current_setting('citus.stat_tenants_track', true),
+       current_setting('citus.stat_tenants_period', true)
+"""
+# The busiest tenants over the period under way and the one before, and the shard each lives
+# in (named through the first hash-distributed table of its colocation group).
+CITUS_TENANTS = """
+WITH t AS (
+  SELECT colocation_id, tenant_attribute,
+         sum(query_count_in_this_period) AS q_now, sum(query_count_in_last_period) AS q_last,
+         sum(cpu_usage_in_this_period) AS cpu_now, sum(cpu_usage_in_last_period) AS cpu_last
+    FROM citus_stat_tenants
+   GROUP BY 1, 2
+   ORDER BY sum(query_count_in_this_period + query_count_in_last_period) DESC,
+            sum(cpu_usage_in_this_period + cpu_usage_in_last_period) DESC
+   LIMIT %s)
+SELECT t.colocation_id, t.tenant_attribute, t.q_now, t.q_last, t.cpu_now, t.cpu_last,
+       r.rel::text, get_shard_id_for_distribution_column(r.rel, t.tenant_attribute)
+  FROM t
+  JOIN LATERAL (SELECT logicalrelid AS rel FROM pg_dist_partition p
+                 WHERE p.colocationid = t.colocation_id AND p.partmethod = 'h'
+                 ORDER BY logicalrelid::text LIMIT 1) r ON true
+"""

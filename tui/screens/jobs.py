@@ -107,6 +107,8 @@ class JobsScreen(MonitorScreen):
         if pauses:
             text.append(f" · {int(pauses[-1][1])} pauses")
         text.append("\n")
+        if job.current and job.running:
+            text.append(f"now: {job.current}\n", style="cyan")
         if job.error:
             text.append(f"error: {job.error}\n", style="bold red")
         for label, value in job.summary:

@@ -70,3 +70,70 @@ class RebalanceForm(OneLineForm[RebalanceRequest]):
                 transfer_mode=str(self.query_one("#mode", Select).value),
             )
         )
+
+
+@dataclass(frozen=True)
+class IsolateRequest:
+    cluster: str
+    table: str | None
+    tenant: str | None
+    target: str | None
+    transfer_mode: str
+
+
+class IsolateForm(OneLineForm[IsolateRequest]):
+    """The `i` form: which tenant to give a shard of its own, and where to move it. Empty
+    fields are chosen by the plan: the hottest shard's table and biggest tenant, the
+    emptiest worker."""
+
+    TITLE_TEXT = "isolate a hot tenant"
+    SUBMIT_LABEL = "Plan"
+
+    def __init__(self, clusters: tuple[str, ...], tenant: str | None = None) -> None:
+        super().__init__()
+        self.clusters = clusters
+        self.tenant = tenant  # the busiest tenant shown on Shards, as a start
+
+    def fields(self) -> list[tuple[str, Widget]]:
+        return [
+            (
+                "cluster",
+                FormSelect(
+                    [(c, c) for c in self.clusters],
+                    value=self.clusters[0],
+                    allow_blank=False,
+                    id="cluster",
+                ),
+            ),
+            ("table", Input(value="", placeholder="the hottest shard's table", id="table")),
+            (
+                "tenant",
+                Input(
+                    value=self.tenant or "",
+                    placeholder="the hottest shard's biggest tenant",
+                    id="tenant",
+                ),
+            ),
+            ("move to", Input(value="", placeholder="HOST:PORT, or the emptiest worker", id="to")),
+            (
+                "transfer",
+                FormSelect(
+                    [(m, m) for m in TRANSFER_MODES], value="auto", allow_blank=False, id="mode"
+                ),
+            ),
+        ]
+
+    def submit(self) -> None:
+        target = self._value("to") or None
+        if target is not None and not target.rpartition(":")[2].isdigit():
+            self._fail(f"move to: HOST:PORT of a worker ({target!r})")
+            return
+        self.dismiss(
+            IsolateRequest(
+                cluster=str(self.query_one("#cluster", Select).value),
+                table=self._value("table") or None,
+                tenant=self._value("tenant") or None,
+                target=target,
+                transfer_mode=str(self.query_one("#mode", Select).value),
+            )
+        )

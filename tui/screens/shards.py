@@ -1,5 +1,7 @@
-"""Screen 4: Citus shards per worker with skew against the threshold, hot shards, a running
-rebalance's tasks; and rows and bytes per partition of the watched partitioned tables."""
+"""Screen 4: Citus shards per worker with skew against the threshold, hot shards and the
+tenants in them, the busiest tenants, a running rebalance's or isolation's current step
+(refreshed every 0.5 s, apart from the 5 s detail pass); and rows and bytes per partition of
+the watched partitioned tables."""
 
 from __future__ import annotations
 
@@ -9,7 +11,8 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import DataTable, Static
 
-from clustertop.collectors.samples import CitusSample, NodeSample, TableSample
+from clustertop.actions.jobs import JobSnapshot
+from clustertop.collectors.samples import CitusSample, NodeSample, TableSample, TenantSample
 from clustertop.core.units import mib
 from clustertop.tui import format as fmt
 from clustertop.tui.alerts import CRIT, OK, WARN, ratio_level
@@ -48,6 +51,46 @@ def unavailable_tables(citus: CitusSample, down: set[str]) -> list[str]:
     return sorted(affected)
 
 
+CITUS_JOB_KINDS = ("rebalance", "isolate")
+JOB_REFRESH_S = 0.5
+TENANT_ORDERS = ("queries", "cpu", "bytes")
+
+
+def sorted_tenants(tenants: tuple[TenantSample, ...], order: str) -> list[TenantSample]:
+    if order == "cpu":
+        return sorted(tenants, key=lambda t: (t.cpu_s, t.queries), reverse=True)
+    if order == "bytes":
+        return sorted(tenants, key=lambda t: (t.group_bytes or 0, t.queries), reverse=True)
+    return sorted(tenants, key=lambda t: (t.queries, t.cpu_s), reverse=True)
+
+
+def tenants_in(citus: CitusSample, shard_id: int) -> str:
+    """The tracked tenants living in a shard, busiest first (the view shows those it knows)."""
+    names = [t.tenant for t in citus.tenants if t.shard_id == shard_id]
+    text = ", ".join(names[:3]) + (f" +{len(names) - 3}" if len(names) > 3 else "")
+    return text or fmt.DASH
+
+
+def citus_job_line(jobs: tuple[JobSnapshot, ...]) -> Text | None:
+    """The latest rebalance or isolation started here: its state, progress and step now."""
+    job = next((j for j in reversed(jobs) if j.kind in CITUS_JOB_KINDS), None)
+    if job is None:
+        return None
+    text = Text()
+    server = f" ({job.server_job})" if job.server_job else ""
+    text.append(f"job {job.id}{server} {job.kind} {job.title}: ", style="bold")
+    text.append(job.state, style="green" if job.running or job.state == "finished" else "yellow")
+    if job.total:
+        text.append(f" · {fmt.count(job.done)}/{fmt.count(job.total)} {job.unit}")
+    if job.running and job.current:
+        text.append(f"\n  now: {job.current}", style="cyan")
+    if job.error:
+        text.append(f"\n  {job.error}", style="bold red")
+    elif not job.running and job.summary:
+        text.append("\n  " + ", ".join(f"{k} {v}" for k, v in job.summary))
+    return text
+
+
 class ShardsScreen(MonitorScreen):
     SCREEN_NAME = "Shards"
     SCREEN_TITLE = "4 Shards"
@@ -55,12 +98,23 @@ class ShardsScreen(MonitorScreen):
         Binding(
             "b", "app.rebalance", "Rebalance", id="rebalance",
             tooltip="rebalance Citus shards (plan shown first; actions on)",
-        )
+        ),
+        Binding(
+            "i", "app.isolate", "Isolate", id="isolate",
+            tooltip="isolate a hot tenant in a shard of its own and move it (plan first)",
+        ),
+        Binding(
+            "t", "sort_tenants", "Tenants by", id="sort-tenants",
+            tooltip="sort the tenants by queries, CPU or the bytes of their shard",
+        ),
     ]
+    tenant_order = "queries"
     DEFAULT_CSS = """
     ShardsScreen #shard-bars { height: 1fr; min-height: 7; }
     ShardsScreen #citus-summary { height: auto; padding: 0 1; }
     ShardsScreen #hot-shards { height: auto; max-height: 7; }
+    ShardsScreen #tenants { height: auto; max-height: 8; }
+    ShardsScreen #tenants-title { height: auto; padding: 0 1; }
     ShardsScreen #partitions { height: auto; max-height: 12; }
     ShardsScreen #rebalance { height: auto; padding: 0 1; }
     """
@@ -72,12 +126,33 @@ class ShardsScreen(MonitorScreen):
                 yield BarChart("bytes per worker", id="bytes-bars")
                 yield BarChart("shards per worker", id="count-bars")
             hot: DataTable[str | Text] = DataTable(id="hot-shards", cursor_type="row")
-            hot.add_columns("Hot shard", "Table", "Worker", "Size")
+            hot.add_columns("Hot shard", "Table", "Worker", "Size", "Tenants")
             yield hot
             yield Static("", id="rebalance")
+            yield Static("", id="tenants-title")
+            tenants: DataTable[str | Text] = DataTable(id="tenants", cursor_type="row")
+            tenants.add_columns(
+                "Tenant", "Table", "Queries", "CPU", "Shard", "Worker", "Shard group"
+            )
+            yield tenants
             parts: DataTable[str | Text] = DataTable(id="partitions", cursor_type="row")
             parts.add_columns("Table", "Partition", "Rows", "Data", "Index")
             yield parts
+
+    def on_mount(self) -> None:
+        self.set_interval(JOB_REFRESH_S, self._refresh_job_line)
+
+    def _refresh_job_line(self) -> None:
+        """A rebalance's tasks change faster than the detail pass: read the job itself."""
+        if self.is_current and self.state.latest is not None:
+            self._draw_job(self._citus)
+
+    _citus: CitusSample | None = None
+
+    def action_sort_tenants(self) -> None:
+        index = TENANT_ORDERS.index(self.tenant_order)
+        self.tenant_order = TENANT_ORDERS[(index + 1) % len(TENANT_ORDERS)]
+        self._draw_tenants(self._citus)
 
     def update_body(self) -> None:
         nodes = self.state.nodes()
@@ -88,9 +163,9 @@ class ShardsScreen(MonitorScreen):
         summary = self.query_one("#citus-summary", Static)
         bars = self.query_one("#shard-bars", Horizontal)
         hot: DataTable[str | Text] = self.query_one("#hot-shards", DataTable)
-        rebalance = self.query_one("#rebalance", Static)
         hot.clear()
         found = citus_nodes(nodes)
+        self._citus = found[0][1] if found else None
         down_workers = [n for n in nodes if not n.up and n.engine == "citus"]
         if not found:
             bars.display = False
@@ -99,7 +174,8 @@ class ShardsScreen(MonitorScreen):
             if down_workers:
                 message = "Citus: " + ", ".join(f"{n.key} DOWN" for n in down_workers)
             summary.update(message)
-            rebalance.update("")
+            self._draw_job(None)
+            self._draw_tenants(None)
             return
         bars.display = True
         hot.display = True
@@ -150,14 +226,58 @@ class ShardsScreen(MonitorScreen):
             hot.add_row(
                 str(shard.shard_id), shard.table, shard.node,
                 fmt.size(shard.bytes) if shard.bytes is not None else "?",
+                tenants_in(citus, shard.shard_id),
             )
-        rebalance.update(self._rebalance_text(citus))
+        self._draw_job(citus)
+        self._draw_tenants(citus)
+
+    def _draw_tenants(self, citus: CitusSample | None) -> None:
+        title = self.query_one("#tenants-title", Static)
+        table: DataTable[str | Text] = self.query_one("#tenants", DataTable)
+        table.clear()
+        if citus is None:
+            title.update("")
+            table.display = False
+            return
+        if citus.tenants_note:
+            title.update(Text(f"tenants: {citus.tenants_note}", style="yellow"))
+            table.display = False
+            return
+        period = f"{citus.tenant_period_s} s" if citus.tenant_period_s else "a"
+        title.update(
+            Text(
+                f"busiest tenants by {self.tenant_order} (t), queries over this {period} "
+                "period and the one before; i isolates one",
+                style="bold",
+            )
+        )
+        table.display = bool(citus.tenants)
+        for tenant in sorted_tenants(citus.tenants, self.tenant_order):
+            table.add_row(
+                tenant.tenant[:24],
+                tenant.table,
+                fmt.count(tenant.queries),
+                f"{tenant.cpu_s:.2f} s",
+                str(tenant.shard_id) if tenant.shard_id is not None else "?",
+                tenant.node or "?",
+                fmt.size(tenant.group_bytes) if tenant.group_bytes is not None else "?",
+            )
+
+    def _draw_job(self, citus: CitusSample | None) -> None:
+        text = Text()
+        ours = citus_job_line(self.state.jobs.snapshots())
+        if ours is not None:
+            text.append_text(ours)
+            text.append("\n")
+        if citus is not None:
+            text.append_text(self._rebalance_text(citus))
+        self.query_one("#rebalance", Static).update(text)
 
     def _rebalance_text(self, citus: CitusSample) -> Text:
         job = citus.rebalance
         text = Text()
         if job is None:
-            text.append("no rebalance job")
+            text.append("no rebalance job on the coordinator")
             return text
         counts = dict(job.task_state_counts)
         total = sum(counts.values())
