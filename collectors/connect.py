@@ -36,6 +36,7 @@ def connect_mysql(
     autocommit: bool = True,
     local_infile: bool = False,
     io_timeout: float | None = None,
+    program: str = APPLICATION_NAME,
 ) -> pymysql.connections.Connection[Any]:
     """A PyMySQL connection; read/write timeouts bound every round trip, not only the connect."""
     option_file = spec.option_file or default_mysql_option_file()
@@ -49,7 +50,8 @@ def connect_mysql(
         "autocommit": autocommit,
         "charset": "utf8mb4",
         "local_infile": local_infile,
-        "program_name": APPLICATION_NAME,
+        # Names the session (performance_schema's connect attributes): Activity marks its own.
+        "program_name": program,
         # Timestamps are UTC everywhere clustertop reads or writes them.
         "init_command": "SET time_zone = '+00:00'",
     }
@@ -101,13 +103,14 @@ def connect_postgres(
     statement_timeout: float | None = None,
     database: str | None = None,
     autocommit: bool = True,
+    program: str = APPLICATION_NAME,
 ) -> psycopg.Connection[Any]:
     """A psycopg connection; libpq rounds connect timeouts below 2 s up to 2 s."""
     params: dict[str, Any] = {
         "host": spec.host,
         "port": spec.port,
         "connect_timeout": max(2, math.ceil(connect_timeout)),
-        "application_name": APPLICATION_NAME,
+        "application_name": program,
         "autocommit": autocommit,
     }
     if spec.user:

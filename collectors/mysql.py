@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import pymysql
 import pymysql.cursors
 
+from clustertop.collectors.connect import APPLICATION_NAME
 from clustertop.collectors.errors import error_text, is_missing_privilege, unknown_for
 from clustertop.collectors.heartbeat import split_table
 from clustertop.collectors.own import OwnActivity
@@ -22,7 +24,20 @@ from clustertop.collectors.samples import (
     TableSample,
     skew,
 )
+from clustertop.collectors.sessions import (
+    MDL_WAIT,
+    SESSIONS_CAP,
+    HeldMetadataLock,
+    ProgressSample,
+    SessionSample,
+    SessionsSample,
+    build_sessions_sample,
+    is_ddl,
+    metadata_lock_waits,
+    shown_statement,
+)
 from clustertop.collectors.sql import mysql as sql
+from clustertop.core.text import printable
 
 # Rows are counted exactly per partition when a table is at most this big (estimated).
 EXACT_COUNT_LIMIT = 200_000
@@ -73,7 +88,10 @@ def parse_replica_status(row: Mapping[str, Any]) -> ReplicationSample:
 class MySQLCollector:
     """One node's reader; remembers only what the server told it once (flavour, page size)."""
 
+    show_literals = False  # statements of sessions with their literals (else masked)
+
     def __init__(self, heartbeat_table: str | None = None) -> None:
+        self._mdl_plugin: bool | None = None  # MariaDB's METADATA_LOCK_INFO is loaded
         self.is_mariadb: bool | None = None
         self.page_size = 16384
         self.heartbeat_table = heartbeat_table
@@ -90,6 +108,135 @@ class MySQLCollector:
         cur.execute(statement, args)
 
     # -- every round ------------------------------------------------------------------------
+
+    def sessions(self, conn: pymysql.connections.Connection[Any]) -> SessionsSample:
+        """The sessions alone, on a connection of the caller's (ending one: `clustertop kill`)."""
+        if self.is_mariadb is None:
+            with conn.cursor() as cur:
+                self._execute(cur, sql.VERSION)
+                self.is_mariadb = "MariaDB" in str(cur.fetchone()[0])
+        return self._sessions(conn)
+
+    def _sessions(self, conn: pymysql.connections.Connection[Any]) -> SessionsSample:
+        """Client sessions (worst first, capped), who blocks whom (row locks from InnoDB,
+        metadata locks from METADATA_LOCK_INFO / performance_schema), long operations. The
+        lock tables are read only when someone waits. A failure leaves the round standing."""
+        mariadb = bool(self.is_mariadb)
+        notes: list[str] = []
+        try:
+            with conn.cursor() as cur:
+                self._execute(
+                    cur, sql.SESSIONS_MARIADB if mariadb else sql.SESSIONS_MYSQL, (SESSIONS_CAP,)
+                )
+                rows = list(cur.fetchall())
+                row_waits = self._row_lock_waits(cur, rows, mariadb)
+                mdl_waiting = any(MDL_WAIT in str(r[6] or "").lower() for r in rows)
+                held = self._held_metadata_locks(cur, mariadb, notes) if mdl_waiting else []
+                stages = [] if mariadb else self._stages(cur)
+        except pymysql.err.MySQLError as exc:
+            if exc.args and exc.args[0] in (2006, 2013, 2055):  # the connection is gone
+                raise
+            return build_sessions_sample((), 0, notes=(f"sessions: {error_text(exc)}",))
+        total = int(rows[0][15]) if rows else 0
+        sessions = [self._session(r, row_waits.get(int(r[0]))) for r in rows]
+        if held or mdl_waiting:
+            waits = metadata_lock_waits(sessions, held)
+            sessions = [
+                replace(s, blocked_by=waits[s.id][0], lock=waits[s.id][1], wait_s=s.state_s)
+                if s.id in waits else s
+                for s in sessions
+            ]
+        if rows and all(r[4] is None for r in rows):
+            notes.append(
+                "own sessions not marked: performance_schema is off (its connect attributes "
+                "name clustertop's connections)"
+            )
+        progress = [
+            ProgressSample(
+                session_id=int(r[0]),
+                operation=_operation(r[8]),
+                target=None,
+                phase=f"stage {r[12]} of {r[13]}" + (f": {r[6]}" if r[6] else ""),
+                # PROGRESS is the stage's own percent: the whole is the stages before plus it.
+                done=_overall_percent(r[12], r[13], r[14]),
+                total=100.0,
+                unit="percent",
+            )
+            for r in rows
+            if mariadb and r[13] and int(r[13]) > 0
+        ] + stages
+        return build_sessions_sample(sessions, total, progress, notes)
+
+    def _row_lock_waits(
+        self, cur: Any, rows: Sequence[Any], mariadb: bool
+    ) -> dict[int, tuple[list[int], str]]:
+        if not any(r[10] == "LOCK WAIT" for r in rows):
+            return {}
+        self._execute(cur, sql.LOCK_WAITS_MARIADB if mariadb else sql.LOCK_WAITS_MYSQL)
+        waits: dict[int, tuple[list[int], str]] = {}
+        for waiting, blocking, table, mode, kind in cur.fetchall():
+            what = "row lock" if str(kind or "RECORD").upper() == "RECORD" else "table lock"
+            lock = f"{what} ({mode})" + (f" on {printable(str(table))}" if table else "")
+            entry = waits.setdefault(int(waiting), ([], lock))
+            entry[0].append(int(blocking))
+        return waits
+
+    def _held_metadata_locks(
+        self, cur: Any, mariadb: bool, notes: list[str]
+    ) -> list[HeldMetadataLock]:
+        if mariadb:
+            if self._mdl_plugin is None:
+                self._execute(cur, sql.MDL_PLUGIN)
+                self._mdl_plugin = bool(cur.fetchone()[0])
+            if not self._mdl_plugin:
+                notes.append(
+                    "metadata-lock blockers unknown: the METADATA_LOCK_INFO plugin is not "
+                    "loaded (INSTALL SONAME 'metadata_lock_info', or plugin_load_add = "
+                    "metadata_lock_info in the server's config)"
+                )
+                return []
+        self._execute(cur, sql.MDL_HELD_MARIADB if mariadb else sql.MDL_HELD_MYSQL)
+        return [
+            HeldMetadataLock(int(t), str(mode), str(schema), str(table))
+            for t, mode, schema, table in cur.fetchall()
+            if t is not None
+        ]
+
+    def _stages(self, cur: Any) -> list[ProgressSample]:
+        """MySQL 8: work completed / estimated of the stage each thread is in."""
+        self._execute(cur, sql.PROGRESS_MYSQL)
+        return [
+            ProgressSample(int(pid), str(name).rsplit("/", 1)[-1], None, str(name),
+                           _num(done), _num(total), "work units")
+            for pid, name, done, total in cur.fetchall()
+            if pid is not None
+        ]
+
+    def _session(
+        self, r: Sequence[Any], row_wait: tuple[list[int], str] | None
+    ) -> SessionSample:
+        (sid, user, database, client, program, command, state, time_s, info, xact_s, trx_state,
+         wait_s, *_rest) = r
+        shown_state = str(command) + (f": {state}" if state else "")
+        waiting_row = row_wait is not None
+        return SessionSample(
+            id=int(sid),
+            user=user,
+            database=database,
+            client=client,
+            state=printable(shown_state),
+            state_s=_num(time_s),
+            xact_s=_num(xact_s),
+            wait=("row lock" if waiting_row else printable(str(state)))
+            if trx_state == "LOCK WAIT" or (state and "Waiting" in str(state)) else None,
+            statement=shown_statement(info, "mysql", self.show_literals),
+            own=str(program or "").startswith(APPLICATION_NAME),
+            program=printable(str(program)) if program else None,
+            blocked_by=tuple(row_wait[0]) if row_wait else (),
+            lock=row_wait[1] if row_wait else None,
+            wait_s=_num(wait_s) if waiting_row else None,
+            ddl=is_ddl(info),
+        )
 
     def read(self, conn: pymysql.connections.Connection[Any]) -> NodeReading:
         unknown: list[str] = []
@@ -121,6 +268,7 @@ class MySQLCollector:
             role = "replica"
         if replicas and self.heartbeat_table:
             replicas = [self._with_heartbeat(conn, r) for r in replicas]
+        sessions = self._sessions(conn)
 
         def num(name: str) -> float | None:
             value = status.get(name)
@@ -136,6 +284,7 @@ class MySQLCollector:
             )
             tps_source = "Com_commit+Com_rollback (explicit transactions only)"
         return NodeReading(
+            sessions=sessions,
             status=ServerStatus(
                 version=str(version),
                 role=role,
@@ -455,3 +604,19 @@ def _like(name: str) -> str:
 
 def _either(first: float | None, second: float | None) -> float | None:
     return first if first is not None else second
+
+
+def _num(value: Any) -> float | None:
+    return float(value) if value is not None else None
+
+
+def _operation(info: Any) -> str:
+    """ALTER TABLE, LOAD DATA, OPTIMIZE TABLE...: the first words of the statement."""
+    words = str(info or "").split()[:2]
+    return " ".join(w.upper() for w in words) if words else "?"
+
+
+def _overall_percent(stage: Any, max_stage: Any, stage_percent: Any) -> float | None:
+    if stage is None or not max_stage or stage_percent is None:
+        return None
+    return ((max(int(stage), 1) - 1) * 100.0 + float(stage_percent)) / int(max_stage)

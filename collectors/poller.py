@@ -60,6 +60,7 @@ class PollTarget:
     detail_timeout: float = 10.0
     # A fresh connection this often says whether the node still lets anyone new in.
     probe_interval: float = 2.0
+    show_literals: bool = False  # statements of sessions as they are, literals and all
 
 
 def _same_address(address: str, source: str | None) -> bool:
@@ -82,6 +83,7 @@ class NodeSession:
         self.spec = target.spec
         self.conn: Any = None
         self.collector = adapter_for(target.spec).collector(target.heartbeat_table)
+        self.collector.show_literals = target.show_literals
         self.rates = CounterRates()
         self.detail = DetailReader(target)
         self.probe = ConnectionProbe(target)
@@ -178,6 +180,7 @@ class NodeSession:
             unknown=status.unknown + (detail.unknown if detail is not None else ()),
             accepting_connections=probe.accepting if probe else None,
             accept_error=probe.error if probe else None,
+            sessions=reading.sessions,
             version=status.version,
             role=status.role,
             server_id=status.server_id,

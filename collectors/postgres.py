@@ -10,6 +10,7 @@ from typing import Any
 import psycopg
 
 from clustertop.collectors.citus import read_citus
+from clustertop.collectors.connect import APPLICATION_NAME
 from clustertop.collectors.errors import error_text, is_missing_privilege, unknown_for
 from clustertop.collectors.heartbeat import split_table, system_identifier
 from clustertop.collectors.own import OwnActivity
@@ -25,7 +26,17 @@ from clustertop.collectors.samples import (
     WalSenderSample,
     skew,
 )
+from clustertop.collectors.sessions import (
+    SESSIONS_CAP,
+    ProgressSample,
+    SessionSample,
+    SessionsSample,
+    build_sessions_sample,
+    is_ddl,
+    shown_statement,
+)
 from clustertop.collectors.sql import postgres as sql
+from clustertop.core.text import printable
 
 EXACT_COUNT_LIMIT = 200_000
 TOP_STATEMENTS = 10
@@ -45,6 +56,8 @@ BLOAT_MAX_AGE_S = 60.0
 
 
 class PostgresCollector:
+    show_literals = False  # statements of sessions with their literals (else masked)
+
     def __init__(self, heartbeat_table: str | None = None) -> None:
         self.heartbeat_table = heartbeat_table
         # Our own statements and transactions: each counts in the server's figures.
@@ -133,7 +146,9 @@ class PostgresCollector:
                 SlotSample(r[0], r[1], bool(r[2]), _i(r[3]))
                 for r in self._execute(conn, sql.SLOTS).fetchall()
             )
+            sessions = self._sessions(conn)
         return NodeReading(
+            sessions=sessions,
             status=ServerStatus(
                 version=f"PostgreSQL {version}",
                 role=role,
@@ -159,6 +174,59 @@ class PostgresCollector:
                 "cache_misses": _f(reads),
             },
             tps_source="pg_stat_database xact_commit+xact_rollback",
+        )
+
+    def sessions(self, conn: psycopg.Connection[Any]) -> SessionsSample:
+        """The sessions alone, on a connection of the caller's (ending one: `clustertop kill`)."""
+        return self._sessions(conn)
+
+    def _sessions(self, conn: psycopg.Connection[Any]) -> SessionsSample:
+        """Client sessions (worst first, capped), who blocks whom, long operations. In a
+        savepoint of its own: a failure here leaves the round's other figures standing."""
+        self.activity.add("queries", 2)  # SAVEPOINT and RELEASE
+        try:
+            with conn.transaction():
+                rows = self._execute(conn, sql.SESSIONS, (SESSIONS_CAP,)).fetchall()
+                progress_rows = self._execute(conn, sql.PROGRESS).fetchall()
+        except psycopg.Error as exc:
+            if conn.broken:
+                raise
+            return build_sessions_sample((), 0, notes=(f"sessions: {error_text(exc)}",))
+        total = int(rows[0][16]) if rows else 0
+        sessions = [self._session(r) for r in rows]
+        progress = [
+            ProgressSample(int(r[0]), str(r[1]), r[2], r[3], _f(r[4]), _f(r[5]), str(r[6]))
+            for r in progress_rows
+        ]
+        notes = () if self._reads_all_stats is not False else (
+            unknown_for("other users' sessions", "pg_monitor TO the monitoring user"),
+        )
+        return build_sessions_sample(sessions, total, progress, notes)
+
+    def _session(self, r: Sequence[Any]) -> SessionSample:
+        (pid, user, database, client, program, state, state_s, xact_s, wait_type, wait_event,
+         query, blockers, locktype, mode, relation, wait_s, _total) = r
+        lock = None
+        if locktype is not None:
+            what = {"transactionid": "row lock", "tuple": "row lock",
+                    "relation": "table lock"}.get(locktype, f"{locktype} lock")
+            lock = f"{what} ({mode})" + (f" on {relation}" if relation else "")
+        return SessionSample(
+            id=int(pid),
+            user=user,
+            database=database,
+            client=client,
+            state=state,
+            state_s=_f(state_s),
+            xact_s=_f(xact_s),
+            wait=f"{wait_type}:{wait_event}" if wait_type else None,
+            statement=shown_statement(query, "postgres", self.show_literals),
+            own=(program or "").startswith(APPLICATION_NAME),
+            program=printable(program) if program else None,
+            blocked_by=tuple(int(b) for b in blockers or ()),
+            lock=lock,
+            wait_s=_f(wait_s),
+            ddl=is_ddl(query) or mode == "AccessExclusiveLock",
         )
 
     def _standby(self, conn: psycopg.Connection[Any], can_see: bool = True) -> ReplicationSample:

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from clustertop.collectors.sessions import SessionsSample
 from clustertop.core.text import printable
 
 
@@ -297,6 +298,7 @@ class NodeReading:
     counters: Mapping[str, float | None]
     tps_source: str
     trx_metrics: bool = False  # MySQL: InnoDB's trx counters (they count our own reads too)
+    sessions: SessionsSample | None = None
 
 
 @dataclass(frozen=True)
@@ -329,6 +331,8 @@ class NodeSample:
     # has but lets nobody new in (a stopped postmaster, max_connections used up); None unknown.
     accepting_connections: bool | None = None
     accept_error: str | None = None
+    # Sessions, blocking chains and long operations, read every poll (None: not read).
+    sessions: SessionsSample | None = None
     # Figures a missing grant keeps unknown (this round's and the last detail pass's), each
     # `figure: needs GRANT ...`: said on screen rather than shown as a figure or a failure.
     unknown: tuple[str, ...] = ()

@@ -116,6 +116,8 @@ class MySQLServer:
         ]
         if self.bin.flavour == "mariadb":
             argv += ["--log-slave-updates", "--gtid-strict-mode=ON", "--innodb-stats-persistent=ON"]
+            # Who holds the metadata lock an ALTER waits for (the Activity screen's chains).
+            argv.append("--plugin-load-add=metadata_lock_info")
         else:
             argv += ["--gtid-mode=ON", "--enforce-gtid-consistency=ON", "--mysqlx=OFF"]
         if self.node.role == "replica":

@@ -29,6 +29,12 @@ from clustertop.collectors.samples import (
     ThroughputSample,
     WalSenderSample,
 )
+from clustertop.collectors.sessions import (
+    ProgressSample,
+    SessionSample,
+    SessionsSample,
+    build_sessions_sample,
+)
 from clustertop.core.config import Config, parse_config
 
 T0 = 1_800_000_000.0  # a fixed clock: 2027-01-15 08:00:00 UTC
@@ -116,6 +122,43 @@ def _statements() -> StatementsSample:
     ))
 
 
+def _sessions(i: int, family: str) -> SessionsSample:
+    """A long transaction, an ALTER queued behind it, two readers queued behind the ALTER, an
+    index build under way, and the monitor's own session."""
+    age = 30.0 + i
+    if family == "postgres":
+        idle, lock = "idle in transaction", "table lock (AccessExclusiveLock) on billing.invoices"
+        read_lock = "table lock (AccessShareLock) on billing.invoices"
+    else:
+        idle, lock = "Sleep", "metadata lock on shop.orders"
+        read_lock = lock
+    table = "billing.invoices" if family == "postgres" else "shop.orders"
+    sessions = [
+        SessionSample(4242, "report", "app", "10.0.9.7", idle, age, age + 2, "Client:ClientRead",
+                      f"SELECT sum(total) FROM {table} WHERE created_at > ?"),
+        SessionSample(4301, "deploy", "app", "10.0.9.8", "active", 12.0, 12.0, "Lock:relation",
+                      f"ALTER TABLE {table} ADD COLUMN note text", blocked_by=(4242,),
+                      lock=lock, wait_s=12.0, ddl=True),
+        SessionSample(4310, "web", "app", "10.0.9.9", "active", 9.5, 9.5, "Lock:relation",
+                      f"SELECT * FROM {table} WHERE id = ?", blocked_by=(4301,),
+                      lock=read_lock, wait_s=9.5),
+        SessionSample(4311, "web", "app", "10.0.9.9", "active", 8.1, 8.1, "Lock:relation",
+                      f"UPDATE {table} SET paid = ? WHERE id = ?", blocked_by=(4301,),
+                      lock=read_lock, wait_s=8.1),
+        SessionSample(4400, "dba", "app", "10.0.9.2", "active", 41.0, 41.0, None,
+                      "CREATE INDEX CONCURRENTLY ON billing.items (sku)"),
+        SessionSample(4500, "clustertop", "app", "10.0.9.1", "active", 0.0, 0.0, None,
+                      "SELECT pid, usename FROM pg_stat_activity", own=True, program="clustertop"),
+        SessionSample(4501, "web", "app", "10.0.9.9", "idle", 3.0, None, "Client:ClientRead",
+                      "COMMIT"),
+    ]
+    progress = (
+        ProgressSample(4400, "CREATE INDEX", "billing.items", "building index: scanning table",
+                       float(1000 + i * 400), 48_000.0, "blocks"),
+    )
+    return build_sessions_sample(sessions, 57, progress)
+
+
 def canned_rounds() -> list[PollRound]:
     rounds = []
     for i in range(ROUNDS):
@@ -126,7 +169,8 @@ def canned_rounds() -> list[PollRound]:
                               version="10.11.19-MariaDB", role="primary", server_id="1",
                               uptime_s=86_400 * 3 + 3600, connections=42, max_connections=300,
                               active=3, cache_hit_ratio=0.998, throughput=_tp(i, 850),
-                              heartbeat_writer="writing every 0.1 s", detail=detail, poll_ms=4.0)
+                              heartbeat_writer="writing every 0.1 s", detail=detail, poll_ms=4.0,
+                              sessions=_sessions(i, "mysql"))
         shop_db2 = NodeSample(
             "shop", "db2", "mariadb", "10.0.0.2:3307", at, True, version="10.11.19-MariaDB",
             role="replica", server_id="2", uptime_s=86_400 * 3, connections=12,
@@ -143,7 +187,8 @@ def canned_rounds() -> list[PollRound]:
                          senders=(WalSenderSample("pg2", "10.0.1.2", "streaming", "async",
                                                   0, 0, 8192, 16384, 0.001, 0.002, 0.004),),
                          slots=(SlotSample("pg2_slot", "physical", True, 16384),),
-                         heartbeat_writer="writing every 0.1 s", poll_ms=5.0)
+                         heartbeat_writer="writing every 0.1 s", poll_ms=5.0,
+                         sessions=_sessions(i, "postgres"))
         pg2 = NodeSample("billing", "pg2", "postgres", "10.0.1.2:5433", at, False,
                          error="connection refused (is the server running on 10.0.1.2:5433?)",
                          role="standby", poll_ms=1.0)

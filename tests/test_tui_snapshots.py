@@ -11,7 +11,7 @@ from tests.tui_support import canned_app, feed
 
 os.environ.setdefault("TEXTUAL_ANIMATIONS", "none")
 
-SCREENS = ["1", "2", "3", "4", "5", "6"]
+SCREENS = ["1", "2", "3", "4", "5", "6", "7"]
 SIZES = [(80, 24), (160, 48)]
 
 

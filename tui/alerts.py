@@ -90,6 +90,7 @@ class AlertBook:
                 text = f"{node.key} lag {at_least}{rep.lag_s:.1f}s" if rep.lag_s is not None else ""
             if level != OK:
                 alerts.append(Alert(f"{node.key} lag", level, text))
+        alerts += session_alerts(node, t)
         detail = node.detail
         if detail is not None:
             # Partition skew is shown but not alerted: daily partitions are uneven by design.
@@ -114,3 +115,58 @@ class AlertBook:
                         )
                     )
         return alerts
+
+
+def session_alerts(node: NodeSample, t: Thresholds) -> list[Alert]:
+    """The outage of a change: a DDL (or a whole-table lock) queued behind a long transaction,
+    with sessions queued behind the DDL. One critical alert per node, naming the root blocker;
+    and a warning for a transaction old enough to hold back purge/vacuum and the replicas."""
+    sessions = node.sessions
+    if sessions is None:
+        return []
+    alerts = []
+    queued_behind: dict[int, int] = {}
+    for s in sessions.sessions:
+        for blocker in s.blocked_by:
+            queued_behind[blocker] = queued_behind.get(blocker, 0) + 1
+    stuck = [
+        s for s in sessions.sessions
+        if s.ddl and s.blocked_by and queued_behind.get(s.id)
+        and (s.wait_s if s.wait_s is not None else s.state_s or 0.0) >= t.ddl_wait_crit_s
+    ]
+    if stuck:
+        ddl = max(stuck, key=lambda s: s.wait_s or s.state_s or 0.0)
+        root = sessions.root_of(ddl.id)
+        waited = ddl.wait_s if ddl.wait_s is not None else ddl.state_s
+        behind = (
+            f"session {root.id} (user {root.user or '?'}, transaction "
+            f"{_age(root.xact_s)} old, {root.state or '?'})"
+            if root is not None and root.id != ddl.id
+            else "a session not read"
+        )
+        what = " ".join((ddl.statement or "DDL").split()[:2])
+        alerts.append(
+            Alert(
+                f"{node.key} ddl wait",
+                CRIT,
+                f"{node.key}: {what} (session {ddl.id}) waits {_age(waited)} behind {behind};"
+                f" {queued_behind[ddl.id]} session(s) queued behind it",
+            )
+        )
+    oldest = sessions.oldest_xact_s
+    if oldest is not None and oldest >= t.oldest_transaction_warn_s:
+        alerts.append(
+            Alert(
+                f"{node.key} old transaction",
+                WARN,
+                f"{node.key}: transaction open {_age(oldest)} (session "
+                f"{sessions.oldest_xact_session})",
+            )
+        )
+    return alerts
+
+
+def _age(seconds: float | None) -> str:
+    if seconds is None:
+        return "?"
+    return f"{seconds:.1f}s" if seconds < 60 else f"{seconds / 60:.0f}min"

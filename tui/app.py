@@ -17,9 +17,12 @@ from textual.worker import Worker, WorkerState
 
 from clustertop.actions.jobs import Job, JobRegistry
 from clustertop.collectors.history import History
+from clustertop.collectors.samples import NodeSample
+from clustertop.collectors.sessions import SessionSample
 from clustertop.core.config import Config
 from clustertop.tui.alerts import AlertBook
 from clustertop.tui.messages import PollCompleted
+from clustertop.tui.screens.activity import ActivityScreen
 from clustertop.tui.screens.base import MonitorScreen
 from clustertop.tui.screens.cleanup_form import COMPARE, CleanupForm, CleanupRequest
 from clustertop.tui.screens.dialogs import ConfirmScreen, FilterScreen, HelpScreen
@@ -52,9 +55,10 @@ SCREENS_BY_KEY = {
     "4": ("shards", "Shards and partitions: skew"),
     "5": ("tables", "Tables: fragmentation"),
     "6": ("jobs", "Jobs: actions and results"),
+    "7": ("activity", "Activity: sessions, who blocks whom, long operations"),
 }
 MIN_INTERVAL, MAX_INTERVAL = 0.5, 60.0
-WRITING_ACTIONS = frozenset({"workload", "cleanup", "rebalance", "isolate"})
+WRITING_ACTIONS = frozenset({"workload", "cleanup", "rebalance", "isolate", "end_session"})
 
 
 class ClustertopApp(App[int]):
@@ -66,6 +70,7 @@ class ClustertopApp(App[int]):
         "shards": ShardsScreen,
         "tables": TablesScreen,
         "jobs": JobsScreen,
+        "activity": ActivityScreen,
     }
     DEFAULT_MODE = "overview"
     BINDINGS = [
@@ -410,6 +415,54 @@ class ClustertopApp(App[int]):
         lines = [*plan.lines(), "isolate the tenant?"]
         self.call_from_thread(self.push_screen, ConfirmScreen("\n".join(lines)), answer)
 
+    def end_session(self, node: NodeSample, session: SessionSample, query_only: bool) -> None:
+        """k / K on Activity: refused (saying why, sending nothing) without actions or for a
+        session of clustertop's own; else a y/n naming the session, then off the UI thread."""
+        cluster = self.config.clusters.get(node.cluster)
+        what = "cancel its statement" if query_only else "end the session"
+        if cluster is None or not actions_allowed(cluster, self.allow_actions):
+            self.notify(
+                f"to {what} actions must be on: set actions = true for {node.cluster} in the "
+                "config or start clustertop with --allow-actions (nothing was sent)",
+                title="not allowed",
+                severity="warning",
+                timeout=10,
+            )
+            return
+        if session.own:
+            self.notify(
+                f"session {session.id} is clustertop's own: stop its job with x on Jobs",
+                severity="warning",
+            )
+            return
+        question = (
+            f"{'Cancel the statement of' if query_only else 'End'} session {session.id} on "
+            f"{node.key}?\nuser {session.user or '?'}, {session.state or '?'}, transaction "
+            f"{'open ' + str(round(session.xact_s)) + ' s' if session.xact_s is not None else 'none'}"
+            f"\n{session.statement or 'no statement'}"
+        )
+
+        def answer(yes: bool | None) -> None:
+            if yes:
+                self._end_session(node.cluster, node.node, session.id, query_only)
+
+        self.push_screen(ConfirmScreen(question), answer)
+
+    @work(thread=True, group="actions", exit_on_error=False)
+    def _end_session(self, cluster: str, node_name: str, session_id: int, query_only: bool) -> None:
+        from clustertop.actions.sessions import end_session, find_session
+        from clustertop.collectors.errors import error_text
+
+        node = next(n for n in self.config.clusters[cluster].nodes if n.name == node_name)
+        try:
+            said = end_session(find_session(node, session_id, query_only))
+        except Exception as exc:  # gone meanwhile, refused: the reason in a line
+            self.call_from_thread(
+                self.notify, error_text(exc), title="not ended", severity="error", timeout=10
+            )
+            return
+        self.call_from_thread(self.notify, said)
+
     def action_help(self) -> None:
         self.push_screen(HelpScreen(self.key_help()))
 
@@ -417,7 +470,7 @@ class ClustertopApp(App[int]):
         """Every key, read from the bindings themselves (with the user's keymap applied), so
         the help cannot drift from what the keys do."""
         rows = [(self._key_text(b), b.tooltip or b.description) for b in self._own_bindings()]
-        for screen in (ShardsScreen, JobsScreen):
+        for screen in (ShardsScreen, JobsScreen, ActivityScreen):
             rows += [
                 (self._key_text(b), f"{b.tooltip or b.description} ({screen.SCREEN_NAME} screen)")
                 for b in screen.BINDINGS

@@ -207,3 +207,7 @@ INNODB_STATUS = "SHOW ENGINE INNODB STATUS"
 ANALYZE_LOCAL = "ANALYZE NO_WRITE_TO_BINLOG TABLE {table}"
 OPTIMIZE = "OPTIMIZE TABLE {table}"
 ANALYZE = "ANALYZE TABLE {table}"
+
+# -- Ending a session ---------------------------------------------------------------------------
+KILL_QUERY = "KILL QUERY %s"
+KILL_CONNECTION = "KILL CONNECTION %s"

@@ -289,3 +289,7 @@ SELECT me.nodename, me.nodeport,
   FROM citus_shards me JOIN pg_dist_shard mine ON mine.shardid = me.shardid
  WHERE me.shardid = %s
 """
+
+# -- Ending a session ---------------------------------------------------------------------------
+CANCEL_BACKEND = "SELECT pg_cancel_backend(%s)"
+TERMINATE_BACKEND = "SELECT pg_terminate_backend(%s)"

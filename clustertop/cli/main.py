@@ -11,6 +11,7 @@ from typing import Any
 
 from clustertop.cli import cleanup as cleanup_commands
 from clustertop.cli import rebalance as rebalance_commands
+from clustertop.cli import sessions as session_commands
 from clustertop.cli.common import require_actions, resolve_config, save_result, say
 from clustertop.cli.parser import build_parser
 from clustertop.cli.terminal import follow
@@ -322,6 +323,7 @@ COMMANDS = {
     "optimize": cleanup_commands.cmd_optimize,
     "rebalance": rebalance_commands.cmd_rebalance,
     "isolate": rebalance_commands.cmd_isolate,
+    "kill": session_commands.cmd_kill,
     "poll": cmd_poll,
     "workload": cmd_workload,
     "serve": cmd_serve,

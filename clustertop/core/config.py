@@ -33,6 +33,10 @@ class Thresholds:
     lag_crit_s: float = 5.0
     skew_warn_ratio: float = 0.2
     fragmentation_warn_ratio: float = 0.3
+    # A DDL (or a whole-table lock) waiting this long with sessions queued behind it: critical.
+    ddl_wait_crit_s: float = 2.0
+    # An open transaction this old holds back purge/vacuum and replicas: warn.
+    oldest_transaction_warn_s: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,8 @@ class ClusterConfig:
 class UiConfig:
     keymap: Mapping[str, str] = field(default_factory=dict)
     bell: bool = False
+    # Statements of sessions with their literals; off, every literal shows as `?`.
+    show_literals: bool = False
 
 
 @dataclass(frozen=True)
@@ -214,14 +220,18 @@ _NODE_KEYS = (
 SSLMODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
 _POSTGRES_ONLY = ("passfile", "service", "sslmode", "sslrootcert")
 _MYSQL_ONLY = ("option_file", "ssl_ca", "ssl_verify_cert")
-_THRESHOLD_KEYS = ("lag_warn_s", "lag_crit_s", "skew_warn_ratio", "fragmentation_warn_ratio")
-_UI_KEYS = ("keymap", "bell")
+_THRESHOLD_KEYS = (
+    "lag_warn_s", "lag_crit_s", "skew_warn_ratio", "fragmentation_warn_ratio", "ddl_wait_crit_s",
+    "oldest_transaction_warn_s",
+)
+_UI_KEYS = ("keymap", "bell", "show_literals")
 # The ids of the TUI's bindings that [ui.keymap] may remap (tests/test_tui_keys.py checks this
 # list against the bindings themselves).
 KEYMAP_IDS = (
     "show_overview", "show_replication", "show_throughput", "show_shards", "show_tables",
     "show_jobs", "help", "pause", "refresh", "slower", "faster", "filter", "workload",
     "cleanup", "quit", "stop_job", "rebalance", "isolate", "sort-tenants",
+    "show_activity", "toggle-idle", "cancel-query", "end-session", "root-blocker",
 )
 
 
@@ -418,7 +428,11 @@ def _parse_ui(check: _Checker, raw: object) -> UiConfig:
                 f"ui.keymap.{action}", action, f"no such key binding (ids: {', '.join(KEYMAP_IDS)})"
             )
         keymap[action] = check.string(f"ui.keymap.{action}", keys)
-    return UiConfig(keymap=keymap, bell=check.boolean("ui.bell", table.get("bell", False)))
+    return UiConfig(
+        keymap=keymap,
+        bell=check.boolean("ui.bell", table.get("bell", False)),
+        show_literals=check.boolean("ui.show_literals", table.get("show_literals", False)),
+    )
 
 
 def _parse_mixes(check: _Checker, raw: object) -> dict[str, dict[str, int]]:

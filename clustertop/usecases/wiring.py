@@ -17,6 +17,7 @@ def poll_targets(config: Config) -> list[PollTarget]:
             watched_tables=cluster.watched_tables,
             detail_interval=max(5.0, cluster.poll_interval * 5),
             detail_timeout=max(10.0, cluster.poll_interval * 10),
+            show_literals=config.ui.show_literals,
         )
         for cluster in config.clusters.values()
         for node in cluster.nodes

@@ -87,3 +87,70 @@ PARTITIONS = (
 )
 TABLE_COUNT = "SELECT COUNT(*) FROM `{schema}`.`{table}`"
 PARTITION_COUNT = "SELECT %s, COUNT(*) FROM `{schema}`.`{table}` PARTITION (`{partition}`)"
+
+# -- Sessions, locks and progress (every poll) ----------------------------------------------------
+# Client sessions, worst first, capped: the transaction each has open, the program that named
+# the connection (performance_schema's connect attributes: clustertop's own say so), and
+# MariaDB's progress columns. Replication and server threads are left out.
+SESSIONS_MARIADB = (
+    "SELECT p.ID, p.USER, p.DB, SUBSTRING_INDEX(p.HOST, ':', 1), a.ATTR_VALUE, p.COMMAND,"
+    " p.STATE, p.TIME_MS / 1000, LEFT(p.INFO, 4000),"
+    " TIMESTAMPDIFF(MICROSECOND, t.trx_started, NOW(6)) / 1e6, t.trx_state,"
+    " TIMESTAMPDIFF(MICROSECOND, t.trx_wait_started, NOW(6)) / 1e6,"
+    " p.STAGE, p.MAX_STAGE, p.PROGRESS, COUNT(*) OVER ()"
+    " FROM information_schema.PROCESSLIST p"
+    " LEFT JOIN information_schema.INNODB_TRX t ON t.trx_mysql_thread_id = p.ID"
+    " LEFT JOIN performance_schema.session_connect_attrs a"
+    "   ON a.PROCESSLIST_ID = p.ID AND a.ATTR_NAME = 'program_name'"
+    " WHERE p.COMMAND NOT IN ('Daemon', 'Binlog Dump', 'Binlog Dump GTID', 'Slave_IO',"
+    "   'Slave_SQL', 'Slave_worker') AND p.USER <> 'system user'"
+    " ORDER BY t.trx_state = 'LOCK WAIT' DESC, p.STATE LIKE 'Waiting for%%' DESC,"
+    " p.COMMAND = 'Sleep' AND t.trx_started IS NULL, t.trx_started IS NULL, t.trx_started,"
+    " p.TIME_MS DESC LIMIT %s"
+)
+# MySQL 8: no progress columns in its processlist (events_stages_current has them).
+SESSIONS_MYSQL = (
+    SESSIONS_MARIADB.replace("p.TIME_MS / 1000", "p.TIME")
+    .replace("p.STAGE, p.MAX_STAGE, p.PROGRESS", "NULL, NULL, NULL")
+    .replace("p.TIME_MS DESC", "p.TIME DESC")
+)
+# Row-lock waits: who waits behind whom, and on which lock.
+LOCK_WAITS_MARIADB = (
+    "SELECT r.trx_mysql_thread_id, b.trx_mysql_thread_id, l.lock_table, l.lock_mode,"
+    " l.lock_type"
+    " FROM information_schema.INNODB_LOCK_WAITS w"
+    " JOIN information_schema.INNODB_TRX r ON r.trx_id = w.requesting_trx_id"
+    " JOIN information_schema.INNODB_TRX b ON b.trx_id = w.blocking_trx_id"
+    " LEFT JOIN information_schema.INNODB_LOCKS l ON l.lock_id = w.requested_lock_id"
+)
+LOCK_WAITS_MYSQL = (
+    "SELECT r.trx_mysql_thread_id, b.trx_mysql_thread_id,"
+    " CONCAT(dl.OBJECT_SCHEMA, '.', dl.OBJECT_NAME), dl.LOCK_MODE, dl.LOCK_TYPE"
+    " FROM performance_schema.data_lock_waits w"
+    " JOIN information_schema.INNODB_TRX r ON r.trx_id = w.REQUESTING_ENGINE_TRANSACTION_ID"
+    " JOIN information_schema.INNODB_TRX b ON b.trx_id = w.BLOCKING_ENGINE_TRANSACTION_ID"
+    " LEFT JOIN performance_schema.data_locks dl"
+    "   ON dl.ENGINE_LOCK_ID = w.REQUESTING_ENGINE_LOCK_ID"
+)
+# Metadata locks held (MariaDB: the METADATA_LOCK_INFO plugin lists granted ones only).
+MDL_PLUGIN = (
+    "SELECT COUNT(*) FROM information_schema.PLUGINS"
+    " WHERE PLUGIN_NAME = 'METADATA_LOCK_INFO' AND PLUGIN_STATUS = 'ACTIVE'"
+)
+MDL_HELD_MARIADB = (
+    "SELECT THREAD_ID, LOCK_MODE, TABLE_SCHEMA, TABLE_NAME"
+    " FROM information_schema.METADATA_LOCK_INFO WHERE TABLE_NAME <> ''"
+)
+# MySQL 8: performance_schema.metadata_locks, granted ones by the processlist id.
+MDL_HELD_MYSQL = (
+    "SELECT t.PROCESSLIST_ID, m.LOCK_TYPE, m.OBJECT_SCHEMA, m.OBJECT_NAME"
+    " FROM performance_schema.metadata_locks m"
+    " JOIN performance_schema.threads t ON t.THREAD_ID = m.OWNER_THREAD_ID"
+    " WHERE m.OBJECT_TYPE = 'TABLE' AND m.LOCK_STATUS = 'GRANTED'"
+)
+PROGRESS_MYSQL = (
+    "SELECT t.PROCESSLIST_ID, s.EVENT_NAME, s.WORK_COMPLETED, s.WORK_ESTIMATED"
+    " FROM performance_schema.events_stages_current s"
+    " JOIN performance_schema.threads t ON t.THREAD_ID = s.THREAD_ID"
+    " WHERE s.WORK_ESTIMATED > 0"
+)

@@ -165,3 +165,53 @@ SELECT t.colocation_id, t.tenant_attribute, t.q_now, t.q_last, t.cpu_now, t.cpu_
                  WHERE p.colocationid = t.colocation_id AND p.partmethod = 'h'
                  ORDER BY logicalrelid::text LIMIT 1) r ON true
 """
+
+# -- Sessions, locks and progress (every poll) ----------------------------------------------------
+# Client backends, worst first, capped; the blockers of a lock wait and the lock it waits for.
+# pg_blocking_pids() is only asked for sessions waiting on a lock (it is not free).
+SESSIONS = """
+SELECT a.pid, a.usename, a.datname,
+       coalesce(host(a.client_addr), CASE WHEN a.client_port = -1 THEN 'local' END),
+       a.application_name, a.state,
+       extract(epoch FROM clock_timestamp() - a.state_change),
+       extract(epoch FROM clock_timestamp() - a.xact_start),
+       a.wait_event_type, a.wait_event, left(a.query, 4000),
+       CASE WHEN a.wait_event_type = 'Lock' THEN pg_blocking_pids(a.pid) END,
+       l.locktype, l.mode, l.relation::regclass::text,
+       extract(epoch FROM clock_timestamp() - l.waitstart),
+       count(*) OVER ()
+  FROM pg_stat_activity a
+  LEFT JOIN LATERAL (
+        SELECT k.locktype, k.mode, k.relation, k.waitstart FROM pg_locks k
+         WHERE k.pid = a.pid AND NOT k.granted LIMIT 1) l ON a.wait_event_type = 'Lock'
+ WHERE a.backend_type = 'client backend'
+ ORDER BY a.wait_event_type = 'Lock' DESC, a.state = 'idle',
+          coalesce(a.xact_start, a.state_change) NULLS LAST
+ LIMIT %s
+"""
+# Long operations with the server's own measure of done and total, per view.
+PROGRESS = """
+SELECT pid, 'CREATE INDEX', relid::regclass::text, phase,
+       CASE WHEN tuples_total > 0 THEN tuples_done ELSE blocks_done END,
+       CASE WHEN tuples_total > 0 THEN tuples_total ELSE blocks_total END,
+       CASE WHEN tuples_total > 0 THEN 'tuples' ELSE 'blocks' END
+  FROM pg_stat_progress_create_index
+UNION ALL
+SELECT pid, 'VACUUM', relid::regclass::text, phase, heap_blks_scanned, heap_blks_total, 'blocks'
+  FROM pg_stat_progress_vacuum
+UNION ALL
+SELECT pid, command, relid::regclass::text, phase, heap_blks_scanned, heap_blks_total, 'blocks'
+  FROM pg_stat_progress_cluster
+UNION ALL
+SELECT pid, 'COPY ' || command, relid::regclass::text, type,
+       CASE WHEN bytes_total > 0 THEN bytes_processed ELSE tuples_processed END,
+       nullif(bytes_total, 0), CASE WHEN bytes_total > 0 THEN 'bytes' ELSE 'tuples' END
+  FROM pg_stat_progress_copy
+UNION ALL
+SELECT pid, 'ANALYZE', relid::regclass::text, phase, sample_blks_scanned, sample_blks_total,
+       'blocks'
+  FROM pg_stat_progress_analyze
+UNION ALL
+SELECT pid, 'BASE BACKUP', NULL, phase, backup_streamed, backup_total, 'bytes'
+  FROM pg_stat_progress_basebackup
+"""

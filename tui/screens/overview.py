@@ -28,6 +28,7 @@ COLUMNS = (
     Column("state", "State", 5, 0),
     Column("lag", "Lag", 6, 1),
     Column("tps", "TPS", 6, 1),
+    Column("blocked", "Blkd", 4, 1),
     Column("role", "Role", 11, 2),
     Column("conns", "Conns", 7, 2),
     Column("lag_trend", "Lag trend", 10, 3),
@@ -150,6 +151,7 @@ class OverviewScreen(MonitorScreen):
             "state": _state(s),
             "lag": lag,
             "tps": fmt.rate(tps),
+            "blocked": _blocked(s),
             "role": s.role or fmt.DASH,
             "conns": fmt.count_of(s.connections, s.max_connections),
             "lag_trend": Text(fmt.sparkline([h.lag_s for h in history], 10), style="cyan"),
@@ -171,6 +173,14 @@ class OverviewScreen(MonitorScreen):
         if table.row_count == 0:
             return None
         return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+
+
+def _blocked(sample: NodeSample) -> Text:
+    """Sessions waiting on a lock (Activity, key 7, shows who blocks them)."""
+    if sample.sessions is None or not sample.up:
+        return Text(fmt.DASH)
+    blocked = sample.sessions.blocked
+    return Text(str(blocked), style="bold red" if blocked else "")
 
 
 def _state(sample: NodeSample) -> Text:
