@@ -31,6 +31,8 @@ from clustertop.core.nodes import NodeSpec
 SCHEMA = "cleanup_bench"
 PARTITIONED_TABLE = "cleanup_partitioned"
 TABLES = ("cleanup_partitioned", "cleanup_batch", "cleanup_copy", "cleanup_truncate")
+# On a PostgreSQL node with TimescaleDB: the same rows in a hypertable, one chunk a day.
+HYPERTABLE = "cleanup_hyper"
 SPAN = timedelta(days=20)
 FUTURE_PARTITION_DAYS = 3
 STATUSES = ("new", "paid", "shipped", "cancelled")
@@ -174,10 +176,11 @@ def load_cluster(
     """Drop and recreate the cleanup_bench tables on the cluster's primary and load them."""
     if rows > MAX_ROWS:
         raise InputError("--rows", rows, f"must be at most {MAX_ROWS}")
-    for table in tables:
-        if table not in TABLES:
-            raise InputError("--table", table, f"must be one of {', '.join(TABLES)}")
     node = find_writable(cluster.nodes)
+    allowed = (*TABLES, HYPERTABLE) if node.family == "postgres" else TABLES
+    for table in tables:
+        if table not in allowed:
+            raise InputError("--table", table, f"must be one of {', '.join(allowed)}")
     progress(f"{cluster.name}: generating {rows} rows (seed {seed})")
     data = generate_rows(rows, seed)
     checksum = rows_checksum(data)
@@ -259,6 +262,9 @@ def _postgres_load(
                     conn.execute(pg_sql.CREATE_PARTITIONED_TABLE.format(**names))
                     for statement in pg_sql.daily_partitions(SCHEMA, table, first, last):
                         conn.execute(statement)
+                elif table == HYPERTABLE:
+                    conn.execute(pg_sql.CREATE_HYPERTABLE_TABLE.format(**names))
+                    conn.execute(pg_sql.MAKE_HYPERTABLE, (f'"{SCHEMA}"."{table}"',))
                 else:
                     conn.execute(pg_sql.CREATE_PLAIN_TABLE.format(**names))
                 conn.execute(pg_sql.CREATE_TS_INDEX.format(**names))

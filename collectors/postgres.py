@@ -23,6 +23,8 @@ from clustertop.collectors.samples import (
     SlotSample,
     StatementsSample,
     TableSample,
+    TimescaleJobSample,
+    TimescaleSample,
     WalSenderSample,
     skew,
 )
@@ -36,9 +38,11 @@ from clustertop.collectors.sessions import (
     shown_statement,
 )
 from clustertop.collectors.sql import postgres as sql
+from clustertop.collectors.sql import timescale as ts_sql
 from clustertop.core.text import printable
 
 EXACT_COUNT_LIMIT = 200_000
+MIN_ROW_BYTES = 32  # a heap tuple's header and pointer, before any column
 TOP_STATEMENTS = 10
 LARGEST_TABLES = 10
 
@@ -57,6 +61,7 @@ BLOAT_MAX_AGE_S = 60.0
 
 class PostgresCollector:
     show_literals = False  # statements of sessions with their literals (else masked)
+    silenced_jobs: tuple[str, ...] = ()  # TimescaleDB jobs (id or name) not warned about
 
     def __init__(self, heartbeat_table: str | None = None) -> None:
         self.heartbeat_table = heartbeat_table
@@ -292,6 +297,7 @@ class PostgresCollector:
             citus = None
             if self.citus_role(conn) == "coordinator":
                 citus = read_citus(conn, self._execute)
+            timescale = self._timescale(conn)
         self.activity.add("queries")  # COMMIT
         self.activity.add("transactions")
         return DetailSample(
@@ -299,6 +305,7 @@ class PostgresCollector:
             statements=statements,
             tables=tables,
             citus=citus,
+            timescale=timescale,
             duration_ms=(time.perf_counter() - started) * 1000,
             unknown=tuple(dict.fromkeys(unknown)),
         )
@@ -377,7 +384,10 @@ class PostgresCollector:
         if rel is None:
             return TableSample.unreadable(schema, table, "no such table")
         oid, relkind = rel
-        leaves = self._execute(conn, sql.LEAVES, {"oid": oid}).fetchall()
+        hypertable = self._is_hypertable(conn, schema, table)
+        leaves = self._execute(
+            conn, sql.LEAVES, {"oid": oid, "hypertable": hypertable}
+        ).fetchall()
         approx = self.has_extension(conn, "pgstattuple")
         total_len = free = 0
         try:
@@ -408,7 +418,11 @@ class PostgresCollector:
             method, allocated = "n_dead_tup share of the heap (install pgstattuple)", data
             reclaimable = int(data * dead / (dead + live)) if dead + live else 0
         partitions: tuple[PartitionSample, ...] = ()
-        if relkind == "p":
+        compression = None
+        if relkind == "p" or hypertable:
+            bounds, compression = (
+                self._chunks(conn, schema, table) if hypertable else ({}, None)
+            )
             partitions = tuple(
                 PartitionSample(
                     name=leaf[1],
@@ -416,9 +430,10 @@ class PostgresCollector:
                     data_bytes=int(leaf[3]),
                     index_bytes=int(leaf[4]),
                     rows_exact=leaf[1] in exact,
-                    bound=leaf[9],
+                    bound=bounds.get(leaf[1], leaf[9]),
                 )
                 for leaf in leaves
+                if not hypertable or int(leaf[0]) != int(oid)  # a chunkless hypertable: none
             )
         rows_exact = bool(leaves) and all(leaf[1] in exact for leaf in leaves)
         rows = sum(exact.values()) if rows_exact else sum(max(0, int(leaf[2])) for leaf in leaves)
@@ -441,7 +456,62 @@ class PostgresCollector:
             last_autovacuum=max(autovacuums) if autovacuums else None,
             partitions=partitions,
             partition_skew=skew(populated) if partitions else None,
+            hypertable=hypertable,
+            compression=compression,
         )
+
+    def _is_hypertable(self, conn: psycopg.Connection[Any], schema: str, table: str) -> bool:
+        if not self.has_extension(conn, "timescaledb"):
+            return False
+        return bool(self._execute(conn, ts_sql.IS_HYPERTABLE, (schema, table)).fetchone())
+
+    def _chunks(
+        self, conn: psycopg.Connection[Any], schema: str, table: str
+    ) -> tuple[dict[str, str], str]:
+        """Each chunk's time range, and what is known of their compression."""
+        rows = self._execute(conn, ts_sql.CHUNKS, (schema, table)).fetchall()
+        bounds = {str(name): f"FROM ({start}) TO ({end})" for name, start, end, _c in rows}
+        license_row = self._execute(conn, ts_sql.EXTENSION).fetchone()
+        if license_row is not None and license_row[1] == "apache":
+            return bounds, "not in this build (Apache license)"
+        compressed = sum(1 for *_rest, is_compressed in rows if is_compressed)
+        return bounds, f"{compressed} of {len(rows)} chunks compressed"
+
+    def _timescale(self, conn: psycopg.Connection[Any]) -> TimescaleSample | None:
+        """The extension's version and license, and its background jobs with their last
+        error: a retention job that keeps failing is what an operator must see."""
+        if not self.has_extension(conn, "timescaledb"):
+            return None
+        row = self._execute(conn, ts_sql.EXTENSION).fetchone()
+        if row is None:
+            return None
+        version, license_name = str(row[0]), row[1]
+        try:
+            with conn.transaction():
+                rows = self._execute(conn, ts_sql.JOBS).fetchall()
+        except psycopg.Error as exc:
+            if conn.broken:
+                raise
+            return TimescaleSample(version, license_name, jobs_error=error_text(exc))
+        silenced = set(self.silenced_jobs)
+        jobs = tuple(
+            TimescaleJobSample(
+                job_id=int(job_id),
+                name=printable(str(name)),
+                proc=proc,
+                hypertable=hypertable,
+                scheduled=bool(scheduled),
+                last_status=status,
+                runs=_i(runs),
+                failures=_i(failures),
+                last_started=str(started) if started is not None else None,
+                last_error=printable(" ".join(str(error).split())) if error else None,
+                silenced=str(job_id) in silenced or str(name) in silenced,
+            )
+            for job_id, name, proc, hypertable, scheduled, status, runs, failures, started, error
+            in rows
+        )
+        return TimescaleSample(version, license_name, jobs)
 
     def _leaf_bloat(self, conn: psycopg.Connection[Any], leaf: Any) -> tuple[int, int]:
         """Allocated and reclaimable bytes of one leaf. pgstattuple_approx reads every page not
@@ -463,7 +533,11 @@ class PostgresCollector:
     def _exact_counts(
         self, conn: psycopg.Connection[Any], schema: str, table: str, leaves: Sequence[Any]
     ) -> dict[str, int]:
-        estimated = sum(max(0, int(leaf[2])) for leaf in leaves)
+        # A leaf never analyzed has reltuples -1: its size says how many rows it may hold
+        # (MIN_ROW_BYTES a row at the least), so a big new leaf is not counted in full.
+        estimated = sum(
+            int(leaf[2]) if int(leaf[2]) >= 0 else int(leaf[3]) // MIN_ROW_BYTES for leaf in leaves
+        )
         if estimated > EXACT_COUNT_LIMIT:
             return {}
         # Counted again only when a leaf was written to (or a file replaced) since the last

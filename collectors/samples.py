@@ -146,6 +146,10 @@ class TableSample:
     partitions: tuple[PartitionSample, ...] = ()
     partition_skew: float | None = None  # (max - min) / mean rows over non-empty partitions
     error: str | None = None
+    # A TimescaleDB hypertable: its partitions are its chunks (bound: the time range), and
+    # whether they are compressed, or why that is not known ("not in this build").
+    hypertable: bool = False
+    compression: str | None = None
 
     @property
     def name(self) -> str:
@@ -258,6 +262,33 @@ class CitusSample:
 
 
 @dataclass(frozen=True)
+class TimescaleJobSample:
+    job_id: int
+    name: str  # application_name, e.g. "Retention Policy [1002]"
+    proc: str | None
+    hypertable: str | None
+    scheduled: bool
+    last_status: str | None  # Success / Failed / None (never ran)
+    runs: int | None
+    failures: int | None
+    last_started: str | None
+    last_error: str | None
+    silenced: bool = False  # a known failure the operator chose not to be warned about
+
+    @property
+    def failing(self) -> bool:
+        return self.last_status == "Failed"
+
+
+@dataclass(frozen=True)
+class TimescaleSample:
+    version: str
+    license: str | None  # apache or timescale
+    jobs: tuple[TimescaleJobSample, ...] = ()
+    jobs_error: str | None = None  # why the jobs could not be read
+
+
+@dataclass(frozen=True)
 class DetailSample:
     """The slower, heavier readings (statements, tables, shards), refreshed less often."""
 
@@ -265,6 +296,7 @@ class DetailSample:
     statements: StatementsSample | None = None
     tables: tuple[TableSample, ...] = ()
     citus: CitusSample | None = None
+    timescale: TimescaleSample | None = None  # the node has the timescaledb extension
     error: str | None = None
     duration_ms: float | None = None
     # Figures of this pass a missing grant keeps unknown, each `figure: needs GRANT ...`.

@@ -18,6 +18,7 @@ class LabNode:
     server_id: int
     source: str | None = None  # the node this one replicates from
     tls: bool = False  # accepts TLS connections only, with the lab CA's certificate
+    preload: str = ""  # PostgreSQL: extensions loaded at start besides the usual (timescaledb)
 
     @property
     def path(self) -> Path:

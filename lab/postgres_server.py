@@ -131,6 +131,7 @@ class PostgresServer:
         preload = ["pg_stat_statements"]
         if self.node.engine == "citus":
             preload.insert(0, "citus")  # citus must be first in the list
+        preload += [p for p in self.node.preload.split(",") if p]
         return {
             "listen_addresses": "'127.0.0.1'",
             "unix_socket_directories": "''",
@@ -150,6 +151,8 @@ class PostgresServer:
         }
 
     def _citus_settings(self) -> dict[str, str]:
+        if "timescaledb" in self.node.preload:
+            return {"timescaledb.telemetry_level": "off"}  # the lab has no network to call
         if self.node.engine != "citus":
             return {}
         # Tenant statistics (citus_stat_tenants) for the Shards screen's tenant view.

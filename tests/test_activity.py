@@ -308,11 +308,19 @@ async def test_k_and_K_end_the_blocker_through_the_tui_and_refuse_without_action
                     await pilot.press("7")
                     table: DataTable[Any] = app.screen.query_one("#sessions", DataTable)
                     key = f"{node.key}#{blocker.id}"
+                    waiter_key = f"{node.key}#{waiter.id}"
                     for _ in range(20):
                         await pilot.pause(0.5)
-                        if key in [str(k.value) for k in table.rows]:
+                        rows = [str(k.value) for k in table.rows]
+                        if key in rows and waiter_key in rows:
                             break
                     table.focus()
+                    # enter on the waiter jumps to the root of its chain: the blocker.
+                    table.move_cursor(row=table.get_row_index(f"{node.key}#{waiter.id}"))
+                    await pilot.press("enter")
+                    await pilot.pause(0.2)
+                    at = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+                    assert at == key, at
                     table.move_cursor(row=table.get_row_index(key))
                     await pilot.press("K")
                     await pilot.pause(0.3)

@@ -260,7 +260,7 @@ async def test_overview_uses_more_columns_on_a_big_terminal() -> None:
         await feed(app, pilot)
         assert isinstance(app.screen, OverviewScreen)
         table = app.screen.query_one("#nodes", DataTable)
-        assert len(table.columns) == len(columns_for(250)) == 14
+        assert len(table.columns) == len(columns_for(250)) == 15
         trend = str(table.get_cell("shop/db2", "lag_trend"))
         assert trend.strip() and trend[-1] == "█"  # the lag is at its highest now
 
@@ -317,12 +317,13 @@ async def test_no_color_is_respected(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_the_keymap_ids_the_config_accepts_are_the_bindings_ids() -> None:
     from clustertop.core.config import KEYMAP_IDS
     from clustertop.tui.app import ClustertopApp
+    from clustertop.tui.screens.activity import ActivityScreen
     from clustertop.tui.screens.jobs import JobsScreen
     from clustertop.tui.screens.shards import ShardsScreen
 
     ids = {
         b.id  # type: ignore[union-attr]
-        for owner in (ClustertopApp, JobsScreen, ShardsScreen)
+        for owner in (ClustertopApp, JobsScreen, ShardsScreen, ActivityScreen)
         for b in owner.BINDINGS
     }
     assert set(KEYMAP_IDS) == ids

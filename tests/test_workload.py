@@ -316,3 +316,73 @@ def test_a_select_only_postgres_user_sees_the_primary_key(
             run("REVOKE ALL ON cleanup_bench.cleanup_batch FROM reader_only")
             run("REVOKE USAGE ON SCHEMA cleanup_bench FROM reader_only")
             run("DROP ROLE IF EXISTS reader_only")
+
+
+@pytest.mark.parametrize(
+    ("engine", "processes"), [("mariadb", 1), ("postgres", 1), ("postgres", 2)]
+)
+def test_the_per_second_figures_add_up_to_the_run_with_a_slow_tail(
+    lab_config, engine: str, processes: int  # type: ignore[no-untyped-def]
+) -> None:
+    """Operations that complete late (a table lock held 0.6 s every second) belong to the
+    second they were scheduled in, and a second is reported only once all of them are in: the
+    per-second counts add up to the total and their histograms merge into the overall one."""
+    import threading
+
+    from clustertop.actions.workload.histogram import Histogram
+
+    cluster = lab_config.clusters[f"lab-{engine}"]
+    primary = cluster.nodes[0]
+    table = "cleanup_bench.wl_tail"
+    with sql(primary) as run:
+        run(f"DROP TABLE IF EXISTS {table}")
+        run(f"CREATE TABLE {table} (id int PRIMARY KEY, v int NOT NULL)")
+        run(f"INSERT INTO {table} (id, v) VALUES " + ", ".join(f"({i}, 0)" for i in range(1, 101)))
+    spec = WorkloadSpec(node=primary, table=table, pattern="custom", mix=parse_mix("U100"),
+                        connections=4, target_tps=100, duration_s=6, transactions=None,
+                        processes=processes)
+    job = BuiltinWorkload(spec, cluster.name)
+    stop = threading.Event()
+
+    def tail_maker() -> None:
+        with sql(primary) as run:
+            while not stop.wait(0.4):
+                if cluster.family == "mysql":
+                    run(f"LOCK TABLES {table} WRITE")
+                    time.sleep(0.6)
+                    run("UNLOCK TABLES")
+                else:
+                    run("BEGIN")
+                    run(f"LOCK TABLE {table} IN EXCLUSIVE MODE")
+                    time.sleep(0.6)
+                    run("COMMIT")
+
+    maker = threading.Thread(target=tail_maker, daemon=True)
+    maker.start()
+    try:
+        job.start()
+        job.join(60)
+    finally:
+        stop.set()
+        maker.join(10)
+        with sql(primary) as run:
+            run(f"DROP TABLE IF EXISTS {table}")
+    snap = job.snapshot()
+    assert snap.state == "finished", snap.error
+    result = job.result
+    assert result is not None and result["transactions"] > 0
+    reported = job.reported_seconds
+    assert sum(s.done for s in reported.values()) == result["transactions"]
+    assert sum(s.errors for s in reported.values()) == result["errors"]
+    merged = Histogram()
+    for s in reported.values():
+        merged.merge(s.histogram)
+    overall = job.tally.overall
+    assert (merged.total, merged.counts, merged.max_us) == (
+        overall.total, overall.counts, overall.max_us)
+    lines = [line.split(" ", 1)[1] for line in snap.log if " second " in f" {line}"]
+    seconds = [line for line in lines if line.startswith("second ")]
+    assert seconds and seconds[0].startswith("second 1:"), seconds
+    # The slow tail shows in the seconds it happened in, not only in the summary.
+    worst = max((s.histogram.percentile(99) or 0) for s in reported.values())
+    assert worst >= 300_000 and result["latency_ms"]["p99"] >= 300, (worst, result)

@@ -104,6 +104,19 @@ class AlertBook:
                             f"{table.name} {table.fragmentation_ratio:.0%} reclaimable",
                         )
                     )
+            if detail.timescale is not None:
+                failing = [j for j in detail.timescale.jobs if j.failing and not j.silenced]
+                if failing:
+                    job = failing[0]
+                    more = f" (+{len(failing) - 1} more)" if len(failing) > 1 else ""
+                    alerts.append(
+                        Alert(
+                            f"{node.key} timescaledb jobs",
+                            WARN,
+                            f"{node.key}: TimescaleDB job {job.job_id} ({job.name}) failing: "
+                            f"{job.last_error or 'no error recorded'}{more}",
+                        )
+                    )
             if detail.citus is not None and detail.citus.skew is not None:
                 level = ratio_level(detail.citus.skew, t.skew_warn_ratio)
                 if level != OK:

@@ -221,10 +221,12 @@ class CleanupJob(Job):
             return
         if self.spec.method != "copy":
             return
-        if isinstance(table, PostgresCleanupTable) and table.partitioned:
-            raise InputError(
-                "--method", "copy", f"{table.shape_name} is partitioned: use partition_drop"
-            )
+        if isinstance(table, PostgresCleanupTable):
+            table.refuse_copy_of_hypertable()
+            if table.partitioned:
+                raise InputError(
+                    "--method", "copy", f"{table.shape_name} is partitioned: use partition_drop"
+                )
         referenced = table.referenced_by()
         if referenced:
             raise InputError(

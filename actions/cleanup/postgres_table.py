@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Iterator, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -65,9 +66,18 @@ class PostgresCleanupTable(CleanupTable):
     def partitioned(self) -> bool:
         return bool(self.one(pg_sql.IS_PARTITIONED, (self.table,)))
 
+    @functools.cached_property
+    def hypertable(self) -> bool:
+        """A TimescaleDB hypertable: its chunks are its partitions, dropped by drop_chunks."""
+        if not self.one(pg_sql.HAS_TIMESCALEDB):
+            return False
+        return self.one(pg_sql.HYPERTABLE_TIME, (self.schema, self.name)) is not None
+
     # -- partitions ---------------------------------------------------------------------------
 
     def partitions(self) -> list[Partition]:
+        if self.hypertable:
+            return self._chunks()
         if not self.partitioned:
             raise InputError(
                 "--table",
@@ -86,9 +96,45 @@ class PostgresCleanupTable(CleanupTable):
             for schema, name, bound, upper in self.rows(pg_sql.PARTITIONS, (self.table,))
         ]
 
+    def _chunks(self) -> list[Partition]:
+        dimension = str(self.one(pg_sql.HYPERTABLE_TIME, (self.schema, self.name)))
+        if dimension.lower() != self.ts_name.lower():
+            raise InputError(
+                "--table",
+                self.shape_name,
+                f"is a hypertable chunked on {dimension}; partition_drop needs chunks on "
+                f"{self.ts_name}",
+            )
+        return [
+            Partition(f"{self.q(schema)}.{self.q(name)}", upper, f"FROM ({lower}) TO ({upper})")
+            for schema, name, lower, upper in self.rows(pg_sql.CHUNKS, (self.schema, self.name))
+        ]
+
+    def _drop_chunk_sql(self, partition: Partition) -> list[str]:
+        return [
+            pg_sql.LOCK_CHUNK.format(chunk=partition.name),
+            f"SELECT count(*) FROM {partition.name}",
+            render(
+                pg_sql.DROP_CHUNKS.format(table="%s", upper="%s"),
+                (self.qualified(self.name), partition.upper),
+            ),
+        ]
+
     @retried
     def drop_partition(self, partition: Partition, cutoff: datetime) -> int:
-        """Lock, count, detach and drop in one transaction: the count is what the drop removed."""
+        """Lock, count, detach and drop in one transaction: the count is what the drop removed.
+        A hypertable's chunk: locked and counted, then drop_chunks(older_than => its upper
+        bound), which takes it alone as the older ones are gone already."""
+        if self.hypertable:
+            with self.conn.transaction():
+                self.execute(pg_sql.LOCAL_LOCK_TIMEOUT, (f"{round(self.lock_wait_s * 1000)}ms",))
+                self.execute(pg_sql.LOCK_CHUNK.format(chunk=partition.name))
+                rows = int(self.one(f"SELECT count(*) FROM {partition.name}"))
+                self.execute(
+                    pg_sql.DROP_CHUNKS.format(table="%s", upper="%s"),
+                    (self.qualified(self.name), partition.upper),
+                )
+            return rows
         with self.exclusive():
             rows = int(self.one(f"SELECT count(*) FROM {partition.name}"))
             for statement in self.drop_partition_sql(partition)[2:]:
@@ -96,6 +142,8 @@ class PostgresCleanupTable(CleanupTable):
         return rows
 
     def drop_partition_sql(self, partition: Partition) -> list[str]:
+        if self.hypertable:
+            return self._drop_chunk_sql(partition)
         return [
             self.fmt(pg_sql.LOCK_EXCLUSIVE),
             f"SELECT count(*) FROM {partition.name}",
@@ -111,6 +159,13 @@ class PostgresCleanupTable(CleanupTable):
         return int(self.one(statement, (cutoff,)))
 
     def add_partition_sql(self, day: date) -> str:
+        if self.hypertable:
+            raise InputError(
+                "--table",
+                self.shape_name,
+                "is a TimescaleDB hypertable: its chunks are created by TimescaleDB itself as "
+                "rows arrive (set the chunk interval with set_chunk_time_interval)",
+            )
         name = self.qualified(f"{self.name}_p{day:%Y%m%d}")
         return self.fmt(
             pg_sql.CREATE_PARTITION,
@@ -118,6 +173,15 @@ class PostgresCleanupTable(CleanupTable):
             lower=f"{day:%Y-%m-%d} 00:00:00+00",
             upper=f"{day + timedelta(days=1):%Y-%m-%d} 00:00:00+00",
         )
+
+    def refuse_copy_of_hypertable(self) -> None:
+        if self.hypertable:
+            raise InputError(
+                "--method",
+                "copy",
+                f"{self.shape_name} is a TimescaleDB hypertable: a copy would swap in a plain "
+                "table and lose its chunks; use partition_drop (drop_chunks) or batch_delete",
+            )
 
     # -- truncate -----------------------------------------------------------------------------
 
@@ -148,6 +212,7 @@ class PostgresCleanupTable(CleanupTable):
         return self.q(f"{COPY_PREFIX}{self.name}"[:63])
 
     def copy_setup_sql(self, cutoff: datetime, high_water: int) -> list[str]:
+        self.refuse_copy_of_hypertable()
         if self.partitioned:
             raise InputError(
                 "--method", "copy", f"{self.shape_name} is partitioned: use partition_drop"

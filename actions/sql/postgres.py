@@ -21,6 +21,10 @@ _COLUMNS = """
 CREATE_PLAIN_TABLE = 'CREATE TABLE "{schema}"."{table}" (' + _COLUMNS + " PRIMARY KEY (id))"
 CREATE_TS_INDEX = 'CREATE INDEX "{table}_ts_idx" ON "{schema}"."{table}" (ts)'
 
+# A hypertable's unique indexes must hold its time column; chunks of one day.
+CREATE_HYPERTABLE_TABLE = 'CREATE TABLE "{schema}"."{table}" (' + _COLUMNS + " PRIMARY KEY (id, ts))"
+MAKE_HYPERTABLE = "SELECT create_hypertable(%s::regclass, by_range('ts', INTERVAL '1 day'))"
+
 # Partition keys must be in the primary key, as on MySQL.
 CREATE_PARTITIONED_TABLE = (
     'CREATE TABLE "{schema}"."{table}" (' + _COLUMNS + " PRIMARY KEY (id, ts))"
@@ -293,3 +297,21 @@ SELECT me.nodename, me.nodeport,
 # -- Ending a session ---------------------------------------------------------------------------
 CANCEL_BACKEND = "SELECT pg_cancel_backend(%s)"
 TERMINATE_BACKEND = "SELECT pg_terminate_backend(%s)"
+
+# -- TimescaleDB hypertables ----------------------------------------------------------------------
+HAS_TIMESCALEDB = "SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb')"
+# The hypertable's time dimension (the column its chunks are ranged on), or no row.
+HYPERTABLE_TIME = """
+SELECT column_name FROM timescaledb_information.dimensions
+ WHERE hypertable_schema = %s AND hypertable_name = %s AND dimension_type = 'Time'
+ ORDER BY dimension_number LIMIT 1
+"""
+# Chunks oldest first, each with its exclusive upper bound (a chunk is its range).
+CHUNKS = """
+SELECT chunk_schema, chunk_name, range_start, range_end
+  FROM timescaledb_information.chunks
+ WHERE hypertable_schema = %s AND hypertable_name = %s
+ ORDER BY range_end
+"""
+LOCK_CHUNK = "LOCK TABLE {chunk} IN ACCESS EXCLUSIVE MODE"
+DROP_CHUNKS = "SELECT drop_chunks({table}::regclass, older_than => {upper}::timestamptz)"

@@ -4,6 +4,8 @@ live log lines and the run's summary."""
 
 from __future__ import annotations
 
+import copy
+import math
 import multiprocessing
 import queue
 import threading
@@ -14,7 +16,6 @@ from typing import Any
 from clustertop.actions.jobs import Job
 from clustertop.actions.workload.driver import (
     CONNECT_FAILED,
-    FLUSH_EVERY_S,
     ConnectionGroup,
     SecondStats,
     Tally,
@@ -30,8 +31,6 @@ from clustertop.core.errors import OperationFailed
 __all__ = ["BuiltinWorkload", "SecondStats", "WorkloadSpec", "workload_job_fields"]
 
 READY_TIMEOUT_S = 30.0  # worker processes import, then connect: generous, but bounded
-# A second is reported once every connection has handed on its counts for it.
-REPORT_LAG_S = FLUSH_EVERY_S + 0.15
 
 
 def workload_job_fields(spec: WorkloadSpec, cluster: str, engine: str) -> dict[str, Any]:
@@ -55,6 +54,11 @@ class BuiltinWorkload(Job):
         self.tally = Tally()
         self.started_mono = 0.0
         self.reported = 0
+        # Per source of counts (the threads of this process, or each worker process): the time
+        # before which its counts are complete. A second is reported once all are past it.
+        self.settled: dict[int, float] = {}
+        # What each reported second said (the test of the live figures reads it back).
+        self.reported_seconds: dict[int, SecondStats] = {}
         self.result: dict[str, Any] | None = None
 
     # -- the job ----------------------------------------------------------------------------------
@@ -102,10 +106,15 @@ class BuiltinWorkload(Job):
     def _run_threads(self, shape: Any) -> None:
         group = ConnectionGroup(self.spec, shape, range(self.spec.connections))
         group.connect()
+        self.settled = {0: 0.0}
         self.started_mono = time.monotonic()
         runner = threading.Thread(
             target=group.run,
-            args=(self.started_mono, self._absorb, lambda: self.cancel_requested),
+            args=(
+                self.started_mono,
+                lambda tally, settled: self._absorb(0, tally, settled),
+                lambda: self.cancel_requested,
+            ),
             name=f"workload-{self.id}",
             daemon=True,
         )
@@ -122,6 +131,7 @@ class BuiltinWorkload(Job):
         go, cancel, start = ctx.Event(), ctx.Event(), ctx.Value("d", 0.0)
         indices = list(range(self.spec.connections))
         chunks = [indices[i :: self.processes] for i in range(self.processes)]
+        self.settled = {chunk[0]: 0.0 for chunk in chunks if chunk}
         workers = [
             ctx.Process(
                 target=process_main,
@@ -180,19 +190,30 @@ class BuiltinWorkload(Job):
                     self._tick()
                 continue
             if kind == "tally":
-                self._absorb(payload)
+                source, tally, settled = payload
+                self._absorb(source, tally, settled)
             elif kind == "failed":
                 self.log(f"worker process failed: {payload}")
                 pending -= 1
+                self._forget_dead(workers)
             elif kind == until:
                 pending -= 1
             if self.started_mono:
                 self._tick()
         return 0
 
+    def _forget_dead(self, workers: Sequence[Any]) -> None:
+        """A worker process that died sends nothing more: its seconds wait no longer."""
+        if not any(w.is_alive() for w in workers):
+            self.settled = dict.fromkeys(self.settled, math.inf)
+
     def _tick(self) -> None:
         elapsed = time.monotonic() - self.started_mono
-        self._report_until(int(elapsed - REPORT_LAG_S))
+        with self.stats_lock:
+            settled = min(self.settled.values(), default=math.inf)
+        # Second k (from k to k+1 s) is final once every operation scheduled in it is counted.
+        if settled != math.inf:
+            self._report_until(int(settled) - 1)
         spec = self.spec
         if spec.transactions:
             with self.stats_lock:
@@ -200,9 +221,10 @@ class BuiltinWorkload(Job):
         else:
             self.progress(min(elapsed, spec.duration_s or 0))
 
-    def _absorb(self, tally: Tally) -> None:
+    def _absorb(self, source: int, tally: Tally, settled: float) -> None:
         with self.stats_lock:
             self.tally.merge(tally)
+            self.settled[source] = settled
 
     # -- numbers ----------------------------------------------------------------------------------
 
@@ -210,16 +232,22 @@ class BuiltinWorkload(Job):
         """Samples and a log line for each whole second up to `last`; None: every second left,
         the run's unfinished last second recorded as a sample but not logged."""
         with self.stats_lock:
-            seconds = dict(self.tally.seconds)
-        if last is None:
-            last = max(seconds, default=-1)
-            partial = int(time.monotonic() - self.started_mono) if self.started_mono else -1
-        else:
-            partial = -1
+            if last is None:
+                last = max(self.tally.seconds, default=-1)
+                partial = int(time.monotonic() - self.started_mono) if self.started_mono else -1
+            else:
+                partial = -1
+            # A copy of what is reported: nothing can land in a final second any more, and
+            # the copy is what the reported figures are checked against.
+            seconds = {
+                k: copy.deepcopy(v)
+                for k, v in self.tally.seconds.items()
+                if self.reported <= k <= last
+            }
         while self.reported <= last:
-            stats = seconds.get(self.reported)
-            if stats is not None:
-                self._report_second(self.reported, stats, partial=self.reported == partial)
+            stats = seconds.get(self.reported) or SecondStats()
+            self.reported_seconds[self.reported] = stats
+            self._report_second(self.reported, stats, partial=self.reported == partial)
             self.reported += 1
 
     def _report_second(self, index: int, stats: SecondStats, *, partial: bool) -> None:

@@ -10,6 +10,7 @@ latency (queueing included) and not as a quietly lower rate (no coordinated omis
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import random
 import signal
@@ -266,6 +267,10 @@ class ConnectionRunner:
         self.tally = Tally()
         self.statements: MySQLStatements | PostgresStatements | None = None
         self.started_mono = 0.0
+        # Every operation scheduled before this time (seconds since the start) has completed
+        # or failed and is in the tally: the seconds before it are final. An operation in
+        # flight holds it at its own scheduled start; a finished runner sets it to infinity.
+        self.settled_s = 0.0
         self.mine: list[int] = []
         self.next_key = shape.key_max + KEY_HEADROOM + index
         # The statements, built once: formatting them per operation is CPU on the hot path.
@@ -275,13 +280,23 @@ class ConnectionRunner:
         self.range_sql = shape.range_sql() if shape.time_column is not None else ""
         self.update_sql = {c.name: shape.update_sql(c) for c in (*shape.updatable, shape.key)}
 
-    def take(self) -> Tally:
+    def take(self) -> tuple[Tally, float]:
+        """The counts since the last take, and the time before which they are complete."""
         with self.lock:
             tally, self.tally = self.tally, Tally()
-        return tally
+            settled = self.settled_s
+            if settled != math.inf and self._idle_unthrottled:
+                # Waiting for nothing: whatever comes next is scheduled from now on.
+                settled = max(settled, time.monotonic() - self.started_mono)
+        return tally, settled
 
-    def _error(self, exc: BaseException, kind: str | None = None) -> None:
-        second = int(time.monotonic() - self.started_mono) if self.started_mono else 0
+    _idle_unthrottled = False
+
+    def _error(
+        self, exc: BaseException, kind: str | None = None, started: float | None = None
+    ) -> None:
+        when = started if started is not None else time.monotonic()
+        second = int(when - self.started_mono) if self.started_mono else 0
         with self.lock:
             self.tally.error(kind or error_kind(exc), second)
 
@@ -295,6 +310,8 @@ class ConnectionRunner:
         self.started_mono = started_mono
         statements: MySQLStatements | PostgresStatements | None = self.statements
         if statements is None:
+            with self.lock:
+                self.settled_s = math.inf  # never connected: nothing of it will come
             return
         spec, shape, stop = self.spec, self.shape, self.stop
         rng = random.Random(spec.seed * 1000 + self.index)
@@ -308,6 +325,9 @@ class ConnectionRunner:
         quota = transactions_for(spec, self.index)
         done = 0
         monotonic = time.monotonic
+        with self.lock:
+            self.settled_s = due - started_mono
+            self._idle_unthrottled = not interval
         try:
             while not stop.is_set():
                 now = monotonic()
@@ -322,6 +342,11 @@ class ConnectionRunner:
                     due += interval
                 else:
                     start = now
+                # Open loop: an operation belongs to the second it was scheduled in, however
+                # late it completes; that second stays open until it has.
+                with self.lock:
+                    self.settled_s = start - started_mono
+                    self._idle_unthrottled = False
                 kind = only or rng.choices(kinds, weights)[0]
                 done += 1
                 try:
@@ -333,7 +358,8 @@ class ConnectionRunner:
                 except (ConnectError, *DB_ERRORS) as exc:
                     # Counted as an error of the run; while the server is away each attempt
                     # to reach it again is one, RECONNECT_PAUSE_S apart.
-                    self._error(exc)
+                    self._error(exc, started=start)
+                    self._settle(due, interval, started_mono)
                     if statements is not None and statements.lost():
                         statements.close()
                         statements = self.statements = None
@@ -342,10 +368,23 @@ class ConnectionRunner:
                     continue
                 end = monotonic()
                 with self.lock:
-                    self.tally.record(kind, (end - start) * 1_000_000, int(end - started_mono))
+                    self.tally.record(kind, (end - start) * 1_000_000, int(start - started_mono))
+                self._settle(due, interval, started_mono)
         finally:
+            with self.lock:
+                self.settled_s = math.inf
             if self.statements is not None:
                 self.statements.close()
+
+    def _settle(self, due: float, interval: float, started_mono: float) -> None:
+        """Nothing in flight: the next operation is scheduled at `due` (throttled) or from
+        now on (unthrottled)."""
+        with self.lock:
+            if interval:
+                self.settled_s = due - started_mono
+            else:
+                self._idle_unthrottled = True
+                self.settled_s = time.monotonic() - started_mono
 
     def _operate(
         self, statements: MySQLStatements | PostgresStatements, kind: str, rng: random.Random
@@ -401,7 +440,7 @@ class ConnectionGroup:
     def run(
         self,
         started_mono: float,
-        sink: Callable[[Tally], None],
+        sink: Callable[[Tally, float], None],
         cancelled: Callable[[], bool],
     ) -> None:
         threads = [
@@ -426,12 +465,16 @@ class ConnectionGroup:
                 t.join(10)
             self._flush(sink)
 
-    def _flush(self, sink: Callable[[Tally], None]) -> None:
+    def _flush(self, sink: Callable[[Tally, float], None]) -> None:
+        """The counts of every connection, and the time before which all of them are final
+        (the earliest of the connections')."""
         merged = Tally()
+        settled = math.inf
         for runner in self.runners:
-            merged.merge(runner.take())
-        if not merged.empty:
-            sink(merged)
+            tally, runner_settled = runner.take()
+            merged.merge(tally)
+            settled = min(settled, runner_settled)
+        sink(merged, settled)
 
 
 def process_main(
@@ -459,7 +502,12 @@ def process_main(
             if cancelled():
                 group.stop.set()
                 break
-        group.run(start.value, lambda tally: out.put(("tally", tally)), cancelled)
+        source = indices[0] if indices else 0
+        group.run(
+            start.value,
+            lambda tally, settled: out.put(("tally", (source, tally, settled))),
+            cancelled,
+        )
         out.put(("done", None))
     except BaseException:
         with contextlib.suppress(Exception):

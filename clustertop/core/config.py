@@ -45,6 +45,8 @@ class ClusterConfig:
     engine: Engine
     nodes: tuple[NodeSpec, ...]
     watched_tables: tuple[str, ...] = ()
+    # TimescaleDB background jobs (id or name) whose failures are known: shown, not warned.
+    silenced_jobs: tuple[str, ...] = ()
     thresholds: Thresholds = field(default_factory=Thresholds)
     poll_interval: float = 1.0
     history: int = 600
@@ -198,8 +200,11 @@ _CLUSTER_KEYS = (
     "actions",
     "heartbeat",
     "heartbeat_table",
+    "silenced_jobs",
 )
-_DEFAULT_KEYS = tuple(k for k in _CLUSTER_KEYS if k not in ("engine", "nodes", "watched_tables"))
+_DEFAULT_KEYS = tuple(
+    k for k in _CLUSTER_KEYS if k not in ("engine", "nodes", "watched_tables", "silenced_jobs")
+)
 _NODE_KEYS = (
     "name",
     "host",
@@ -314,6 +319,16 @@ def _parse_cluster(check: _Checker, path: str, name: str, raw: Mapping[str, Any]
         watched.append(
             validate_table_name(f"{check.origin}: {item_path}", check.string(item_path, item))
         )
+    silenced_raw = raw.get("silenced_jobs", [])
+    if not isinstance(silenced_raw, list):
+        raise check.fail(
+            f"{path}.silenced_jobs", silenced_raw, "must be a list of TimescaleDB job ids or names"
+        )
+    silenced = []
+    for i, item in enumerate(silenced_raw):
+        if isinstance(item, bool) or not isinstance(item, int | str) or str(item).strip() == "":
+            raise check.fail(f"{path}.silenced_jobs[{i}]", item, "must be a job id or name")
+        silenced.append(str(item))
     heartbeat_table = check.string(
         f"{path}.heartbeat_table", raw.get("heartbeat_table", "clustertop.heartbeat")
     )
@@ -336,6 +351,7 @@ def _parse_cluster(check: _Checker, path: str, name: str, raw: Mapping[str, Any]
         engine=engine,
         nodes=tuple(nodes),
         watched_tables=tuple(watched),
+        silenced_jobs=tuple(silenced),
         thresholds=thresholds,
         poll_interval=poll_interval,
         history=history,

@@ -95,18 +95,32 @@ RELATION = """
 SELECT c.oid, c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
  WHERE n.nspname = %s AND c.relname = %s
 """
+# Tables as an operator names them: a partitioned table or a TimescaleDB hypertable is one
+# table, sized with its partitions or chunks; the parts themselves (and TimescaleDB's own
+# schemas) are not listed.
 LARGEST_TABLES = """
 SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
  WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
+   AND NOT EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhrelid = c.oid)
    AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%%'
- ORDER BY pg_total_relation_size(c.oid) DESC LIMIT %s
+   AND n.nspname NOT LIKE '\\_timescaledb%%' AND n.nspname NOT LIKE 'timescaledb\\_%%'
+ ORDER BY pg_total_relation_size(c.oid) + coalesce((
+          SELECT sum(pg_total_relation_size(i.inhrelid)) FROM pg_inherits i
+           WHERE i.inhparent = c.oid), 0) DESC
+ LIMIT %s
 """
 # A plain table is its own single leaf; pg_partition_tree() only answers for partitioned ones.
+# A TimescaleDB hypertable's leaves are its chunks (inheritance children, which
+# pg_partition_tree() does not see); its parent holds no rows.
 LEAVES = """
 WITH tree AS (
     SELECT relid::oid AS relid FROM pg_partition_tree(%(oid)s::oid::regclass) WHERE isleaf
     UNION
+    SELECT i.inhrelid FROM pg_inherits i WHERE %(hypertable)s AND i.inhparent = %(oid)s::oid
+    UNION
     SELECT %(oid)s::oid WHERE NOT EXISTS (SELECT 1 FROM pg_partition_tree(%(oid)s::oid::regclass))
+       AND NOT (%(hypertable)s AND EXISTS (SELECT 1 FROM pg_inherits i
+                                            WHERE i.inhparent = %(oid)s::oid))
 )
 SELECT t.relid, c.relname, c.reltuples::bigint, pg_relation_size(t.relid),
        pg_indexes_size(t.relid), coalesce(s.n_dead_tup, 0), coalesce(s.n_live_tup, 0),

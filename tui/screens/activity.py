@@ -249,6 +249,11 @@ class ActivityScreen(MonitorScreen):
         session = node.sessions.session(int(session_id))
         return (node, session) if session is not None else None
 
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        """enter on a table row (the table takes enter before the screen's binding)."""
+        event.stop()
+        self.action_root_blocker()
+
     def action_toggle_idle(self) -> None:
         self.hide_idle = not self.hide_idle
         self.notify("idle sessions hidden" if self.hide_idle else "idle sessions shown")

@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.events import Resize
 from textual.widgets import DataTable, Static
 
-from clustertop.collectors.samples import NodeSample
+from clustertop.collectors.samples import NodeSample, TimescaleSample
 from clustertop.tui import format as fmt
 from clustertop.tui.alerts import CRIT, OK, lag_level
 from clustertop.tui.screens.base import MonitorScreen, styled
@@ -95,6 +95,9 @@ class OverviewScreen(MonitorScreen):
         if sample.heartbeat_writer:
             parts.append(f"heartbeat {sample.heartbeat_writer}")
         parts.extend(f"unknown: {note}" for note in sample.unknown)
+        timescale = sample.detail.timescale if sample.detail is not None else None
+        if timescale is not None:
+            parts.append(timescale_text(timescale))
         detail.update(" · ".join(parts))
 
     def on_mount(self) -> None:
@@ -173,6 +176,22 @@ class OverviewScreen(MonitorScreen):
         if table.row_count == 0:
             return None
         return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+
+
+def timescale_text(timescale: TimescaleSample) -> str:
+    """TimescaleDB's version and its jobs, the failing ones named with their last error."""
+    text = f"TimescaleDB {timescale.version} ({timescale.license or '?'} license)"
+    if timescale.jobs_error:
+        return f"{text}, jobs not readable: {timescale.jobs_error}"
+    failing = [j for j in timescale.jobs if j.failing]
+    text += f", {len(timescale.jobs)} jobs"
+    for job in failing:
+        silenced = " (silenced)" if job.silenced else ""
+        text += (
+            f"; job {job.job_id} {job.name} FAILING{silenced} ({job.failures or '?'} of "
+            f"{job.runs or '?'} runs): {job.last_error or 'no error recorded'}"
+        )
+    return text
 
 
 def _blocked(sample: NodeSample) -> Text:
