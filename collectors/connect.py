@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import math
 import os
+import ssl
+import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import psycopg
 import pymysql
@@ -25,6 +27,27 @@ class ConnectError(OperationFailed):
 def default_mysql_option_file() -> str | None:
     path = Path.home() / ".my.cnf"
     return str(path) if path.is_file() else None
+
+
+class _MySQLConnection(pymysql.connections.Connection):  # type: ignore[type-arg]
+    """PyMySQL's connection with each TLS context built once per process. PyMySQL builds one
+    for every connection, TLS or not (it tries TLS whenever the server offers it), and building
+    one loads the system's CA bundle: 15 ms of CPU each time (measured), which the poller's
+    connection probe paid every 2 s per node. A CA file replaced on disk is read again by a
+    new process."""
+
+    _contexts: ClassVar[dict[tuple[tuple[str, str], ...], ssl.SSLContext]] = {}
+    _contexts_lock: ClassVar[threading.Lock] = threading.Lock()
+
+    def _create_ssl_ctx(self, sslp: Any) -> ssl.SSLContext:
+        if isinstance(sslp, ssl.SSLContext):
+            return sslp
+        key = tuple(sorted((str(k), str(v)) for k, v in sslp.items()))
+        with self._contexts_lock:
+            context = self._contexts.get(key)
+            if context is None:
+                context = self._contexts[key] = super()._create_ssl_ctx(sslp)  # type: ignore[misc]
+        return context
 
 
 def connect_mysql(
@@ -74,7 +97,7 @@ def connect_mysql(
         # Bounds every read, the server's greeting included, without a session setting.
         kwargs["read_timeout"] = kwargs["write_timeout"] = io_timeout
     try:
-        conn = pymysql.connect(**kwargs)
+        conn = _MySQLConnection(**kwargs)
     except pymysql.err.MySQLError as exc:
         raise ConnectError(error_text(exc)) from None
     except OSError as exc:

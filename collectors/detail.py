@@ -33,7 +33,6 @@ class DetailReader(PeriodicWork):
         super().__init__(f"detail-{target.spec.key}", target.detail_interval)
         self.target = target
         self.collector = adapter_for(target.spec).collector(target.heartbeat_table)
-        self.collector.silenced_jobs = target.silenced_jobs
         self.conn: Any = None
         self.latest: DetailSample | None = None
         self.pass_started: float | None = None  # monotonic start of the running pass

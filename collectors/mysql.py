@@ -89,7 +89,6 @@ class MySQLCollector:
     """One node's reader; remembers only what the server told it once (flavour, page size)."""
 
     show_literals = False  # statements of sessions with their literals (else masked)
-    silenced_jobs: tuple[str, ...] = ()  # TimescaleDB's: nothing of MySQL's
 
     def __init__(self, heartbeat_table: str | None = None) -> None:
         self._mdl_plugin: bool | None = None  # MariaDB's METADATA_LOCK_INFO is loaded

@@ -61,8 +61,6 @@ class PollTarget:
     # A fresh connection this often says whether the node still lets anyone new in.
     probe_interval: float = 2.0
     show_literals: bool = False  # statements of sessions as they are, literals and all
-    # TimescaleDB jobs (by id or name) whose failures are known and not warned about.
-    silenced_jobs: tuple[str, ...] = ()
 
 
 def _same_address(address: str, source: str | None) -> bool:

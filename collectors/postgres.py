@@ -61,7 +61,6 @@ BLOAT_MAX_AGE_S = 60.0
 
 class PostgresCollector:
     show_literals = False  # statements of sessions with their literals (else masked)
-    silenced_jobs: tuple[str, ...] = ()  # TimescaleDB jobs (id or name) not warned about
 
     def __init__(self, heartbeat_table: str | None = None) -> None:
         self.heartbeat_table = heartbeat_table
@@ -493,7 +492,6 @@ class PostgresCollector:
             if conn.broken:
                 raise
             return TimescaleSample(version, license_name, jobs_error=error_text(exc))
-        silenced = set(self.silenced_jobs)
         jobs = tuple(
             TimescaleJobSample(
                 job_id=int(job_id),
@@ -506,7 +504,6 @@ class PostgresCollector:
                 failures=_i(failures),
                 last_started=str(started) if started is not None else None,
                 last_error=printable(" ".join(str(error).split())) if error else None,
-                silenced=str(job_id) in silenced or str(name) in silenced,
             )
             for job_id, name, proc, hypertable, scheduled, status, runs, failures, started, error
             in rows

@@ -273,11 +273,14 @@ class TimescaleJobSample:
     failures: int | None
     last_started: str | None
     last_error: str | None
-    silenced: bool = False  # a known failure the operator chose not to be warned about
 
     @property
     def failing(self) -> bool:
         return self.last_status == "Failed"
+
+    def silenced_by(self, silenced: tuple[str, ...]) -> bool:
+        """A known failure the operator chose not to be warned about (by id or by name)."""
+        return str(self.job_id) in silenced or self.name in silenced
 
 
 @dataclass(frozen=True)

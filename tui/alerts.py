@@ -43,6 +43,10 @@ class AlertBook:
         c = self.config.clusters.get(cluster)
         return c.thresholds if c else Thresholds()
 
+    def _silenced_jobs(self, cluster: str) -> tuple[str, ...]:
+        c = self.config.clusters.get(cluster)
+        return c.silenced_jobs if c else ()
+
     def update(self, round_: PollRound) -> list[Alert]:
         """Fold in a round; returns the alerts that have just become critical."""
         current: dict[str, Alert] = {}
@@ -105,7 +109,10 @@ class AlertBook:
                         )
                     )
             if detail.timescale is not None:
-                failing = [j for j in detail.timescale.jobs if j.failing and not j.silenced]
+                silenced = self._silenced_jobs(node.cluster)
+                failing = [
+                    j for j in detail.timescale.jobs if j.failing and not j.silenced_by(silenced)
+                ]
                 if failing:
                     job = failing[0]
                     more = f" (+{len(failing) - 1} more)" if len(failing) > 1 else ""

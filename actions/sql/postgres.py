@@ -23,7 +23,10 @@ CREATE_TS_INDEX = 'CREATE INDEX "{table}_ts_idx" ON "{schema}"."{table}" (ts)'
 
 # A hypertable's unique indexes must hold its time column; chunks of one day.
 CREATE_HYPERTABLE_TABLE = 'CREATE TABLE "{schema}"."{table}" (' + _COLUMNS + " PRIMARY KEY (id, ts))"
-MAKE_HYPERTABLE = "SELECT create_hypertable(%s::regclass, by_range('ts', INTERVAL '1 day'))"
+MAKE_HYPERTABLE = (
+    "SELECT create_hypertable(%s::regclass, by_range('ts', INTERVAL '1 day'),"
+    " create_default_indexes => false)"
+)
 
 # Partition keys must be in the primary key, as on MySQL.
 CREATE_PARTITIONED_TABLE = (

@@ -18,7 +18,6 @@ def poll_targets(config: Config) -> list[PollTarget]:
             detail_interval=max(5.0, cluster.poll_interval * 5),
             detail_timeout=max(10.0, cluster.poll_interval * 10),
             show_literals=config.ui.show_literals,
-            silenced_jobs=cluster.silenced_jobs,
         )
         for cluster in config.clusters.values()
         for node in cluster.nodes

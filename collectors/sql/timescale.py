@@ -18,7 +18,7 @@ SELECT chunk_name, range_start, range_end, is_compressed
 JOBS = """
 SELECT j.job_id, j.application_name, j.proc_name,
        j.hypertable_schema || '.' || j.hypertable_name, j.scheduled,
-       s.last_run_status, s.total_runs, s.total_failures, s.last_run_started_at,
+       s.last_run_status, s.total_runs, s.total_failures, s.last_run_started_at::text,
        (SELECT e.err_message FROM timescaledb_information.job_errors e
          WHERE e.job_id = j.job_id ORDER BY e.finish_time DESC NULLS LAST LIMIT 1)
   FROM timescaledb_information.jobs j

@@ -97,7 +97,8 @@ class OverviewScreen(MonitorScreen):
         parts.extend(f"unknown: {note}" for note in sample.unknown)
         timescale = sample.detail.timescale if sample.detail is not None else None
         if timescale is not None:
-            parts.append(timescale_text(timescale))
+            cluster = self.state.config.clusters.get(sample.cluster)
+            parts.append(timescale_text(timescale, cluster.silenced_jobs if cluster else ()))
         detail.update(" · ".join(parts))
 
     def on_mount(self) -> None:
@@ -178,7 +179,7 @@ class OverviewScreen(MonitorScreen):
         return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
 
 
-def timescale_text(timescale: TimescaleSample) -> str:
+def timescale_text(timescale: TimescaleSample, silenced_jobs: tuple[str, ...] = ()) -> str:
     """TimescaleDB's version and its jobs, the failing ones named with their last error."""
     text = f"TimescaleDB {timescale.version} ({timescale.license or '?'} license)"
     if timescale.jobs_error:
@@ -186,7 +187,7 @@ def timescale_text(timescale: TimescaleSample) -> str:
     failing = [j for j in timescale.jobs if j.failing]
     text += f", {len(timescale.jobs)} jobs"
     for job in failing:
-        silenced = " (silenced)" if job.silenced else ""
+        silenced = " (silenced)" if job.silenced_by(silenced_jobs) else ""
         text += (
             f"; job {job.job_id} {job.name} FAILING{silenced} ({job.failures or '?'} of "
             f"{job.runs or '?'} runs): {job.last_error or 'no error recorded'}"

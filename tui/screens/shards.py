@@ -71,6 +71,14 @@ def tenants_in(citus: CitusSample, shard_id: int) -> str:
     return text or fmt.DASH
 
 
+def chunk_label(name: str, bound: str | None) -> str:
+    """A hypertable's chunk with its time range: `_hyper_1_3_chunk 11-02 00:00 .. 11-03 00:00`."""
+    if not bound or not bound.startswith("FROM ("):
+        return name
+    start, _, end = bound.removeprefix("FROM (").removesuffix(")").partition(") TO (")
+    return f"{name} {start[5:16]} .. {end[5:16]}"
+
+
 def citus_job_line(jobs: tuple[JobSnapshot, ...]) -> Text | None:
     """The latest rebalance or isolation started here: its state, progress and step now."""
     job = next((j for j in reversed(jobs) if j.kind in CITUS_JOB_KINDS), None)
@@ -312,8 +320,9 @@ class ShardsScreen(MonitorScreen):
         for cluster, t in tables:
             warn = self.state.alerts.thresholds(cluster).skew_warn_ratio
             level = ratio_level(t.partition_skew, warn)
+            kind = f" (hypertable, compression: {t.compression})" if t.hypertable else ""
             table.add_row(
-                Text(f"{cluster} {t.name}", style="bold"),
+                Text(f"{cluster} {t.name}{kind}", style="bold"),
                 styled(f"skew {fmt.ratio(t.partition_skew)}", level),
                 fmt.count(t.rows) + ("" if t.rows_exact else "~"),
                 fmt.size(t.data_bytes),
@@ -322,7 +331,7 @@ class ShardsScreen(MonitorScreen):
             for p in t.partitions:
                 table.add_row(
                     "",
-                    p.name,
+                    chunk_label(p.name, p.bound) if t.hypertable else p.name,
                     fmt.count(p.rows) + ("" if p.rows_exact else "~"),
                     fmt.size(p.data_bytes),
                     fmt.size(p.index_bytes),
