@@ -172,6 +172,11 @@ def test_copy_is_refused_on_a_hypertable_and_maintenance_says_why(ts_lab: Lab) -
     assert done.returncode == 2, done.stderr
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "hypertable" in lines[0] and "plain table" in lines[0], lines
+    done = run_cli("--config", str(ts_lab.config_path), "partitions", "--cluster",
+                   "lab-timescaledb", "--table", HYPER, "--dry-run")
+    assert done.returncode == 2, done.stderr
+    assert "created by TimescaleDB itself" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
 
 
 def test_a_failing_background_job_shows_with_its_error_and_warns_unless_silenced(
@@ -211,3 +216,20 @@ def test_a_failing_background_job_shows_with_its_error_and_warns_unless_silenced
     loud.update(round_)
     texts = [a.text for a in loud.active.values() if "timescaledb jobs" in a.key]
     assert texts and f"job {job.job_id}" in texts[0] and "license" in texts[0], texts
+
+
+def test_compare_runs_partition_drop_on_the_hypertable_beside_the_partitioned_table(
+    ts_lab: Lab,
+) -> None:
+    done = run_cli("--config", str(ts_lab.config_path), "compare", "--cluster",
+                   "lab-timescaledb", "--methods", "partition_drop,drop_chunks", "--rows", "5000",
+                   "--format", "json", "--yes", timeout=600)
+    assert done.returncode == 0, done.stderr
+    rows = json.loads(done.stdout)
+    assert [r["method"] for r in rows] == ["partition_drop", "drop_chunks"], rows
+    partitioned, hyper = rows
+    # Daily partitions and daily chunks share their boundaries (UTC midnights): the same rows
+    # go, the same older rows stay in the straddling part, nothing kept is lost.
+    assert hyper["rows_deleted"] == partitioned["rows_deleted"] > 0
+    assert hyper["rows_left_older"] == partitioned["rows_left_older"]
+    assert hyper["rows_lost"] == 0 and hyper["table"].endswith("cleanup_hyper")

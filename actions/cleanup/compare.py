@@ -14,7 +14,7 @@ from typing import Any
 from clustertop.actions.cleanup.job import CleanupJob, CleanupSpec
 from clustertop.actions.cleanup.throttle import ClusterGauge
 from clustertop.actions.jobs import Job
-from clustertop.actions.seed import SCHEMA, load_cluster
+from clustertop.actions.seed import HYPERTABLE, SCHEMA, load_cluster
 from clustertop.actions.workload.builtin import BuiltinWorkload
 from clustertop.actions.workload.driver import WorkloadSpec
 from clustertop.core.errors import InputError
@@ -28,6 +28,17 @@ METHOD_TABLES = {
     "copy": "cleanup_copy",
     "batch_delete": "cleanup_batch",
 }
+# Where TimescaleDB is installed: partition_drop on the same rows in a hypertable, one chunk a
+# day, which drops its chunks with drop_chunks.
+HYPERTABLE_METHOD = "drop_chunks"
+COMPARABLE = (*METHOD_TABLES, HYPERTABLE_METHOD)
+
+
+def method_and_table(name: str) -> tuple[str, str]:
+    """The cleanup method a compared name runs, and the table it runs on."""
+    if name == HYPERTABLE_METHOD:
+        return "partition_drop", HYPERTABLE
+    return name, METHOD_TABLES[name]
 COLUMNS = (
     ("method", "method"),
     ("duration_s", "duration s"),
@@ -43,9 +54,9 @@ FORMATS = ("table", "md", "csv", "json")
 
 def parse_methods(text: str) -> tuple[str, ...]:
     methods = tuple(m.strip() for m in text.split(",") if m.strip())
-    unknown = [m for m in methods if m not in METHOD_TABLES]
+    unknown = [m for m in methods if m not in COMPARABLE]
     if not methods or unknown:
-        raise InputError("--methods", text, f"a comma-separated list of {', '.join(METHOD_TABLES)}")
+        raise InputError("--methods", text, f"a comma-separated list of {', '.join(COMPARABLE)}")
     if len(set(methods)) != len(methods):
         raise InputError("--methods", text, "names a method twice")
     return methods
@@ -94,7 +105,7 @@ class CompareJob(Job):
     def run(self) -> Sequence[tuple[str, str]]:
         spec = self.spec
         self.progress(0, float(len(spec.methods)))
-        tables = tuple(METHOD_TABLES[m] for m in spec.methods)
+        tables = tuple(method_and_table(m)[1] for m in spec.methods)
         self.log(f"loading {spec.rows:,} rows (seed {spec.seed}) into {', '.join(tables)}")
         report = load_cluster(spec.base.cluster, rows=spec.rows, seed=spec.seed, tables=tables)
         checksums = {t.checksum for t in report.tables}
@@ -125,9 +136,12 @@ class CompareJob(Job):
 
     def _one(self, method: str) -> dict[str, Any]:
         spec = self.spec
-        table = f"{SCHEMA}.{METHOD_TABLES[method]}"
+        cleanup_method, table_name = method_and_table(method)
+        table = f"{SCHEMA}.{table_name}"
         cleanup = CleanupJob(
-            replace(spec.base, method=method, table=table, verify_kept=True, drop_old=True),
+            replace(
+                spec.base, method=cleanup_method, table=table, verify_kept=True, drop_old=True
+            ),
             self.node,
             group=f"compare-{self.id}",
         )
@@ -152,6 +166,7 @@ class CompareJob(Job):
             raise RuntimeError(f"{method} failed: {snap.error}")
         row = dict(cleanup.result)
         row.pop("chunk_rows", None)
+        row["method"] = method  # drop_chunks: partition_drop on the hypertable
         load = workload.result if workload is not None else None
         row["workload_p99_ms"] = load["latency_ms"]["p99"] if load else None
         row["workload_tps"] = load["achieved_tps"] if load else None
