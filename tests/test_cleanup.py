@@ -720,3 +720,108 @@ def test_exactly_the_rows_older_at_the_start_are_taken_and_the_rest_accounted_fo
     assert record["rows_older_at_start"] == len(doomed)
     assert not (doomed - {made_newer}) & set(after), "a row older at the start stayed"
     assert {i for i, ts in seeded.items() if ts >= cutoff} <= set(after)
+
+
+def test_partition_drop_on_postgres_does_not_queue_the_application_behind_it(
+    postgres: ClusterConfig,
+) -> None:
+    """A long transaction reads the table while partition_drop runs: the detach waits for it
+    (DETACH ... CONCURRENTLY), but the application's reads and writes of the table go on
+    meanwhile, where a plain DETACH's ACCESS EXCLUSIVE request queued them all behind it."""
+    table = f"{SCHEMA}.cleanup_partitioned"
+    load_cluster(postgres, rows=4_000, seed=7, tables=("cleanup_partitioned",))
+    node = postgres.nodes[0]
+    holder = connect_postgres(node, connect_timeout=5, autocommit=False)
+    app = connect_postgres(node, connect_timeout=5, statement_timeout=2.0)
+    try:
+        holder.execute(f"SELECT count(*) FROM {table}").fetchall()  # its snapshot stays open
+        spec = _spec(postgres, "partition_drop")
+        job = CleanupJob(spec, node)
+        job.preflight()
+        job.start()
+        assert wait_for(lambda: any("DETACH" in q for q in _active_queries(node)), 20, 0.1)
+        time.sleep(0.5)
+        # The application within its 2 s statement timeout, while the detach waits.
+        app.execute(f"SELECT count(*) FROM {table} WHERE ts > now() - interval '1 day'")
+        app.execute(f"INSERT INTO {table} (ts, user_id, status, amount, payload)"
+                    " VALUES (now(), 1, 'new', 1.00, 'app')")
+        assert job.snapshot().running  # still waiting for the long transaction
+        holder.rollback()
+        job.join(60)
+        snap = job.snapshot()
+        assert snap.state == "finished", (snap.error, snap.log[-5:])
+        assert job.result is not None and job.result["rows_deleted"] > 0
+        cutoff = datetime.fromisoformat(job.result["cutoff"])
+        assert min(_rows(postgres, "cleanup_partitioned").values()) > cutoff - timedelta(days=1)
+    finally:
+        holder.close()
+        app.close()
+
+
+def _active_queries(node: Any) -> list[str]:
+    with sql(node) as run:
+        return [str(q) for (q,) in run(
+            "SELECT query FROM pg_stat_activity WHERE state = 'active'"
+            " AND pid <> pg_backend_pid()")]
+
+
+def test_a_detach_left_by_a_stopped_run_is_dropped_by_the_next_run(
+    postgres: ClusterConfig,
+) -> None:
+    """Stopped between DETACH ... CONCURRENTLY and DROP: the detached table says so (a comment)
+    and the next partition_drop drops it, counting its rows apart."""
+    from clustertop.actions.sql import postgres as pg_sql
+
+    table = f"{SCHEMA}.cleanup_partitioned"
+    load_cluster(postgres, rows=4_000, seed=8, tables=("cleanup_partitioned",))
+    node = postgres.nodes[0]
+    with sql(node) as run:
+        oldest = run(
+            "SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname)"
+            " FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
+            " JOIN pg_namespace n ON n.oid = c.relnamespace"
+            f" WHERE i.inhparent = '{table}'::regclass ORDER BY c.relname LIMIT 1")[0][0]
+        rows = int(run(f"SELECT count(*) FROM {oldest}")[0][0])
+        mark = pg_sql.DETACH_MARK.format(parent=f'"{SCHEMA}"."cleanup_partitioned"')
+        run(f"COMMENT ON TABLE {oldest} IS '{mark}'")
+        run(f"ALTER TABLE {table} DETACH PARTITION {oldest} CONCURRENTLY")  # then "killed"
+    assert rows > 0
+    job = _run_job(_spec(postgres, "partition_drop"), postgres)
+    assert job.result is not None
+    assert job.result["rows_dropped_for_an_earlier_run"] == rows
+    with sql(node) as run:
+        assert run("SELECT to_regclass(%s)", (oldest,)) == [(None,)]
+
+
+def test_a_default_partition_gets_a_clear_refusal_unless_blocking_is_allowed(
+    lab: Lab, postgres: ClusterConfig
+) -> None:
+    table = f"{SCHEMA}.cleanup_dp"
+    with sql(postgres.nodes[0]) as run:
+        run(f"DROP TABLE IF EXISTS {table}")
+        run(f"CREATE TABLE {table} (id bigint NOT NULL, ts timestamptz NOT NULL,"
+            " user_id int NOT NULL, status varchar(16) NOT NULL, amount numeric(10,2) NOT NULL,"
+            " payload varchar(255) NOT NULL, PRIMARY KEY (id, ts)) PARTITION BY RANGE (ts)")
+        run(f"CREATE TABLE {table}_old PARTITION OF {table}"
+            " FOR VALUES FROM ('2000-01-01') TO ('2001-01-01')")
+        run(f"CREATE TABLE {table}_default PARTITION OF {table} DEFAULT")
+        run(f"INSERT INTO {table} SELECT g, timestamptz '2000-06-01' + g * interval '1 min',"
+            " 1, 'old', 1.00, 'x' FROM generate_series(1, 50) g")
+        run(f"INSERT INTO {table} SELECT 100 + g, now(), 1, 'new', 1.00, 'x'"
+            " FROM generate_series(1, 5) g")
+    base = ("--config", str(lab.config_path), "cleanup", "--cluster", postgres.name, "--table",
+            table, "--method", "partition_drop", "--retention-days", "10", "--yes", "--json")
+    try:
+        refused = run_cli(*base)
+        assert refused.returncode == 2, refused.stderr
+        lines = refused.stderr.strip().splitlines()
+        assert len(lines) == 1 and "DEFAULT partition" in lines[0], lines
+        assert "--allow-blocking-detach" in lines[0]
+        done = run_cli(*base, "--allow-blocking-detach")
+        assert done.returncode == 0, done.stderr
+        import json
+
+        assert json.loads(done.stdout)["rows_deleted"] == 50
+    finally:
+        with sql(postgres.nodes[0]) as run:
+            run(f"DROP TABLE IF EXISTS {table}")

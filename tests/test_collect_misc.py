@@ -203,6 +203,44 @@ def test_shard_sizes_citus_cannot_read_stay_unknown_and_name_the_tables() -> Non
     assert as_json["workers"][1]["bytes"] is None and as_json["unavailable_tables"] == ["events"]
 
 
+def test_a_tenant_is_priced_by_its_shard_group_and_unknown_stays_unknown() -> None:
+    """Tenants from citus_stat_tenants rows: each gets the bytes of its shard group (its shard
+    and the colocated shards of the same hash range), unknown when one of them is, and the
+    busiest (queries, then CPU) come first."""
+    from clustertop.tui.screens.shards import sorted_tenants, tenants_in
+
+    nodes = [("w1", 5433, True, "primary", True, 1), ("w2", 5434, True, "primary", True, 2)]
+    shards = [
+        ("events", 1, "events_1", "distributed", 7, "w1", 5433, 300),
+        ("items", 11, "items_11", "distributed", 7, "w1", 5433, 50),  # colocated with 1
+        ("events", 2, "events_2", "distributed", 7, "w2", 5434, None),
+        ("items", 12, "items_12", "distributed", 7, "w2", 5434, 20),
+    ]
+    groups = [(1, 7, "-100"), (11, 7, "-100"), (2, 7, "0"), (12, 7, "0")]
+    tenants = [
+        (7, "42", 5, 7, 0.5, 0.5, "events", 1),  # 12 queries
+        (7, "9", 20, 0, 0.1, 0.0, "events", 2),  # 20 queries, on the worker not answering
+    ]
+    sample = build_citus_sample(nodes, shards, [], tenants=tenants, shard_groups=groups,
+                                tenant_period_s=60)
+    busiest, other = sample.tenants
+    assert (busiest.tenant, busiest.queries, busiest.node, busiest.group_bytes) == (
+        "9", 20, "w2:5434", None)
+    assert (other.tenant, other.queries, other.node, other.group_bytes) == ("42", 12, "w1:5433", 350)
+    assert [t.tenant for t in sorted_tenants(sample.tenants, "bytes")] == ["42", "9"]
+    assert [t.tenant for t in sorted_tenants(sample.tenants, "cpu")] == ["42", "9"]
+    assert tenants_in(sample, 1) == "42" and tenants_in(sample, 3) == "-"
+
+
+def test_a_chunk_label_carries_its_time_range() -> None:
+    from clustertop.tui.screens.shards import chunk_label
+
+    bound = "FROM (2026-11-02 00:00:00+00:00) TO (2026-11-03 00:00:00+00:00)"
+    assert chunk_label("_hyper_1_3_chunk", bound) == "_hyper_1_3_chunk 11-02 00:00 .. 11-03 00:00"
+    assert chunk_label("p20261102", "FOR VALUES FROM ('2026-11-02') TO ('2026-11-03')") == (
+        "p20261102")
+
+
 @pytest.mark.citus
 def test_citus_skew_equals_citus_shards_sums() -> None:
     dsn = os.environ.get("CLUSTERTOP_CITUS_DSN")

@@ -57,6 +57,7 @@ class CleanupSpec:
     ts_column: str | None = None
     lock_wait_s: float = 5.0
     verify_kept: bool = False  # read the kept keys before and after: rows_lost (compare does)
+    allow_blocking_detach: bool = False  # PostgreSQL: a plain DETACH where CONCURRENTLY cannot
 
     def check(self) -> None:
         if self.method not in METHODS:
@@ -92,6 +93,8 @@ class CleanupJob(Job):
         self.throttle: Throttle | None = None
         self.deleted = 0
         self.left_older = 0  # partition_drop: rows older than the cutoff in a kept partition
+        # partition_drop: rows of tables an earlier, stopped run had detached, dropped now.
+        self.leftover_rows = 0
         # batch_delete and copy fix the keys they may take at the start (the doomed set).
         self.older_at_start: int | None = None
         self.unfinished_copy: str | None = None  # what a failed copy left, said in its error
@@ -104,6 +107,7 @@ class CleanupJob(Job):
     def run(self) -> Sequence[tuple[str, str]]:
         spec = self.spec
         table = self.table = open_table(self.node, spec.table, spec.ts_column, spec.lock_wait_s)
+        table.allow_blocking_detach = spec.allow_blocking_detach
         try:
             if not spec.dry_run:  # a dry run sends nothing but reads, not even heartbeats
                 self.gauge = ClusterGauge(spec.cluster, self.node.name).start()
@@ -180,6 +184,7 @@ class CleanupJob(Job):
             "rows_after": rows_after,
             "rows_deleted": self.deleted,
             "rows_left_older": self.left_older,
+            "rows_dropped_for_an_earlier_run": self.leftover_rows,
             "duration_s": round(duration, 3),
             "rows_per_s": round(self.deleted / duration, 1) if duration > 0 else 0.0,
             "chunks": len(self.chunks),
@@ -210,6 +215,7 @@ class CleanupJob(Job):
         its key and time column, and whether the method suits it."""
         spec = self.spec
         table = open_table(self.node, spec.table, spec.ts_column, spec.lock_wait_s)
+        table.allow_blocking_detach = spec.allow_blocking_detach
         try:
             self._preflight(table)
         finally:
@@ -218,6 +224,8 @@ class CleanupJob(Job):
     def _preflight(self, table: CleanupTable) -> None:
         if self.spec.method == "partition_drop":
             table.partitions()  # refuses a table that is not RANGE-partitioned by its time
+            if isinstance(table, PostgresCleanupTable):
+                table.check_detach_allowed()
             return
         if self.spec.method != "copy":
             return
@@ -254,6 +262,16 @@ class CleanupJob(Job):
         self.progress(self.deleted)
 
     def _partition_drop(self, table: CleanupTable, cutoff: datetime, high_water: int) -> None:
+        if isinstance(table, PostgresCleanupTable) and not table.hypertable:
+            # A run stopped between its DETACH and its DROP left a detached table: finished now.
+            for name in table.detached_leftovers():
+                if self.spec.dry_run:
+                    self._plan([f"DROP TABLE {name}"])
+                    continue
+                rows = table.drop_detached(name)
+                self.leftover_rows += rows
+                self.log(f"dropped {name}, detached by an earlier run stopped before its drop:"
+                         f" {rows} rows")
         partitions = table.partitions()
         doomed = [p for p in partitions if p.wholly_before(cutoff)]
         straddling = next((p for p in partitions if not p.wholly_before(cutoff)), None)

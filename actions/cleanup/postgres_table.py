@@ -135,15 +135,93 @@ class PostgresCleanupTable(CleanupTable):
                     (self.qualified(self.name), partition.upper),
                 )
             return rows
+        if self.detach_concurrently:
+            return self._detach_concurrently_and_drop(partition)
+        self.check_detach_allowed()
         with self.exclusive():
             rows = int(self.one(f"SELECT count(*) FROM {partition.name}"))
             for statement in self.drop_partition_sql(partition)[2:]:
                 self.execute(statement)
         return rows
 
+    @functools.cached_property
+    def detach_concurrently(self) -> bool:
+        """Detach without stalling the application (PostgreSQL 14+, no DEFAULT partition):
+        a plain DETACH takes ACCESS EXCLUSIVE on the parent, and every query of the table
+        queues behind it (measured: a 50 TPS workload's p99 went to 958 ms)."""
+        if self.conn.info.server_version < 140000:
+            return False
+        return not self.one(pg_sql.HAS_DEFAULT_PARTITION, (self.table,))
+
+    def _detach_concurrently_and_drop(self, partition: Partition) -> int:
+        """Detach (or finish a detach left pending), then count and drop the table it has
+        become: nothing reaches it through the parent any more, so the count is what the drop
+        removes. Retried as a whole on a lock timeout: a pending detach is finalized."""
+        pending = self.one(pg_sql.DETACH_PENDING, (partition.name,))
+        if pending is False:
+            # A utility statement takes no parameters: the mark is written in as a literal.
+            self.execute(
+                render(pg_sql.MARK_DETACHING.format(partition=partition.name), (self._detach_mark,))
+            )
+            self.execute(self.fmt(pg_sql.DETACH_CONCURRENTLY, partition=partition.name))
+        elif pending is True:
+            self.execute(self.fmt(pg_sql.DETACH_FINALIZE, partition=partition.name))
+        with self.conn.transaction():
+            self.execute(pg_sql.LOCAL_LOCK_TIMEOUT, (f"{round(self.lock_wait_s * 1000)}ms",))
+            self.execute(pg_sql.LOCK_DETACHED.format(partition=partition.name))
+            rows = int(self.one(f"SELECT count(*) FROM {partition.name}"))
+            self.execute(pg_sql.DROP_DETACHED.format(partition=partition.name))
+        return rows
+
+    @property
+    def _detach_mark(self) -> str:
+        return pg_sql.DETACH_MARK.format(parent=self.table)
+
+    def detached_leftovers(self) -> list[str]:
+        """Tables an earlier run detached and was stopped before dropping."""
+        return [str(r[0]) for r in self.rows(pg_sql.LEFTOVER_DETACHED, (self.schema, self._detach_mark))]
+
+    def drop_detached(self, name: str) -> int:
+        """Lock, count and drop a table detached earlier: the count is what the drop removed."""
+        with self.conn.transaction():
+            self.execute(pg_sql.LOCAL_LOCK_TIMEOUT, (f"{round(self.lock_wait_s * 1000)}ms",))
+            self.execute(pg_sql.LOCK_DETACHED.format(partition=name))
+            rows = int(self.one(f"SELECT count(*) FROM {name}"))
+            self.execute(pg_sql.DROP_DETACHED.format(partition=name))
+        return rows
+
+    def check_detach_allowed(self) -> None:
+        """A detach that would stall the application runs only when the operator says so."""
+        if self.hypertable or not self.partitioned or self.detach_concurrently:
+            return
+        if self.allow_blocking_detach:
+            return
+        why = (
+            "has a DEFAULT partition"
+            if self.conn.info.server_version >= 140000
+            else "is on PostgreSQL before 14"
+        )
+        raise InputError(
+            "--table",
+            self.shape_name,
+            f"{why}: DETACH PARTITION ... CONCURRENTLY cannot be used, and a plain DETACH "
+            "locks the whole table (every query waits behind it); pass --allow-blocking-detach "
+            "to do it anyway",
+        )
+
     def drop_partition_sql(self, partition: Partition) -> list[str]:
         if self.hypertable:
             return self._drop_chunk_sql(partition)
+        if self.detach_concurrently:
+            return [
+                render(
+                    pg_sql.MARK_DETACHING.format(partition=partition.name), (self._detach_mark,)
+                ),
+                self.fmt(pg_sql.DETACH_CONCURRENTLY, partition=partition.name),
+                pg_sql.LOCK_DETACHED.format(partition=partition.name),
+                f"SELECT count(*) FROM {partition.name}",
+                pg_sql.DROP_DETACHED.format(partition=partition.name),
+            ]
         return [
             self.fmt(pg_sql.LOCK_EXCLUSIVE),
             f"SELECT count(*) FROM {partition.name}",

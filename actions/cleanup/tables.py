@@ -83,6 +83,9 @@ class Partition:
 class CleanupTable:
     """What both engines share: names, the shape, statement helpers."""
 
+    # PostgreSQL: a DETACH that locks the whole table, where CONCURRENTLY cannot be used.
+    allow_blocking_detach = False
+
     family = ""
     SWAP_NOTE = ""  # what the copy's swap does beyond the statements a dry run prints
 

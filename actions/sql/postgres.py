@@ -155,6 +155,29 @@ SELECT n.nspname, c.relname, pg_get_expr(c.relpartbound, c.oid),
 """
 COUNT_PARTITION_OLDER = "SELECT count(*) FROM {partition} WHERE {ts} < %s"
 DETACH_PARTITION = "ALTER TABLE {table} DETACH PARTITION {partition}"
+# PostgreSQL 14+: SHARE UPDATE EXCLUSIVE on the parent instead of ACCESS EXCLUSIVE, so reads
+# and writes of the parent go on meanwhile. Not in a transaction block; not with a DEFAULT
+# partition. Interrupted in its second phase it leaves the partition "detach pending", which
+# FINALIZE completes.
+DETACH_CONCURRENTLY = "ALTER TABLE {table} DETACH PARTITION {partition} CONCURRENTLY"
+DETACH_FINALIZE = "ALTER TABLE {table} DETACH PARTITION {partition} FINALIZE"
+HAS_DEFAULT_PARTITION = (
+    "SELECT partdefid <> 0 FROM pg_partitioned_table WHERE partrelid = %s::regclass"
+)
+# True: detach pending; False: attached; no row: detached (or gone).
+DETACH_PENDING = "SELECT inhdetachpending FROM pg_inherits WHERE inhrelid = to_regclass(%s)"
+LOCK_DETACHED = "LOCK TABLE {partition} IN ACCESS EXCLUSIVE MODE"
+# A partition about to be detached says so, so that a run killed between the detach and the
+# drop leaves a table the next run recognises (and drops) rather than one nobody knows.
+DETACH_MARK = "clustertop partition_drop: detached from {parent}, to be dropped"
+MARK_DETACHING = "COMMENT ON TABLE {partition} IS %s"
+LEFTOVER_DETACHED = """
+SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname)
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE n.nspname = %s AND c.relkind = 'r' AND obj_description(c.oid, 'pg_class') = %s
+   AND NOT EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhrelid = c.oid)
+ ORDER BY c.relname
+"""
 DROP_DETACHED = "DROP TABLE {partition}"
 CREATE_PARTITION = (
     "CREATE TABLE IF NOT EXISTS {partition} PARTITION OF {table}"

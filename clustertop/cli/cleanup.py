@@ -47,6 +47,12 @@ def add_parsers(add: Any) -> None:
             default=5.0,
             help="longest wait for a table lock, seconds (default 5)",
         )
+        p.add_argument(
+            "--allow-blocking-detach",
+            action="store_true",
+            help="PostgreSQL partition_drop where DETACH ... CONCURRENTLY cannot be used (a "
+            "DEFAULT partition, before 14): a plain DETACH, which every query waits behind",
+        )
         p.add_argument("--yes", action="store_true", help="answer the confirmation (no prompt)")
 
     cleanup = add(
@@ -156,6 +162,7 @@ def _cleanup_spec(args: argparse.Namespace, cluster: Any, table: str, method: st
         drop_old=getattr(args, "drop_old", False),
         ts_column=args.ts_column,
         lock_wait_s=args.lock_wait,
+        allow_blocking_detach=args.allow_blocking_detach,
     )
 
 
