@@ -37,6 +37,10 @@ class JobSnapshot:
     error: str | None = None
     server_job: str | None = None  # the server's own id for it, e.g. "citus job 17"
     current: str | None = None  # the step under way, in a line (a shard move, a chunk)
+    paused: bool = False  # held by the operator at its next chunk boundary
+    # What can be changed while it runs (a cleanup: batch_size, batch_delay_s, max_lag_s) and
+    # the values now; empty for a job that takes no live changes.
+    settings: tuple[tuple[str, str], ...] = ()
 
     @property
     def running(self) -> bool:
@@ -60,6 +64,11 @@ class JobSnapshot:
 
     def series_named(self, name: str) -> tuple[tuple[float, float], ...]:
         return dict(self.series).get(name, ())
+
+
+def _set(event: threading.Event) -> threading.Event:
+    event.set()
+    return event
 
 
 class JobCancelled(Exception):
@@ -89,6 +98,7 @@ class Job(ABC):
     _log: deque[str] = field(default_factory=lambda: deque(maxlen=LOG_LINES))
     _series: dict[str, deque[tuple[float, float]]] = field(default_factory=dict)
     _cancel: threading.Event = field(default_factory=threading.Event)
+    _resume: threading.Event = field(default_factory=lambda: _set(threading.Event()))
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _thread: threading.Thread | None = None
 
@@ -132,6 +142,27 @@ class Job(ABC):
         if self._cancel.wait(seconds):
             raise JobCancelled
 
+    def hold_while_paused(self) -> None:
+        """At a point where stopping leaves the data consistent: wait while the operator
+        holds the job (a cancel still ends it)."""
+        if self._resume.is_set():
+            return
+        self.log("paused by the operator")
+        while not self._resume.wait(0.2):
+            self.check_cancelled()
+        self.log("resumed by the operator")
+
+    # -- live changes: what a job takes while it runs (none by default) ---------------------------
+
+    def live_settings(self) -> tuple[tuple[str, str], ...]:
+        return ()
+
+    def change(self, key: str, value: str) -> str:
+        """Change a setting while the job runs; the line logged. Raises InputError."""
+        from clustertop.core.errors import InputError
+
+        raise InputError(key, value, f"job {self.id} ({self.kind}) takes no live changes")
+
     # -- called from anywhere --------------------------------------------------------------------
 
     def start(self) -> None:
@@ -143,6 +174,13 @@ class Job(ABC):
             if self.state == RUNNING:
                 self.state = CANCELLING
         self._cancel.set()
+
+    def pause(self) -> None:
+        """Hold the job at its next chunk boundary (a job without chunks runs on)."""
+        self._resume.clear()
+
+    def resume(self) -> None:
+        self._resume.set()
 
     def join(self, timeout: float | None = None) -> None:
         if self._thread is not None:
@@ -190,6 +228,8 @@ class Job(ABC):
                 error=self.error,
                 server_job=self.server_job,
                 current=self.current,
+                paused=not self._resume.is_set(),
+                settings=self.live_settings(),
             )
 
 

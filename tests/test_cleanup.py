@@ -776,12 +776,14 @@ def test_a_detach_left_by_a_stopped_run_is_dropped_by_the_next_run(
     load_cluster(postgres, rows=4_000, seed=8, tables=("cleanup_partitioned",))
     node = postgres.nodes[0]
     with sql(node) as run:
-        oldest = run(
+        partitions = [r[0] for r in run(
             "SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname)"
             " FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
             " JOIN pg_namespace n ON n.oid = c.relnamespace"
-            f" WHERE i.inhparent = '{table}'::regclass ORDER BY c.relname LIMIT 1")[0][0]
-        rows = int(run(f"SELECT count(*) FROM {oldest}")[0][0])
+            f" WHERE i.inhparent = '{table}'::regclass ORDER BY c.relname")]
+        # The oldest partition holding rows (the first day's may be empty, by the clock).
+        counted = [(name, int(run(f"SELECT count(*) FROM {name}")[0][0])) for name in partitions]
+        oldest, rows = next((name, n) for name, n in counted if n > 0)
         mark = pg_sql.DETACH_MARK.format(parent=f'"{SCHEMA}"."cleanup_partitioned"')
         run(f"COMMENT ON TABLE {oldest} IS '{mark}'")
         run(f"ALTER TABLE {table} DETACH PARTITION {oldest} CONCURRENTLY")  # then "killed"

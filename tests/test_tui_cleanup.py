@@ -105,3 +105,77 @@ async def test_the_cleanup_form_fits_80x24(lab_config: Config) -> None:
                           "dry", "confirm", "start"):
             region = form.query_one(f"#{widget_id}").region
             assert region.height >= 1 and region.bottom <= 24, (widget_id, region)
+
+
+async def test_P_holds_a_running_cleanup_and_e_changes_its_chunk_size(
+    lab_config: Config, postgres: ClusterConfig
+) -> None:
+    """Live control on Jobs: P holds the job at its next chunk boundary (no chunk runs while
+    held) and lets it go on; e changes the chunk size from the next chunk on. Both logged."""
+    from clustertop.actions.cleanup.job import CleanupJob, CleanupSpec
+    from clustertop.tui.screens.form import JobSettingsForm
+
+    load_cluster(postgres, rows=20_000, seed=3, tables=("cleanup_batch",))
+    spec = CleanupSpec(cluster=postgres, table="cleanup_bench.cleanup_batch",
+                       method="batch_delete", retention_days=10, batch_size=100,
+                       batch_delay_s=0.2)
+    app = make_app(lab_config)
+    async with app.run_test(size=(120, 40)) as pilot:
+        job = CleanupJob(spec, postgres.nodes[0])
+        job.preflight()
+        app.state.jobs.start(job)
+        await pilot.press("6")
+        for _ in range(50):  # the first chunks
+            await pilot.pause(0.2)
+            if len(job.chunks) >= 2:
+                break
+        await pilot.press("P")
+        await pilot.pause(1.0)  # the chunk under way finishes, then it holds
+        held = len(job.chunks)
+        await pilot.pause(1.5)
+        assert len(job.chunks) == held and job.snapshot().paused
+        assert any("paused by the operator" in line for line in job.snapshot().log)
+        await pilot.press("e")
+        await pilot.pause(0.3)
+        form = app.screen
+        assert isinstance(form, JobSettingsForm)
+        form.query_one("#batch_size", Input).value = "400"
+        await pilot.press("enter")
+        await pilot.pause(0.3)
+        await pilot.press("P")
+        for _ in range(50):
+            await pilot.pause(0.2)
+            if len(job.chunks) >= held + 2:
+                break
+        log = job.snapshot().log
+        assert any("resumed by the operator" in line for line in log)
+        assert any("batch_size 100 -> 400" in line for line in log), log[-5:]
+        assert [c["rows"] for c in job.chunks[held:held + 2]] == [400, 400], job.chunks[held:]
+        job.cancel()
+        job.join(30)
+
+
+def test_the_sentinel_file_stops_a_cleanup_cleanly(postgres: ClusterConfig, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from clustertop.actions.cleanup.job import CleanupJob, CleanupSpec
+
+    load_cluster(postgres, rows=20_000, seed=4, tables=("cleanup_batch",))
+    sentinel = tmp_path / "stop-cleanups"
+    spec = CleanupSpec(cluster=postgres, table="cleanup_bench.cleanup_batch",
+                       method="batch_delete", retention_days=10, batch_size=100,
+                       batch_delay_s=0.1, sentinel=str(sentinel))
+    job = CleanupJob(spec, postgres.nodes[0])
+    job.preflight()
+    job.start()
+    import time
+
+    deadline = time.monotonic() + 30
+    while len(job.chunks) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    sentinel.touch()
+    job.join(30)
+    snap = job.snapshot()
+    assert snap.state == "cancelled", (snap.state, snap.error)
+    assert any(f"sentinel {sentinel} exists" in line for line in snap.log)
+    # Stopped at a chunk boundary: every chunk committed whole (100 rows each, the last may
+    # be short only at the end of the keys).
+    assert all(c["rows"] == 100 for c in job.chunks), job.chunks

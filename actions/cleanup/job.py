@@ -9,9 +9,10 @@ cutoff: rows written during the run are never taken, whatever their timestamp.
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -58,6 +59,7 @@ class CleanupSpec:
     lock_wait_s: float = 5.0
     verify_kept: bool = False  # read the kept keys before and after: rows_lost (compare does)
     allow_blocking_detach: bool = False  # PostgreSQL: a plain DETACH where CONCURRENTLY cannot
+    sentinel: str | None = None  # a file whose appearance stops the run at the next chunk
 
     def check(self) -> None:
         if self.method not in METHODS:
@@ -317,10 +319,15 @@ class CleanupJob(Job):
         index = 0
         try:
             while True:
-                end = table.doomed_chunk_end(last, spec.batch_size)
+                size = self.spec.batch_size
+                end = table.doomed_chunk_end(last, size)
                 if end is None:
                     break
                 self._between_chunks(first=index == 0)
+                if self.spec.batch_size != size:  # changed live while it waited
+                    end = table.doomed_chunk_end(last, self.spec.batch_size)
+                    if end is None:
+                        break
                 started = time.monotonic()
                 rows = table.delete_doomed_chunk(last, end, cutoff)
                 self.deleted += rows
@@ -391,10 +398,15 @@ class CleanupJob(Job):
             last, copied, index = 0, 0, 0
             skipped: set[int] = set()
             while True:
-                end = table.chunk_end(last, copy_end, spec.batch_size, None)
+                size = self.spec.batch_size
+                end = table.chunk_end(last, copy_end, size, None)
                 if end is None:
                     break
                 self._between_chunks(first=index == 0)
+                if self.spec.batch_size != size:  # changed live while it waited
+                    end = table.chunk_end(last, copy_end, self.spec.batch_size, None)
+                    if end is None:
+                        break
                 started = time.monotonic()
                 rows = table.copy_chunk(last, end, cutoff, high_water)
                 skipped.update(table.uncopied_keys(last, end, cutoff, high_water))
@@ -473,7 +485,12 @@ class CleanupJob(Job):
 
     def _between_chunks(self, *, first: bool) -> None:
         """The only points a run stops at: after a whole chunk, before the next."""
+        sentinel = self.spec.sentinel
+        if sentinel and os.path.exists(sentinel):
+            self.log(f"sentinel {sentinel} exists: stopping at this chunk boundary")
+            self.cancel()
         self.check_cancelled()
+        self.hold_while_paused()
         if not first and self.spec.batch_delay_s:
             self.wait(self.spec.batch_delay_s)
         assert self.throttle is not None
@@ -482,6 +499,42 @@ class CleanupJob(Job):
         if self.throttle.pauses != before:
             self.record("pauses", float(self.throttle.pauses))
         self.check_cancelled()
+
+    # -- live changes -------------------------------------------------------------------------
+
+    LIVE = ("batch_size", "batch_delay_s", "max_lag_s")
+
+    def live_settings(self) -> tuple[tuple[str, str], ...]:
+        spec = self.spec
+        return (
+            ("batch_size", str(spec.batch_size)),
+            ("batch_delay_s", f"{spec.batch_delay_s:g}"),
+            ("max_lag_s", "off" if spec.max_lag_s is None else f"{spec.max_lag_s:g}"),
+        )
+
+    def change(self, key: str, value: str) -> str:
+        """batch_size, batch_delay_s or max_lag_s ("off" for none), from the next chunk on."""
+        if key not in self.LIVE:
+            raise InputError(key, value, f"must be one of {', '.join(self.LIVE)}")
+        try:
+            if key == "batch_size":
+                new = replace(self.spec, batch_size=int(value))
+            elif key == "batch_delay_s":
+                new = replace(self.spec, batch_delay_s=float(value))
+            else:
+                new = replace(
+                    self.spec, max_lag_s=None if value.lower() == "off" else float(value)
+                )
+        except ValueError:
+            raise InputError(key, value, "must be a number") from None
+        new.check()
+        old = dict(self.live_settings())[key]
+        self.spec = new
+        if key == "max_lag_s" and self.throttle is not None:
+            self.throttle.max_lag_s = new.max_lag_s
+        line = f"{key} {old} -> {dict(self.live_settings())[key]} (changed by the operator)"
+        self.log(line)
+        return line
 
     def _chunk(self, rows: int, started: float, name: str | None = None) -> None:
         seconds = time.monotonic() - started

@@ -53,6 +53,12 @@ def add_parsers(add: Any) -> None:
             help="PostgreSQL partition_drop where DETACH ... CONCURRENTLY cannot be used (a "
             "DEFAULT partition, before 14): a plain DETACH, which every query waits behind",
         )
+        p.add_argument(
+            "--sentinel",
+            metavar="PATH",
+            help="stop cleanly at the next chunk boundary once this file exists (pt-archiver's"
+            " --sentinel)",
+        )
         p.add_argument("--yes", action="store_true", help="answer the confirmation (no prompt)")
 
     cleanup = add(
@@ -163,6 +169,7 @@ def _cleanup_spec(args: argparse.Namespace, cluster: Any, table: str, method: st
         ts_column=args.ts_column,
         lock_wait_s=args.lock_wait,
         allow_blocking_detach=args.allow_blocking_detach,
+        sentinel=args.sentinel,
     )
 
 

@@ -108,3 +108,24 @@ class OneLineForm(ModalScreen[R | None], Generic[R]):
             least = "0 or more" if zero_ok else "more than 0"
             raise ValueError(f"{widget_id}: must be {least} ({text!r})")
         return value  # type: ignore[no-any-return]
+
+
+class JobSettingsForm(OneLineForm[dict[str, str]]):
+    """`e` on Jobs: the running job's live settings, each changed from its next chunk on."""
+
+    TITLE_TEXT = "change the running job"
+    SUBMIT_LABEL = "Change"
+
+    def __init__(self, job_id: int, settings: Sequence[tuple[str, str]]) -> None:
+        super().__init__()
+        self.job_id = job_id
+        self.settings = tuple(settings)
+
+    def fields(self) -> list[tuple[str, Widget]]:
+        return [(key, Input(value=value, id=key)) for key, value in self.settings]
+
+    def submit(self) -> None:
+        changed = {
+            key: self._value(key) for key, value in self.settings if self._value(key) != value
+        }
+        self.dismiss(changed)

@@ -11,6 +11,7 @@ from textual.widgets import DataTable, Static
 from clustertop.actions.jobs import CANCELLED, FAILED, FINISHED, JobSnapshot
 from clustertop.tui import format as fmt
 from clustertop.tui.screens.base import MonitorScreen
+from clustertop.tui.screens.form import JobSettingsForm
 
 STATE_STYLE = {FINISHED: "green", FAILED: "bold red", CANCELLED: "yellow"}
 
@@ -26,7 +27,15 @@ class JobsScreen(MonitorScreen):
     SCREEN_NAME = "Jobs"
     SCREEN_TITLE = "6 Jobs"
     BINDINGS = [
-        Binding("x", "stop_job", "Stop job", id="stop_job", tooltip="stop the selected job")
+        Binding("x", "stop_job", "Stop job", id="stop_job", tooltip="stop the selected job"),
+        Binding(
+            "P", "pause_job", "Pause/resume job", id="pause-job",
+            tooltip="hold the selected job at its next chunk boundary, or let it go on",
+        ),
+        Binding(
+            "e", "change_job", "Change job", id="change-job",
+            tooltip="change the selected job's chunk size, delay or max lag while it runs",
+        ),
     ]
     DEFAULT_CSS = """
     JobsScreen #jobs { height: auto; max-height: 9; }
@@ -98,6 +107,8 @@ class JobsScreen(MonitorScreen):
             f"job {job.id}{server}: {job.kind} {job.title} on {job.cluster} ", style="bold"
         )
         text.append(job.state, style=STATE_STYLE.get(job.state, "cyan"))
+        if job.paused and job.running:
+            text.append(" (paused by the operator: P resumes)", style="bold yellow")
         total = f"/{fmt.count(job.total)}" if job.total else ""
         text.append(f" · {fmt.count(job.done)}{total} {job.unit}")
         lag = job.series_named("lag_s")
@@ -107,6 +118,12 @@ class JobsScreen(MonitorScreen):
         if pauses:
             text.append(f" · {int(pauses[-1][1])} pauses")
         text.append("\n")
+        if job.settings and job.running:
+            text.append(
+                "settings (e changes): "
+                + ", ".join(f"{k} {v}" for k, v in job.settings) + "\n",
+                style="dim",
+            )
         if job.current and job.running:
             text.append(f"now: {job.current}\n", style="cyan")
         if job.error:
@@ -158,3 +175,45 @@ class JobsScreen(MonitorScreen):
         if live is not None:
             live.cancel()
             self.notify(f"stopping job {job.id}")
+
+    def _running_selected(self) -> JobSnapshot | None:
+        job = self.selected()
+        running = [j for j in self.state.job_snapshots if j.running]
+        if (job is None or not job.running) and len(running) == 1:
+            job = running[0]
+        if job is None or not job.running:
+            self.notify("no running job selected", severity="warning")
+            return None
+        return job
+
+    def action_pause_job(self) -> None:
+        job = self._running_selected()
+        live = self.state.jobs.get(job.id) if job is not None else None
+        if job is None or live is None:
+            return
+        if job.paused:
+            live.resume()
+            self.notify(f"job {job.id} resumes")
+        else:
+            live.pause()
+            self.notify(f"job {job.id} holds at its next chunk boundary")
+
+    def action_change_job(self) -> None:
+        job = self._running_selected()
+        if job is None:
+            return
+        if not job.settings:
+            self.notify(f"job {job.id} ({job.kind}) takes no live changes", severity="warning")
+            return
+
+        def apply(changes: dict[str, str] | None) -> None:
+            live = self.state.jobs.get(job.id)
+            if not changes or live is None:
+                return
+            for key, value in changes.items():
+                try:
+                    self.notify(live.change(key, value))
+                except Exception as exc:  # a bad value: said, the job unchanged
+                    self.notify(" ".join(str(exc).split()), severity="error")
+
+        self.app.push_screen(JobSettingsForm(job.id, job.settings), apply)
