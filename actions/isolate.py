@@ -24,7 +24,7 @@ from psycopg import sql as pgsql
 
 from clustertop.actions.jobs import Job
 from clustertop.actions.rebalance import (
-    TRANSFER_MODES,
+    check_citus_change,
     connect,
     coordinator,
     read_citus_state,
@@ -48,14 +48,7 @@ class IsolateSpec:
     transfer_mode: str = "auto"
 
     def check(self) -> None:
-        if self.transfer_mode not in TRANSFER_MODES:
-            raise InputError(
-                "--transfer-mode", self.transfer_mode, f"must be one of {', '.join(TRANSFER_MODES)}"
-            )
-        if self.cluster.engine != "citus":
-            raise InputError(
-                "--cluster", self.cluster.name, f"is {self.cluster.engine}, not a Citus cluster"
-            )
+        check_citus_change(self.cluster, self.transfer_mode)
         if self.target is not None:
             host, _, port = self.target.rpartition(":")
             if not host or not port.isdigit():

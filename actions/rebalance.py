@@ -230,14 +230,17 @@ class RebalanceSpec:
     transfer_mode: str = "auto"
 
     def check(self) -> None:
-        if self.transfer_mode not in TRANSFER_MODES:
-            raise InputError(
-                "--transfer-mode", self.transfer_mode, f"must be one of {', '.join(TRANSFER_MODES)}"
-            )
-        if self.cluster.engine != "citus":
-            raise InputError(
-                "--cluster", self.cluster.name, f"is {self.cluster.engine}, not a Citus cluster"
-            )
+        check_citus_change(self.cluster, self.transfer_mode)
+
+
+def check_citus_change(cluster: ClusterConfig, transfer_mode: str) -> None:
+    """What every shard-moving change needs: a Citus cluster and a transfer mode it knows."""
+    if transfer_mode not in TRANSFER_MODES:
+        raise InputError(
+            "--transfer-mode", transfer_mode, f"must be one of {', '.join(TRANSFER_MODES)}"
+        )
+    if cluster.engine != "citus":
+        raise InputError("--cluster", cluster.name, f"is {cluster.engine}, not a Citus cluster")
 
 
 def coordinator(cluster: ClusterConfig) -> NodeSpec:

@@ -79,14 +79,18 @@ def cmd_isolate(args: argparse.Namespace) -> int:
     confirm(
         args, f"the isolation above splits and moves shards of {cluster.name}.", cluster.name
     )
-    job = IsolateJob(spec, plan)
+    return _follow_and_report(IsolateJob(spec, plan), "isolate", args.json)
+
+
+def _follow_and_report(job: Any, kind: str, as_json: bool) -> int:
+    """Follow a Citus job to its end on the terminal, save its record, print its result."""
     snap = follow(job, say)
     if snap.error:
         raise OperationFailed(snap.error)
     record = job.result or {}
     if record:
-        save_result("isolate", record)
-    if args.json:
+        save_result(kind, record)
+    if as_json:
         print(json.dumps(record, indent=2, default=str))
     else:
         print(", ".join(f"{label} {value}" for label, value in snap.summary))
@@ -124,14 +128,4 @@ def cmd_rebalance(args: argparse.Namespace) -> int:
         f"the rebalance above moves shards between the workers of {cluster.name}.",
         cluster.name,
     )
-    job = RebalanceJob(spec, plan)
-    snap = follow(job, say)
-    if snap.error:
-        raise OperationFailed(snap.error)
-    record = job.result or {}
-    save_result("rebalance", record)
-    if args.json:
-        print(json.dumps(record, indent=2, default=str))
-    else:
-        print(", ".join(f"{label} {value}" for label, value in snap.summary))
-    return 0 if snap.state == "finished" else 1
+    return _follow_and_report(RebalanceJob(spec, plan), "rebalance", args.json)

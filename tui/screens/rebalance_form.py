@@ -20,6 +20,20 @@ class RebalanceRequest:
     transfer_mode: str
 
 
+def cluster_field(clusters: tuple[str, ...]) -> tuple[str, Widget]:
+    return (
+        "cluster",
+        FormSelect([(c, c) for c in clusters], value=clusters[0], allow_blank=False, id="cluster"),
+    )
+
+
+def transfer_field() -> tuple[str, Widget]:
+    return (
+        "transfer",
+        FormSelect([(m, m) for m in TRANSFER_MODES], value="auto", allow_blank=False, id="mode"),
+    )
+
+
 class RebalanceForm(OneLineForm[RebalanceRequest]):
     TITLE_TEXT = "rebalance shards"
     SUBMIT_LABEL = "Plan"
@@ -30,15 +44,7 @@ class RebalanceForm(OneLineForm[RebalanceRequest]):
 
     def fields(self) -> list[tuple[str, Widget]]:
         return [
-            (
-                "cluster",
-                FormSelect(
-                    [(c, c) for c in self.clusters],
-                    value=self.clusters[0],
-                    allow_blank=False,
-                    id="cluster",
-                ),
-            ),
+            cluster_field(self.clusters),
             (
                 "strategy",
                 FormSelect(
@@ -49,12 +55,7 @@ class RebalanceForm(OneLineForm[RebalanceRequest]):
                 ),
             ),
             ("drain", Input(value="", placeholder="HOST:PORT to empty, or nothing", id="drain")),
-            (
-                "transfer",
-                FormSelect(
-                    [(m, m) for m in TRANSFER_MODES], value="auto", allow_blank=False, id="mode"
-                ),
-            ),
+            transfer_field(),
         ]
 
     def submit(self) -> None:
@@ -96,15 +97,7 @@ class IsolateForm(OneLineForm[IsolateRequest]):
 
     def fields(self) -> list[tuple[str, Widget]]:
         return [
-            (
-                "cluster",
-                FormSelect(
-                    [(c, c) for c in self.clusters],
-                    value=self.clusters[0],
-                    allow_blank=False,
-                    id="cluster",
-                ),
-            ),
+            cluster_field(self.clusters),
             ("table", Input(value="", placeholder="the hottest shard's table", id="table")),
             (
                 "tenant",
@@ -115,12 +108,7 @@ class IsolateForm(OneLineForm[IsolateRequest]):
                 ),
             ),
             ("move to", Input(value="", placeholder="HOST:PORT, or the emptiest worker", id="to")),
-            (
-                "transfer",
-                FormSelect(
-                    [(m, m) for m in TRANSFER_MODES], value="auto", allow_blank=False, id="mode"
-                ),
-            ),
+            transfer_field(),
         ]
 
     def submit(self) -> None:
