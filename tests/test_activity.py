@@ -314,6 +314,11 @@ async def test_k_and_K_end_the_blocker_through_the_tui_and_refuse_without_action
                         rows = [str(k.value) for k in table.rows]
                         if key in rows and waiter_key in rows:
                             break
+                    # The chain on screen: the blocker as the root, the waiter under it.
+                    chains: DataTable[Any] = app.screen.query_one("#chains", DataTable)
+                    chain_cells = [str(chains.get_row_at(r)[0]) for r in range(chains.row_count)]
+                    assert chain_cells[0] == str(blocker.id), chain_cells
+                    assert f"└ {waiter.id}" in chain_cells[1], chain_cells
                     table.focus()
                     # enter on the waiter jumps to the root of its chain: the blocker.
                     table.move_cursor(row=table.get_row_index(f"{node.key}#{waiter.id}"))
