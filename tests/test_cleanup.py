@@ -46,8 +46,8 @@ def _utc(ts: datetime) -> datetime:
 
 
 class Writer:
-    """Inserts a row at a time, each `ts` within two hours either side of now - retention,
-    committed one by one; remembers what it committed."""
+    """Inserts a row at a time, each `ts` within two hours either side of now - retention (and
+    within the day that cutoff falls in), committed one by one; remembers what it committed."""
 
     def __init__(self, cluster: ClusterConfig, table: str) -> None:
         self.cluster, self.table = cluster, table
@@ -77,9 +77,14 @@ class Writer:
         try:
             while not self._stop.is_set():
                 side = rng.choice((-1, 1))
-                ts = datetime.now(UTC) - timedelta(days=RETENTION_DAYS) + side * timedelta(
-                    seconds=rng.uniform(60, 7200)
-                )
+                cutoff = datetime.now(UTC) - timedelta(days=RETENTION_DAYS)
+                ts = cutoff + side * timedelta(seconds=rng.uniform(60, 7200))
+                # Never before the day the cutoff falls in: that day's partition is the one
+                # partition_drop keeps, while the day before it is dropped during the run, and
+                # an application writing into a dropped day fails by design (within two hours
+                # after midnight UTC this test once did exactly that).
+                day_start = cutoff.replace(hour=0, minute=0, second=0, microsecond=0)
+                ts = max(ts, day_start + timedelta(seconds=rng.uniform(1, 60)))
                 try:
                     if mysql:
                         with conn.cursor() as cur:
@@ -154,7 +159,7 @@ def test_the_right_rows_remain_with_a_writer_on_both_sides_of_the_cutoff(
     newer = {i for i, ts in existing.items() if ts >= cutoff}
     assert newer <= set(after), "a row newer than the cutoff at start was removed"
     if method == "partition_drop":
-        boundary = min(ts for i, ts in after.items() if i in seeded)
+        boundary = min(ts for i, ts in after.items() if i in existing)
         assert boundary < cutoff  # the straddling day stays ...
         assert cutoff - boundary < timedelta(days=1)  # ... and nothing before it
         gone = set(existing) - set(after)
