@@ -397,6 +397,15 @@ def _progress(p: Poller, session_id: int) -> list[tuple[str | None, float]]:
             if g.session_id == session_id and g.fraction is not None]
 
 
+def _progress_until_done(p: Poller, session: Session) -> list[tuple[str | None, float]]:
+    """The session's progress readings, polled every 0.1 s while its statement runs."""
+    seen: list[tuple[str | None, float]] = []
+    while session.thread is not None and session.thread.is_alive():
+        seen += _progress(p, session.id)
+        time.sleep(0.1)
+    return seen
+
+
 def _rises_over_three_polls(seen: list[tuple[str | None, float]]) -> bool:
     """Three readings in one phase, each further than the one before."""
     for i in range(len(seen) - 2):
@@ -415,7 +424,6 @@ def test_an_index_build_on_a_million_rows_shows_rising_progress(postgres: Cluste
         run("CREATE TABLE activity_test.big AS SELECT g AS id, repeat(md5(g::text), 4)"
             " AS payload FROM generate_series(1, 1000000) g")
     p = poller(node)
-    seen: list[tuple[str | None, float]] = []
     try:
         with sessions(node) as open_session:
             builder = open_session()
@@ -424,9 +432,7 @@ def test_an_index_build_on_a_million_rows_shows_rising_progress(postgres: Cluste
             # build lasts long enough (seconds) to be seen over several polls.
             builder.start("CREATE INDEX big_payload ON activity_test.big"
                           " ((md5(md5(payload)) || payload))")
-            while builder.thread is not None and builder.thread.is_alive():
-                seen += _progress(p, builder.id)
-                time.sleep(0.1)
+            seen = _progress_until_done(p, builder)
         assert builder.error is None, builder.error
         assert _rises_over_three_polls(seen), seen
     finally:
@@ -444,16 +450,13 @@ def test_a_table_rebuild_on_a_million_rows_shows_rising_progress(mariadb: Cluste
         run("INSERT INTO activity_test.big SELECT seq, REPEAT(MD5(seq), 7)"
             " FROM activity_test.seq_1_to_1000000")
     p = poller(node)
-    seen: list[tuple[str | None, float]] = []
     try:
         with sessions(node) as open_session:
             rebuilder = open_session()
             # MariaDB reports progress (PROCESSLIST's STAGE, MAX_STAGE, PROGRESS) for a table
             # copy; an in-place rebuild (FORCE's default on InnoDB) reports none at all.
             rebuilder.start("ALTER TABLE activity_test.big FORCE, ALGORITHM=COPY")
-            while rebuilder.thread is not None and rebuilder.thread.is_alive():
-                seen += _progress(p, rebuilder.id)
-                time.sleep(0.1)
+            seen = _progress_until_done(p, rebuilder)
         assert rebuilder.error is None, rebuilder.error
         assert _rises_over_three_polls(seen), seen
     finally:
