@@ -544,6 +544,12 @@ def test_a_dry_run_prints_the_sql_and_changes_nothing(
         (["--method", "batch_delete", "--max-lag", "inf"], "--max-lag: must be a finite"),
         (["--method", "copy", "--lock-wait", "1e400"], "--lock-wait: must be a finite"),
         (["--method", "batch_delete", "--retention-days", "1e9"], "--retention-days: must be at most"),
+        (["--method", "partition_drop", "--target-lag", "0.3"],
+         "--target-lag: paces chunked methods only"),
+        (["--method", "truncate", "--chunk-time", "0.5"], "--chunk-time: paces chunked methods only"),
+        (["--method", "batch_delete", "--target-lag", "1", "--max-lag", "0.5"],
+         "--max-lag: is below --target-lag"),
+        (["--method", "batch_delete", "--target-lag", "-1"], "--target-lag: must be"),
     ],
 )
 def test_bad_cleanup_input_is_one_line_exit_2(lab: Lab, mariadb: ClusterConfig,
@@ -832,3 +838,80 @@ def test_a_default_partition_gets_a_clear_refusal_unless_blocking_is_allowed(
     finally:
         with sql(postgres.nodes[0]) as run:
             run(f"DROP TABLE IF EXISTS {table}")
+
+
+def test_target_lag_holds_the_replicas_p95_lag_and_the_rate_rises_once_the_replica_speeds_up(
+    mariadb: ClusterConfig,
+) -> None:
+    """A 500k-row batch_delete paced to a 0.5 s lag while the replica applies slowly (a trigger
+    on its copy of the table sleeps every 1000th row): the replica's lag, read independently
+    from its heartbeat row, stays at or under the target at p95; once the trigger is dropped
+    the controller finds the faster replica and the rate rises."""
+    cluster, target = mariadb, 0.5
+    primary, replica = cluster.nodes[0], cluster.nodes[1]
+    load_cluster(cluster, rows=1_000_000, seed=3, tables=("cleanup_batch",))
+    with sql(primary) as run:
+        server_id = int(run("SELECT @@server_id")[0][0])
+    with sql(replica) as run:
+        # Row events fire a replica's own triggers only with this on (MariaDB).
+        run("SET GLOBAL slave_run_triggers_for_rbr = YES")
+        run("SET SESSION sql_log_bin = 0")
+        run(
+            f"CREATE TRIGGER {SCHEMA}.slow_apply BEFORE DELETE ON {SCHEMA}.cleanup_batch"
+            " FOR EACH ROW BEGIN IF OLD.id % 1000 = 0 THEN DO SLEEP(0.03); END IF; END"
+        )
+    spec = _spec(cluster, "batch_delete", batch_size=5000, batch_delay_s=0.0,
+                 target_lag_s=target)
+    job = CleanupJob(spec, primary)
+    ages: list[float] = []
+    progress: list[tuple[float, float]] = []
+    dropped_at: float | None = None
+    shown: list[str] = []
+    try:
+        job.start()
+        with sql(replica) as run:
+            while job.snapshot().running:
+                snap = job.snapshot()
+                now = time.monotonic()
+                progress.append((now, snap.done))
+                shown.append(snap.current or "")
+                if snap.done > 0:  # the run's heartbeat writer is on: its row's age is the lag
+                    rows = run(
+                        "SELECT TIMESTAMPDIFF(MICROSECOND, ts, UTC_TIMESTAMP(6)) / 1e6"
+                        " FROM clustertop.heartbeat WHERE server_id = %s", (server_id,)
+                    )
+                    ages.append(float(rows[0][0]))
+                if dropped_at is None and snap.total and snap.done >= 0.4 * snap.total:
+                    run("SET SESSION sql_log_bin = 0")
+                    run(f"DROP TRIGGER {SCHEMA}.slow_apply")
+                    dropped_at = now
+                time.sleep(0.1)
+    finally:
+        job.cancel()
+        job.join(60)
+        with sql(replica) as run:
+            run("SET SESSION sql_log_bin = 0")
+            run(f"DROP TRIGGER IF EXISTS {SCHEMA}.slow_apply")
+            run("SET GLOBAL slave_run_triggers_for_rbr = NO")
+    snap = job.snapshot()
+    assert snap.state == "finished", snap.error
+    record = job.result
+    assert record is not None and record["rows_deleted"] > 490_000
+    assert dropped_at is not None
+    # The heartbeat's age is the lag plus up to one write interval (50 ms).
+    ages.sort()
+    independent_p95 = ages[int(0.95 * (len(ages) - 1))] - 0.05
+    assert independent_p95 <= target, (independent_p95, record["pace"])
+    assert record["p95_lag_s"] is not None and record["p95_lag_s"] <= target, record
+    assert record["max_lag_s"] is not None and record["max_lag_s"] < target * 3, record
+
+    def rate(start: float, end: float) -> float:
+        inside = [(t, d) for t, d in progress if start <= t <= end]
+        return (inside[-1][1] - inside[0][1]) / (inside[-1][0] - inside[0][0])
+
+    first_chunk = next(t for t, d in progress if d > 0)
+    slowed = rate(first_chunk + 1.0, dropped_at)
+    freed = rate(dropped_at + 1.5, max(t for t, d in progress if d < record["rows_deleted"]))
+    assert freed > 1.4 * slowed, (slowed, freed, record["pace"])
+    # What the Jobs screen shows of the controller while it runs.
+    assert any("replica applies" in line and f"target {target:g} s" in line for line in shown)

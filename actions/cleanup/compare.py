@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from clustertop.actions.cleanup.job import CleanupJob, CleanupSpec
+from clustertop.actions.cleanup.job import CHUNKED, CleanupJob, CleanupSpec
 from clustertop.actions.cleanup.throttle import ClusterGauge
 from clustertop.actions.jobs import Job
 from clustertop.actions.seed import HYPERTABLE, SCHEMA, load_cluster
@@ -137,10 +137,13 @@ class CompareJob(Job):
     def _one(self, method: str) -> dict[str, Any]:
         spec = self.spec
         cleanup_method, table_name = method_and_table(method)
+        chunked = cleanup_method in CHUNKED  # pacing applies to these only
         table = f"{SCHEMA}.{table_name}"
         cleanup = CleanupJob(
             replace(
-                spec.base, method=cleanup_method, table=table, verify_kept=True, drop_old=True
+                spec.base, method=cleanup_method, table=table, verify_kept=True, drop_old=True,
+                target_lag_s=spec.base.target_lag_s if chunked else None,
+                chunk_time_s=spec.base.chunk_time_s if chunked else None,
             ),
             self.node,
             group=f"compare-{self.id}",

@@ -20,6 +20,7 @@ import psycopg
 import pymysql
 
 from clustertop.actions.cleanup.mysql_table import MySQLCleanupTable
+from clustertop.actions.cleanup.pace import Pacer
 from clustertop.actions.cleanup.postgres_table import PostgresCleanupTable
 from clustertop.actions.cleanup.tables import open_table
 from clustertop.actions.cleanup.throttle import ClusterGauge, LoadLimit, Throttle
@@ -31,6 +32,10 @@ from clustertop.core.errors import InputError, OperationFailed
 from clustertop.core.nodes import NodeSpec
 
 METHODS = ("partition_drop", "truncate", "copy", "batch_delete")
+CHUNKED = ("copy", "batch_delete")  # the methods whose chunks can be paced
+# The heartbeat a paced run writes: every 50 ms, so the lag it steers by is read to +-25 ms
+# (the monitor's 0.2 s would be +-0.1 s, a third of a 0.3 s target).
+PACED_HEARTBEAT_S = 0.05
 CleanupTable = MySQLCleanupTable | PostgresCleanupTable
 
 
@@ -60,6 +65,10 @@ class CleanupSpec:
     verify_kept: bool = False  # read the kept keys before and after: rows_lost (compare does)
     allow_blocking_detach: bool = False  # PostgreSQL: a plain DETACH where CONCURRENTLY cannot
     sentinel: str | None = None  # a file whose appearance stops the run at the next chunk
+    # Pacing (batch_delete, copy): chunk sizes and pauses steered toward this replica lag.
+    target_lag_s: float | None = None
+    # Chunks sized to take this long on the primary (pt-online-schema-change's --chunk-time).
+    chunk_time_s: float | None = None
 
     def check(self) -> None:
         if self.method not in METHODS:
@@ -72,6 +81,27 @@ class CleanupSpec:
             raise InputError("--batch-delay", self.batch_delay_s, "must be 0 or more")
         if self.max_lag_s is not None and self.max_lag_s <= 0:
             raise InputError("--max-lag", self.max_lag_s, "must be more than 0")
+        for flag, value in (("--target-lag", self.target_lag_s),
+                            ("--chunk-time", self.chunk_time_s)):
+            if value is None:
+                continue
+            if not 0 < value <= 3600:
+                raise InputError(flag, value, "must be more than 0 and at most 3600 seconds")
+            if self.method not in CHUNKED:
+                raise InputError(
+                    flag, value, f"paces chunked methods only ({', '.join(CHUNKED)}), not"
+                    f" {self.method}"
+                )
+        if (self.target_lag_s is not None and self.max_lag_s is not None
+                and self.max_lag_s < self.target_lag_s):
+            raise InputError(
+                "--max-lag", self.max_lag_s, f"is below --target-lag {self.target_lag_s:g}:"
+                " the hard stop must be at or above the target"
+            )
+
+    @property
+    def paced(self) -> bool:
+        return self.target_lag_s is not None or self.chunk_time_s is not None
 
 
 class CleanupJob(Job):
@@ -93,6 +123,8 @@ class CleanupJob(Job):
         self.table: CleanupTable | None = None
         self.gauge: ClusterGauge | None = None
         self.throttle: Throttle | None = None
+        self.pacer: Pacer | None = None
+        self._last_chunk: tuple[int, float] = (0, 0.0)  # rows and seconds of the last chunk
         self.deleted = 0
         self.left_older = 0  # partition_drop: rows older than the cutoff in a kept partition
         # partition_drop: rows of tables an earlier, stopped run had detached, dropped now.
@@ -111,10 +143,24 @@ class CleanupJob(Job):
         table = self.table = open_table(self.node, spec.table, spec.ts_column, spec.lock_wait_s)
         table.allow_blocking_detach = spec.allow_blocking_detach
         try:
+            if spec.paced:
+                self.pacer = Pacer(
+                    spec.batch_size,
+                    target_lag_s=spec.target_lag_s,
+                    chunk_time_s=spec.chunk_time_s,
+                )
             if not spec.dry_run:  # a dry run sends nothing but reads, not even heartbeats
-                self.gauge = ClusterGauge(spec.cluster, self.node.name).start()
+                self.gauge = ClusterGauge(
+                    spec.cluster,
+                    self.node.name,
+                    heartbeat_interval=PACED_HEARTBEAT_S if spec.target_lag_s else None,
+                ).start()
                 self.throttle = Throttle(
-                    self.gauge, spec.max_lag_s, spec.max_load, spec.critical_load
+                    self.gauge,
+                    spec.max_lag_s,
+                    spec.max_load,
+                    spec.critical_load,
+                    needs_lag=spec.target_lag_s is not None,
                 )
             return self._run(table)
         except DB_FAILURES as exc:
@@ -195,6 +241,10 @@ class CleanupJob(Job):
             "batch_delay_s": spec.batch_delay_s if spec.method == "batch_delete" else None,
             "max_lag_s": _round(self.gauge.max_lag_s if self.gauge else None),
             "mean_lag_s": _round(self.gauge.mean_lag_s if self.gauge else None),
+            "p95_lag_s": _round(self.gauge.lag_percentile(95) if self.gauge else None),
+            "target_lag_s": spec.target_lag_s,
+            "chunk_time_s": spec.chunk_time_s,
+            "pace": self._pace_record(),
             "pauses": self.throttle.pauses if self.throttle else 0,
             "paused_s": round(self.throttle.paused_s, 2) if self.throttle else 0.0,
             "log_bytes": table.log_bytes_since(position),
@@ -319,13 +369,13 @@ class CleanupJob(Job):
         index = 0
         try:
             while True:
-                size = self.spec.batch_size
+                size = self._chunk_size()
                 end = table.doomed_chunk_end(last, size)
                 if end is None:
                     break
                 self._between_chunks(first=index == 0)
-                if self.spec.batch_size != size:  # changed live while it waited
-                    end = table.doomed_chunk_end(last, self.spec.batch_size)
+                if self._chunk_size() != size:  # changed live, or paced, while it waited
+                    end = table.doomed_chunk_end(last, self._chunk_size())
                     if end is None:
                         break
                 started = time.monotonic()
@@ -398,13 +448,13 @@ class CleanupJob(Job):
             last, copied, index = 0, 0, 0
             skipped: set[int] = set()
             while True:
-                size = self.spec.batch_size
+                size = self._chunk_size()
                 end = table.chunk_end(last, copy_end, size, None)
                 if end is None:
                     break
                 self._between_chunks(first=index == 0)
-                if self.spec.batch_size != size:  # changed live while it waited
-                    end = table.chunk_end(last, copy_end, self.spec.batch_size, None)
+                if self._chunk_size() != size:  # changed live, or paced, while it waited
+                    end = table.chunk_end(last, copy_end, self._chunk_size(), None)
                     if end is None:
                         break
                 started = time.monotonic()
@@ -491,53 +541,111 @@ class CleanupJob(Job):
             self.cancel()
         self.check_cancelled()
         self.hold_while_paused()
-        if not first and self.spec.batch_delay_s:
-            self.wait(self.spec.batch_delay_s)
+        if not first:
+            delay = self.spec.batch_delay_s
+            if self.pacer is not None and self.spec.target_lag_s is not None:
+                delay = self.pacer.delay_after(*self._last_chunk)  # the paced rate's pause
+            if delay:
+                self.wait(delay)
         assert self.throttle is not None
         before = self.throttle.pauses
         self.throttle.wait_until_clear(cancelled=lambda: self.cancel_requested, say=self.log)
         if self.throttle.pauses != before:
             self.record("pauses", float(self.throttle.pauses))
         self.check_cancelled()
+        self._observe()
+
+    def _chunk_size(self) -> int:
+        return self.pacer.chunk_rows() if self.pacer is not None else self.spec.batch_size
+
+    def _observe(self) -> None:
+        """Hand the pacer the newest lag reading (each once; it ignores repeats)."""
+        if self.pacer is None or self.gauge is None:
+            return
+        reading = self.gauge.latest
+        if reading is not None and reading.lag_unknown is None:
+            self.pacer.observe(reading.at, reading.lag_s)
+        self.set_current(self.pacer.state().line())
+
+    def _pace_record(self) -> dict[str, Any] | None:
+        if self.pacer is None:
+            return None
+        state = self.pacer.state()
+        return {
+            "mode": state.mode,
+            "last_chunk_rows": state.chunk_rows,
+            "rate_rows_s": _round(state.rate_rows_s, 0),
+            "primary_rows_s": _round(state.primary_rows_s, 0),
+            "replica_rows_s": _round(state.replica_rows_s, 0),
+        }
 
     # -- live changes -------------------------------------------------------------------------
 
-    LIVE = ("batch_size", "batch_delay_s", "max_lag_s")
+    LIVE = ("batch_size", "batch_delay_s", "max_lag_s", "target_lag_s", "chunk_time_s")
+    OPTIONAL = ("max_lag_s", "target_lag_s", "chunk_time_s")  # "off" turns these off
 
     def live_settings(self) -> tuple[tuple[str, str], ...]:
         spec = self.spec
-        return (
+        pairs = [
             ("batch_size", str(spec.batch_size)),
             ("batch_delay_s", f"{spec.batch_delay_s:g}"),
-            ("max_lag_s", "off" if spec.max_lag_s is None else f"{spec.max_lag_s:g}"),
-        )
+            ("max_lag_s", _off(spec.max_lag_s)),
+        ]
+        if spec.method in CHUNKED:
+            pairs += [("target_lag_s", _off(spec.target_lag_s)),
+                      ("chunk_time_s", _off(spec.chunk_time_s))]
+        return tuple(pairs)
 
     def change(self, key: str, value: str) -> str:
-        """batch_size, batch_delay_s or max_lag_s ("off" for none), from the next chunk on."""
-        if key not in self.LIVE:
-            raise InputError(key, value, f"must be one of {', '.join(self.LIVE)}")
+        """A setting of LIVE (the optional ones take "off"), from the next chunk on."""
+        if key not in dict(self.live_settings()):
+            names = ", ".join(k for k, _ in self.live_settings())
+            raise InputError(key, value, f"must be one of {names}")
         try:
             if key == "batch_size":
-                new = replace(self.spec, batch_size=int(value))
-            elif key == "batch_delay_s":
-                new = replace(self.spec, batch_delay_s=float(value))
+                number: float | None = int(value)
             else:
-                new = replace(
-                    self.spec, max_lag_s=None if value.lower() == "off" else float(value)
-                )
+                number = None if value.strip().lower() == "off" else float(value)
         except ValueError:
             raise InputError(key, value, "must be a number") from None
+        if number is None and key not in self.OPTIONAL:
+            raise InputError(key, value, "must be a number (only a limit can be off)")
+        new = replace(self.spec, **{key: number})  # type: ignore[arg-type]
         new.check()
         old = dict(self.live_settings())[key]
         self.spec = new
-        if key == "max_lag_s" and self.throttle is not None:
-            self.throttle.max_lag_s = new.max_lag_s
+        self._apply_change(key)
         line = f"{key} {old} -> {dict(self.live_settings())[key]} (changed by the operator)"
         self.log(line)
         return line
 
+    def _apply_change(self, key: str) -> None:
+        spec = self.spec
+        if key == "max_lag_s" and self.throttle is not None:
+            self.throttle.max_lag_s = spec.max_lag_s
+        if key == "target_lag_s" and self.throttle is not None:
+            self.throttle.needs_lag = spec.target_lag_s is not None
+        if key in ("batch_size", "target_lag_s", "chunk_time_s"):
+            if not spec.paced:
+                self.pacer = None
+                self.set_current(None)
+            elif self.pacer is None:
+                self.pacer = Pacer(spec.batch_size, target_lag_s=spec.target_lag_s,
+                                   chunk_time_s=spec.chunk_time_s)
+            elif key == "batch_size":
+                self.pacer.reset_chunk(spec.batch_size)
+            elif key == "target_lag_s":
+                self.pacer.set_target(spec.target_lag_s)
+            else:
+                self.pacer.chunk_time_s = spec.chunk_time_s
+
     def _chunk(self, rows: int, started: float, name: str | None = None) -> None:
         seconds = time.monotonic() - started
+        self._last_chunk = (rows, seconds)
+        if self.pacer is not None:
+            self.pacer.committed(rows, seconds, time.time())
+            self.record("chunk_rows", float(rows))
+            self._observe()
         reading = self.gauge.latest if self.gauge else None
         lag = reading.lag_s if reading else None
         self.chunks.append(
@@ -589,3 +697,7 @@ class CleanupJob(Job):
 
 def _round(value: float | None, digits: int = 3) -> float | None:
     return round(value, digits) if value is not None else None
+
+
+def _off(value: float | None) -> str:
+    return "off" if value is None else f"{value:g}"

@@ -61,13 +61,17 @@ class Reading:
 class ClusterGauge:
     """Worst replica lag and the primary's load, refreshed every GAUGE_INTERVAL_S."""
 
-    def __init__(self, cluster: ClusterConfig, primary: str) -> None:
+    def __init__(
+        self, cluster: ClusterConfig, primary: str, *, heartbeat_interval: float | None = None
+    ) -> None:
         targets = [
             PollTarget(
                 spec=node,
                 connect_timeout=cluster.connect_timeout,
                 statement_timeout=cluster.statement_timeout,
                 heartbeat_table=cluster.heartbeat_table if cluster.heartbeat else None,
+                # A finer heartbeat when a run steers by the lag; the monitor's own otherwise.
+                heartbeat_interval=heartbeat_interval or PollTarget.heartbeat_interval,
                 watched_tables=(),
                 detail_interval=1e9,  # table details are not what throttling needs
                 detail_timeout=1.0,
@@ -153,6 +157,14 @@ class ClusterGauge:
     def max_lag_s(self) -> float | None:
         return max(self.lags) if self.lags else None
 
+    def lag_percentile(self, percent: float) -> float | None:
+        """Nearest-rank percentile of every reading's worst lag."""
+        if not self.lags:
+            return None
+        ordered = sorted(self.lags)
+        rank = max(1, -(-len(ordered) * percent // 100))  # ceil
+        return ordered[int(rank) - 1]
+
     @property
     def mean_lag_s(self) -> float | None:
         return sum(self.lags) / len(self.lags) if self.lags else None
@@ -164,6 +176,7 @@ class Throttle:
     max_lag_s: float | None = None
     max_load: LoadLimit | None = None
     critical_load: LoadLimit | None = None
+    needs_lag: bool = False  # paced to a lag target: an unknown lag holds the run too
     pauses: int = 0
     paused_s: float = 0.0
 
@@ -175,11 +188,12 @@ class Throttle:
             raise CriticalLoad(
                 f"critical load: {critical.name} {reading.active} >= {critical.value:g}"
             )
-        if self.max_lag_s is not None:
-            if reading.lag_unknown:
-                return reading.lag_unknown
-            if reading.lag_s is not None and reading.lag_s > self.max_lag_s:
-                return f"replica lag {reading.lag_s:.2f} s > {self.max_lag_s:g} s"
+        watches_lag = self.max_lag_s is not None or self.needs_lag
+        if watches_lag and reading.lag_unknown:
+            return reading.lag_unknown
+        max_lag = self.max_lag_s
+        if max_lag is not None and reading.lag_s is not None and reading.lag_s > max_lag:
+            return f"replica lag {reading.lag_s:.2f} s > {max_lag:g} s"
         if self.max_load and reading.active is not None and reading.active > self.max_load.value:
             return f"{self.max_load.name} {reading.active} > {self.max_load.value:g}"
         return None
@@ -188,7 +202,8 @@ class Throttle:
         self, *, cancelled: Callable[[], bool], say: Callable[[str], None]
     ) -> None:
         """Block while a limit is exceeded, judged on a reading at most FRESH_S old."""
-        if self.max_lag_s is None and self.max_load is None and self.critical_load is None:
+        if (self.max_lag_s is None and self.max_load is None and self.critical_load is None
+                and not self.needs_lag):
             return
         reading = self.gauge.reading(newer_than=time.time() - FRESH_S)
         reason = self.why_wait(reading)

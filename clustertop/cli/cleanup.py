@@ -38,6 +38,20 @@ def add_parsers(add: Any) -> None:
         p.add_argument(
             "--max-lag", type=positive_float, help="pause while a replica lags more (seconds)"
         )
+        p.add_argument(
+            "--target-lag",
+            type=positive_float,
+            metavar="S",
+            help="batch_delete, copy: size chunks and the pauses between them to keep the"
+            " replicas' lag near S seconds (its p95 at or under S); --max-lag stays the hard stop",
+        )
+        p.add_argument(
+            "--chunk-time",
+            type=positive_float,
+            metavar="S",
+            help="batch_delete, copy: size each chunk to take S seconds on the primary"
+            " (pt-online-schema-change's --chunk-time)",
+        )
         p.add_argument("--max-load", help="pause while the primary is busier: Threads_running=N")
         p.add_argument("--critical-load", help="abort at this load: Threads_running=N")
         p.add_argument("--ts-column", help="the time column (default: the first date/time one)")
@@ -160,6 +174,8 @@ def _cleanup_spec(args: argparse.Namespace, cluster: Any, table: str, method: st
         batch_size=args.batch_size,
         batch_delay_s=args.batch_delay,
         max_lag_s=args.max_lag,
+        target_lag_s=args.target_lag,
+        chunk_time_s=args.chunk_time,
         max_load=parse_load_limit(args.max_load, "--max-load") if args.max_load else None,
         critical_load=(
             parse_load_limit(args.critical_load, "--critical-load") if args.critical_load else None
@@ -260,7 +276,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
         resolve_pattern(args.with_workload, custom=config.mixes)
     elif args.tps:
         raise InputError("--tps", args.tps, "needs --with-workload PATTERN")
-    base = _cleanup_spec(args, cluster, "cleanup_bench.cleanup_batch", methods[0])
+    # The base is a template each method's run is made from (pacing only where it chunks).
+    base = _cleanup_spec(args, cluster, "cleanup_bench.cleanup_batch", "batch_delete")
     spec = CompareSpec(base, methods, args.rows, args.seed, args.with_workload, args.tps)
     job = changes.compare_job_for(spec, bool(args.allow_actions))
     confirm(
