@@ -179,3 +179,21 @@ def test_the_sentinel_file_stops_a_cleanup_cleanly(postgres: ClusterConfig, tmp_
     # Stopped at a chunk boundary: every chunk committed whole (100 rows each, the last may
     # be short only at the end of the keys).
     assert all(c["rows"] == 100 for c in job.chunks), job.chunks
+
+
+async def test_the_live_settings_form_of_a_paced_cleanup_fits_80x24() -> None:
+    """`e` on a batch_delete: chunk size, delay, max lag, target lag and chunk time, each on
+    screen at 80x24 (the form is rendering only: canned app)."""
+    from clustertop.tui.screens.form import JobSettingsForm
+    from tests.tui_support import canned_app
+
+    settings = (("batch_size", "5000"), ("batch_delay_s", "0.1"), ("max_lag_s", "off"),
+                ("target_lag_s", "0.3"), ("chunk_time_s", "off"))
+    app = canned_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.push_screen(JobSettingsForm(1, settings))
+        await pilot.pause()
+        for key, value in settings:
+            field = app.screen.query_one(f"#{key}", Input)
+            assert field.value == value
+            assert field.region.height >= 1 and field.region.bottom <= 24, (key, field.region)

@@ -611,7 +611,10 @@ class CleanupJob(Job):
         if number is None and key not in self.OPTIONAL:
             raise InputError(key, value, "must be a number (only a limit can be off)")
         new = replace(self.spec, **{key: number})  # type: ignore[arg-type]
-        new.check()
+        try:
+            new.check()
+        except InputError as exc:  # said with the name the operator typed, not the flag's
+            raise InputError(key, value, exc.problem) from None
         old = dict(self.live_settings())[key]
         self.spec = new
         self._apply_change(key)

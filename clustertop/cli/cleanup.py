@@ -5,12 +5,13 @@ its job on stderr while it runs."""
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import sys
 from typing import Any
 
 from clustertop.cli.common import require_actions, resolve_config, save_result, say
-from clustertop.cli.terminal import confirm, follow
+from clustertop.cli.terminal import confirm, controlled, follow
 from clustertop.cli.types import days, non_negative_float, positive_float, positive_int, whole_days
 from clustertop.core.errors import MISSING, InputError, OperationFailed
 from clustertop.usecases import changes
@@ -210,6 +211,7 @@ def cmd_cleanup(args: argparse.Namespace) -> int:
     table = _table_arg(args, cluster)
     spec = _cleanup_spec(args, cluster, table, args.method)
     job = changes.cleanup_job_for(spec, bool(args.allow_actions))
+    job.id = 1  # this process's one job, as `clustertop job list` names it (PID:1)
     if not spec.dry_run:
         scope = (
             "ALL rows of"
@@ -217,7 +219,8 @@ def cmd_cleanup(args: argparse.Namespace) -> int:
             else (f"rows older than {args.retention_days:g} days from")
         )
         confirm(args, f"{args.method} removes {scope} {table} on {cluster.name}.", table)
-    snap = follow(job, say)
+    with controlled(lambda: [job], "cleanup"):
+        snap = follow(job, say)
     return _finish(job, snap, args.json, "cleanup")
 
 
@@ -279,13 +282,22 @@ def cmd_compare(args: argparse.Namespace) -> int:
     # The base is a template each method's run is made from (pacing only where it chunks).
     base = _cleanup_spec(args, cluster, "cleanup_bench.cleanup_batch", "batch_delete")
     spec = CompareSpec(base, methods, args.rows, args.seed, args.with_workload, args.tps)
-    job = changes.compare_job_for(spec, bool(args.allow_actions))
+    child_ids = itertools.count(2)  # the compare is job 1, each method's run the next
+
+    def start_child(child: Any) -> None:
+        child.id = next(child_ids)
+        child.start()
+
+    job = changes.compare_job_for(spec, bool(args.allow_actions), start_child)
+    job.id = 1
     confirm(
         args,
         f"compare reloads and cleans the cleanup_bench tables of {cluster.name}.",
         "cleanup_bench",
     )
-    snap = follow(job, say)
+    # The method running now takes `clustertop job` commands, as a cleanup of its own would.
+    with controlled(lambda: [j for j in (job.running_child,) if j is not None], "compare"):
+        snap = follow(job, say)
     if snap.error:
         raise OperationFailed(snap.error)
     save_result("compare", {"rows": args.rows, "methods": job.rows})

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from clustertop.cli import cleanup as cleanup_commands
+from clustertop.cli import jobs as job_commands
 from clustertop.cli import rebalance as rebalance_commands
 from clustertop.cli import sessions as session_commands
 from clustertop.cli.common import require_actions, resolve_config, save_result, say
@@ -324,6 +325,7 @@ COMMANDS = {
     "rebalance": rebalance_commands.cmd_rebalance,
     "isolate": rebalance_commands.cmd_isolate,
     "kill": session_commands.cmd_kill,
+    "job": job_commands.cmd_job,
     "poll": cmd_poll,
     "workload": cmd_workload,
     "serve": cmd_serve,

@@ -4,7 +4,10 @@ background job to its end with its log on stderr."""
 from __future__ import annotations
 
 import argparse
+import contextlib
+import sys
 import time
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from clustertop.core.errors import MISSING, InputError
@@ -26,6 +29,25 @@ def confirm(args: argparse.Namespace, prompt: str, expected: str) -> None:
         raise InputError(
             "confirmation", answer or MISSING, f"did not match {expected}: nothing done"
         )
+
+
+@contextlib.contextmanager
+def controlled(jobs: Callable[[], Sequence[Any]], command: str) -> Iterator[None]:
+    """While a change runs, `clustertop job` can pause, change and stop it; the socket says
+    where on stderr. A machine where no socket can be made runs the change all the same."""
+    from clustertop.core.errors import OperationFailed
+    from clustertop.usecases.control import ControlServer
+
+    try:
+        server = ControlServer(jobs, command).__enter__()
+    except (OSError, OperationFailed) as exc:
+        print(f"clustertop: note: no live control (`clustertop job`): {exc}", file=sys.stderr)
+        yield
+        return
+    try:
+        yield
+    finally:
+        server.__exit__(None, None, None)
 
 
 def follow(job: Any, say: Any) -> Any:
