@@ -29,7 +29,7 @@ TAU_S = 1.0  # a lag away from the setpoint is brought back over about this long
 # +-25 ms, and a poll round takes a few ms more.
 BUSY_LAG_S = 0.06
 WINDOW_S = (0.6, 2.5)  # apply rates are measured over windows this long
-START_SECONDS_PER_CHUNK = 0.5
+START_SECONDS_PER_CHUNK = 0.25
 GROW_PER_READING = 0.4  # rate x (1 + this) at most per reading while the replica keeps up
 PROBE_OVER_KNOWN = 0.25  # while it keeps up, send at most this much over its last known rate
 MIN_RATE = 200.0  # rows/s: never so slow that a pause is the whole run
