@@ -33,6 +33,7 @@ from clustertop.collectors.sessions import (
     SessionsSample,
     build_sessions_sample,
     is_ddl,
+    mask_literals,
     metadata_lock_waits,
     shown_statement,
 )
@@ -241,13 +242,17 @@ class MySQLCollector:
     def read(self, conn: pymysql.connections.Connection[Any]) -> NodeReading:
         unknown: list[str] = []
         with conn.cursor() as cur:
+            started = time.perf_counter()
+            self._execute(cur, sql.PROBE)
+            cur.fetchone()
+            probe_ms = (time.perf_counter() - started) * 1000
             self._execute(cur, sql.VERSION)
             version, max_connections, server_id, page_size = cur.fetchone()  # type: ignore[misc]
             self.is_mariadb = "MariaDB" in str(version)
             self.page_size = int(page_size)
             self._execute(cur, sql.GLOBAL_STATUS)
             status = {name: value for name, value in cur.fetchall()}
-            trx = self._trx_metrics(cur, unknown)
+            trx, trx_rollbacks = self._trx_metrics(cur, unknown)
         role = "primary"
         with conn.cursor(pymysql.cursors.DictCursor) as dcur:
             try:
@@ -296,8 +301,10 @@ class MySQLCollector:
                 replication=tuple(replicas),
                 unknown=tuple(unknown),
             ),
+            probe_ms=probe_ms,
             counters={
                 "transactions": commits,
+                "rollbacks": trx_rollbacks if trx is not None else num("Com_rollback"),
                 "queries": num("Questions"),
                 # MariaDB 10.11 dropped Innodb_rows_*; its handler counters are the same thing.
                 "rows_read": _either(num("Innodb_rows_read"), num("Rows_read")),
@@ -312,18 +319,21 @@ class MySQLCollector:
             trx_metrics=trx is not None,
         )
 
-    def _trx_metrics(self, cur: Any, unknown: list[str]) -> float | None:
+    def _trx_metrics(self, cur: Any, unknown: list[str]) -> tuple[float | None, float | None]:
+        """InnoDB's transactions (commits and rollbacks) and rollbacks, when its monitors are
+        on; else (None, None)."""
         try:
             self._execute(cur, sql.TRX_METRICS if self.is_mariadb else sql.TRX_METRICS_MYSQL)
         except pymysql.err.MySQLError as exc:
             if is_missing_privilege(exc):
                 # TPS then counts explicit COMMITs only, which the figure's source says.
                 unknown.append(unknown_for("TPS of autocommit statements", "PROCESS ON *.*"))
-            return None
+            return None, None
         rows = cur.fetchall()
         if len(rows) < 4 or not all(int(r[2]) for r in rows):
-            return None
-        return float(sum(int(r[1]) for r in rows))
+            return None, None
+        rollbacks = sum(int(r[1]) for r in rows if r[0] == "trx_rollbacks")
+        return float(sum(int(r[1]) for r in rows)), float(rollbacks)
 
     def _with_heartbeat(
         self, conn: pymysql.connections.Connection[Any], rep: ReplicationSample
@@ -404,7 +414,10 @@ class MySQLCollector:
                     False, unknown_for("top statements", "SELECT ON performance_schema.*")
                 )
             return StatementsSample(False, f"performance_schema digests unreadable: {exc.args[-1]}")
-        return StatementsSample.from_rows(rows)
+        # Digests are normalised already; a literal that slipped through (a password) is not
+        # shown either.
+        masked = [(r[0], mask_literals(str(r[1]), "mysql"), *r[2:]) for r in rows]
+        return StatementsSample.from_rows(masked)
 
     def _table_names(
         self, cur: Any, watched: Sequence[str], default_schema: str | None

@@ -181,6 +181,7 @@ class NodeSession:
             accepting_connections=probe.accepting if probe else None,
             accept_error=probe.error if probe else None,
             sessions=reading.sessions,
+            probe_ms=reading.probe_ms,
             version=status.version,
             role=status.role,
             server_id=status.server_id,
@@ -260,6 +261,7 @@ class NodeSession:
                 log_bytes_ps=r.get("log_bytes"),
                 tps_source=reading.tps_source,
                 reset=rates.reset,
+                rollbacks_ps=r.get("rollbacks"),
             ),
             hit,
         )

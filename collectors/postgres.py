@@ -35,6 +35,7 @@ from clustertop.collectors.sessions import (
     SessionsSample,
     build_sessions_sample,
     is_ddl,
+    mask_literals,
     shown_statement,
 )
 from clustertop.collectors.sql import postgres as sql
@@ -103,6 +104,9 @@ class PostgresCollector:
         self.activity.add("transactions")
         self.activity.add("queries", 2)  # BEGIN and COMMIT, which pg_stat_statements counts
         with conn.transaction():
+            started = time.perf_counter()
+            self._execute(conn, sql.PROBE).fetchone()
+            probe_ms = (time.perf_counter() - started) * 1000
             row = self._execute(conn, sql.NODE).fetchone()
             assert row is not None
             version, in_recovery, uptime, connections, max_connections, active, _db, stats = row
@@ -114,7 +118,7 @@ class PostgresCollector:
             )
             counters = self._execute(conn, sql.COUNTERS).fetchone()
             assert counters is not None
-            xacts, hits, reads, rows_read, inserted, updated, deleted, _reset = counters
+            xacts, hits, reads, rows_read, inserted, updated, deleted, _reset, rollbacks = counters
             wal = self._execute(conn, sql.WAL_POSITION).fetchone()
             calls = None
             if self.has_extension(conn, "pg_stat_statements"):
@@ -168,6 +172,7 @@ class PostgresCollector:
             ),
             counters={
                 "transactions": _f(xacts),
+                "rollbacks": _f(rollbacks),
                 "queries": calls,
                 "rows_read": _f(rows_read),
                 "rows_inserted": _f(inserted),
@@ -178,6 +183,7 @@ class PostgresCollector:
                 "cache_misses": _f(reads),
             },
             tps_source="pg_stat_database xact_commit+xact_rollback",
+            probe_ms=probe_ms,
         )
 
     def sessions(self, conn: psycopg.Connection[Any]) -> SessionsSample:
@@ -346,7 +352,10 @@ class PostgresCollector:
             if is_missing_privilege(exc):
                 return StatementsSample(False, unknown_for("top statements", "pg_monitor TO the user"))
             return StatementsSample(False, f"pg_stat_statements unreadable: {error_text(exc)}")
-        return StatementsSample.from_rows(rows)
+        # pg_stat_statements keeps utility statements as sent, literals and all: a CREATE or
+        # ALTER ROLE ... PASSWORD '...' would show its password. Every literal is masked.
+        masked = [(r[0], mask_literals(str(r[1]), "postgres"), *r[2:]) for r in rows]
+        return StatementsSample.from_rows(masked)
 
     def _table_names(
         self, conn: psycopg.Connection[Any], watched: Sequence[str], default_schema: str | None

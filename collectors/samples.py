@@ -85,6 +85,7 @@ class ThroughputSample:
     log_bytes_ps: float | None  # binlog or WAL bytes written per second
     tps_source: str  # which counters TPS comes from
     reset: bool = False  # a counter went backwards (restart or stats reset) in this interval
+    rollbacks_ps: float | None = None  # of tps, the transactions that rolled back
 
 
 @dataclass(frozen=True)
@@ -334,6 +335,7 @@ class NodeReading:
     tps_source: str
     trx_metrics: bool = False  # MySQL: InnoDB's trx counters (they count our own reads too)
     sessions: SessionsSample | None = None
+    probe_ms: float | None = None  # the round trip of this read's `SELECT 1`
 
 
 @dataclass(frozen=True)
@@ -360,6 +362,7 @@ class NodeSample:
     heartbeat_writer: str | None = None  # "writing" on a primary, or why not
     detail: DetailSample | None = None
     poll_ms: float | None = None
+    probe_ms: float | None = None  # this poll's `SELECT 1` round trip (the gate's probe)
     queries: int = 0  # statements this poll sent to the node
     retry_in_s: float | None = None  # a DOWN node: when the next connection attempt is due
     # A fresh connection every few seconds: False when the server answers on the sessions it

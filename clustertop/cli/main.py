@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from clustertop.cli import cleanup as cleanup_commands
+from clustertop.cli import gate as gate_commands
 from clustertop.cli import jobs as job_commands
 from clustertop.cli import rebalance as rebalance_commands
 from clustertop.cli import sessions as session_commands
@@ -326,6 +327,7 @@ COMMANDS = {
     "isolate": rebalance_commands.cmd_isolate,
     "kill": session_commands.cmd_kill,
     "job": job_commands.cmd_job,
+    "gate": gate_commands.cmd_gate,
     "poll": cmd_poll,
     "workload": cmd_workload,
     "serve": cmd_serve,

@@ -7,6 +7,7 @@ from typing import Any, NoReturn
 
 from clustertop import __version__
 from clustertop.cli import cleanup as cleanup_commands
+from clustertop.cli import gate as gate_commands
 from clustertop.cli import jobs as job_commands
 from clustertop.cli import rebalance as rebalance_commands
 from clustertop.cli import sessions as session_commands
@@ -223,6 +224,7 @@ def build_parser() -> OneLineParser:
     rebalance_commands.add_isolate_parser(add)
     session_commands.add_parser(add)
     job_commands.add_parser(add)
+    gate_commands.add_parser(add)
 
     demo = add("demo", "lab up + load (skipped when loaded) + open the TUI on the lab")
     demo.add_argument(

@@ -6,12 +6,13 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from clustertop.core.errors import MISSING, InputError
+from clustertop.core.gate import DEFAULT_ABORT_RULES, DEFAULT_RULES, GateRule, parse_rule
 from clustertop.core.nodes import ENGINES, MYSQL_FAMILY, Engine, NodeSpec, Secret
 from clustertop.core.text import has_control
 
@@ -56,6 +57,14 @@ class ClusterConfig:
     heartbeat: bool = True
     heartbeat_table: str = "clustertop.heartbeat"
     read_only: bool = False  # nothing that writes: no actions, no heartbeat writer
+    # The Go/No-Go gate: its rules ([clusters.NAME.gate], else [gate], else the runbook's), and
+    # what trips a guarded run besides them.
+    gate_rules: tuple[GateRule, ...] = field(
+        default_factory=lambda: tuple(parse_rule(r, "gate") for r in DEFAULT_RULES)
+    )
+    abort_rules: tuple[GateRule, ...] = field(
+        default_factory=lambda: tuple(parse_rule(r, "gate") for r in DEFAULT_ABORT_RULES)
+    )
 
     @property
     def family(self) -> str:
@@ -82,8 +91,6 @@ class Config:
     def with_read_only(self) -> Config:
         """Every cluster read-only: no action may run, no heartbeat is written (lag falls back
         to the engine's own figure)."""
-        from dataclasses import replace
-
         clusters = {
             name: replace(c, actions=False, heartbeat=False, read_only=True)
             for name, c in self.clusters.items()
@@ -186,7 +193,8 @@ def validate_table_name(where: str, name: str) -> str:
 
 # ---------------------------------------------------------------------------------------------
 
-_TOP_KEYS = ("clusters", "defaults", "ui", "workload", "read_only")
+_TOP_KEYS = ("clusters", "defaults", "ui", "workload", "read_only", "gate")
+_GATE_KEYS = ("rules", "abort_rules")
 _WORKLOAD_KEYS = ("mixes",)
 _CLUSTER_KEYS = (
     "engine",
@@ -201,9 +209,11 @@ _CLUSTER_KEYS = (
     "heartbeat",
     "heartbeat_table",
     "silenced_jobs",
+    "gate",
 )
 _DEFAULT_KEYS = tuple(
-    k for k in _CLUSTER_KEYS if k not in ("engine", "nodes", "watched_tables", "silenced_jobs")
+    k for k in _CLUSTER_KEYS
+    if k not in ("engine", "nodes", "watched_tables", "silenced_jobs", "gate")
 )
 _NODE_KEYS = (
     "name",
@@ -277,17 +287,56 @@ def parse_config(
     clusters_raw = check.table("clusters", data["clusters"])
     if not clusters_raw:
         raise check.fail("clusters", MISSING, "empty: define at least one [clusters.NAME]")
+    top_gate = _parse_gate(check, "gate", data.get("gate", {}), None)
     clusters: dict[str, ClusterConfig] = {}
     for name, raw in clusters_raw.items():
         path = f"clusters.{name}"
         if not _NAME_RE.match(name):
             raise check.fail(path, name, "cluster names use letters, digits, _ . : @ and -")
         merged = {**defaults, **check.table(path, raw)}
-        clusters[name] = _parse_cluster(check, path, name, merged)
+        cluster = _parse_cluster(check, path, name, merged)
+        rules, abort = _parse_gate(check, f"{path}.gate", merged.get("gate", {}), top_gate)
+        clusters[name] = replace(cluster, gate_rules=rules, abort_rules=abort)
     ui = _parse_ui(check, data.get("ui", {}))
     mixes = _parse_mixes(check, data.get("workload", {}))
     config = Config(clusters, ui, source, mixes)
     return config.with_read_only() if check.boolean("read_only", data.get("read_only", False)) else config
+
+
+def _parse_gate(
+    check: _Checker,
+    path: str,
+    raw: object,
+    inherited: tuple[tuple[GateRule, ...], tuple[GateRule, ...]] | None,
+) -> tuple[tuple[GateRule, ...], tuple[GateRule, ...]]:
+    """A gate table's rules and abort rules; a key left out keeps what is inherited (the
+    top [gate], then the runbook's defaults)."""
+    table = check.table(path, raw)
+    check.keys(path, table, _GATE_KEYS)
+    defaults = (
+        tuple(parse_rule(r, "gate") for r in DEFAULT_RULES),
+        tuple(parse_rule(r, "gate") for r in DEFAULT_ABORT_RULES),
+    )
+    base = inherited or defaults
+    parsed = []
+    for index, key in enumerate(_GATE_KEYS):
+        if key not in table:
+            parsed.append(base[index])
+            continue
+        items = table[key]
+        if not isinstance(items, list):
+            raise check.fail(f"{path}.{key}", items, 'must be a list of rules, e.g. ["lag_s < 1"]')
+        rules = []
+        for i, item in enumerate(items):
+            where = f"{check.origin}: {path}.{key}[{i}]"
+            if isinstance(item, Mapping):
+                check.keys(f"{path}.{key}[{i}]", item, ("rule", "unknown"))
+                unknown = item.get("unknown", "fail")
+                rules.append(parse_rule(item.get("rule", ""), where, unknown=str(unknown)))
+            else:
+                rules.append(parse_rule(item, where))
+        parsed.append(tuple(rules))
+    return parsed[0], parsed[1]
 
 
 def _parse_cluster(check: _Checker, path: str, name: str, raw: Mapping[str, Any]) -> ClusterConfig:

@@ -1,6 +1,8 @@
 """Every statement the collectors send to MySQL/MariaDB."""
 
 VERSION = "SELECT VERSION(), @@max_connections, @@server_id, @@innodb_page_size"
+# Timed every poll: the round trip of a statement that does nothing (the gate's probe_p95_ms).
+PROBE = "SELECT 1"
 GLOBAL_STATUS = (
     "SHOW GLOBAL STATUS WHERE Variable_name IN ("
     "'Uptime', 'Threads_connected', 'Threads_running', 'Questions',"

@@ -11,12 +11,14 @@ SELECT current_setting('server_version'),
        current_database(),
        pg_has_role('pg_read_all_stats', 'USAGE')
 """
+# Timed every poll: the round trip of a statement that does nothing (the gate's probe_p95_ms).
+PROBE = "SELECT 1"
 # Counters summed over every database of the node; cumulative since the last stats reset.
 COUNTERS = """
 SELECT sum(xact_commit + xact_rollback)::bigint, sum(blks_hit)::bigint, sum(blks_read)::bigint,
        sum(tup_returned + tup_fetched)::bigint, sum(tup_inserted)::bigint,
        sum(tup_updated)::bigint, sum(tup_deleted)::bigint,
-       max(coalesce(stats_reset, pg_postmaster_start_time()))
+       max(coalesce(stats_reset, pg_postmaster_start_time())), sum(xact_rollback)::bigint
   FROM pg_stat_database
 """
 WAL_POSITION = """
