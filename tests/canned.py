@@ -169,7 +169,7 @@ def canned_rounds() -> list[PollRound]:
                               version="10.11.19-MariaDB", role="primary", server_id="1",
                               uptime_s=86_400 * 3 + 3600, connections=42, max_connections=300,
                               active=3, cache_hit_ratio=0.998, throughput=_tp(i, 850),
-                              heartbeat_writer="writing every 0.1 s", detail=detail, poll_ms=4.0,
+                              heartbeat_writer="writing every 0.1 s", detail=detail, poll_ms=4.0, probe_ms=0.4,
                               sessions=_sessions(i, "mysql"))
         shop_db2 = NodeSample(
             "shop", "db2", "mariadb", "10.0.0.2:3307", at, True, version="10.11.19-MariaDB",
@@ -179,7 +179,7 @@ def canned_rounds() -> list[PollRound]:
                                            engine_lag_s=float(int(lag)), heartbeat_lag_s=lag,
                                            catchup_rate=-0.5 if i >= 20 else 0.0,
                                            position="0-1-88231", source_server_id=1),),
-            detail=detail, poll_ms=3.0)
+            detail=detail, poll_ms=3.0, probe_ms=0.5)
         pg1 = NodeSample("billing", "pg1", "postgres", "10.0.1.1:5432", at, True,
                          version="PostgreSQL 15.18", role="primary", uptime_s=7200,
                          connections=18, max_connections=200, active=1, cache_hit_ratio=0.97,
@@ -187,7 +187,7 @@ def canned_rounds() -> list[PollRound]:
                          senders=(WalSenderSample("pg2", "10.0.1.2", "streaming", "async",
                                                   0, 0, 8192, 16384, 0.001, 0.002, 0.004),),
                          slots=(SlotSample("pg2_slot", "physical", True, 16384),),
-                         heartbeat_writer="writing every 0.1 s", poll_ms=5.0,
+                         heartbeat_writer="writing every 0.1 s", poll_ms=5.0, probe_ms=0.6,
                          sessions=_sessions(i, "postgres"))
         pg2 = NodeSample("billing", "pg2", "postgres", "10.0.1.2:5433", at, False,
                          error="connection refused (is the server running on 10.0.1.2:5433?)",

@@ -185,3 +185,34 @@ def test_a_rule_with_for_fails_only_once_its_condition_held_that_long() -> None:
     assert state(7, 100, 0) == PASS  # cleared: the clock starts again
     assert state(8, 100, 5) == PASS
     assert state(9, None, None) == UNKNOWN  # no rates: unknown, never a made-up 0
+
+
+async def test_the_tui_header_says_go_and_g_shows_every_rule_live(lab_config) -> None:  # type: ignore[no-untyped-def]
+    from clustertop.tui.app import make_app
+    from clustertop.tui.screens.gate import GateScreen
+    from clustertop.tui.widgets.health import HealthBar
+
+    app = make_app(lab_config)
+    async with app.run_test(size=(80, 24)) as pilot:
+        for _ in range(40):  # rates and the probe need a few rounds
+            await pilot.pause(0.25)
+            verdicts = app.state.verdicts
+            if verdicts and all(v.go for v in verdicts.values()):
+                break
+        assert verdicts and all(v.go for v in verdicts.values()), {
+            k: v.reason() for k, v in verdicts.items()}
+        header = str(app.screen.query_one(HealthBar).render())
+        assert "GO ·" in header and "NO-GO" not in header, header
+        await pilot.press("g")
+        await pilot.pause(0.6)
+        assert isinstance(app.screen, GateScreen)
+        from rich.console import Console
+
+        console = Console(width=100, record=True, file=open(os.devnull, "w"))  # noqa: SIM115
+        console.print(app.screen.table)
+        shown = console.export_text()
+        assert "lab-mariadb" in shown and "lab-postgres" in shown
+        assert "PASS" in shown and "lag_s < 1" in shown and "nodes_up == all" in shown
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, GateScreen)

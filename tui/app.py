@@ -108,6 +108,10 @@ class ClustertopApp(App[int]):
             "c", "cleanup", "Cleanup", id="cleanup",
             tooltip="clean up old rows (form; actions on; dry run first, typed confirmation)",
         ),
+        Binding(
+            "g", "gate", "Gate", id="gate", show=False,
+            tooltip="the Go/No-Go gate: every rule with its live value, per cluster",
+        ),
         Binding("q", "quit", "Quit", id="quit", tooltip="quit (running jobs are asked to stop first)"),
     ]
 
@@ -163,6 +167,7 @@ class ClustertopApp(App[int]):
     def on_poll_completed(self, message: PollCompleted) -> None:
         state = self.state
         state.history.add(message.round)
+        state.judge(message.round)
         state.job_snapshots = state.jobs.snapshots()
         state.note_fragmentation(message.round)
         for alert in state.alerts.update(message.round):
@@ -186,6 +191,12 @@ class ClustertopApp(App[int]):
 
     def action_show(self, mode: str) -> None:
         self.switch_mode(mode)
+
+    def action_gate(self) -> None:
+        from clustertop.tui.screens.gate import GateScreen
+
+        if not isinstance(self.screen, GateScreen):
+            self.push_screen(GateScreen())
 
     def action_poll_now(self) -> None:
         if self._next_poll is not None:

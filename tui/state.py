@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from clustertop.actions.jobs import JobRegistry, JobSnapshot
+from clustertop.collectors.gate import Gate, GateVerdict
 from clustertop.collectors.history import History
 from clustertop.collectors.samples import NodeSample, PollRound
 from clustertop.core.config import Config
@@ -23,6 +24,17 @@ class AppState:
     job_snapshots: tuple[JobSnapshot, ...] = ()
     # Tables' fragmentation before and after their last big drop (an optimize or a cleanup).
     frag_changes: dict[str, tuple[float, float]] = field(default_factory=dict)
+    # The Go/No-Go gate of each cluster, judged on every round the screen gets.
+    gates: dict[str, Gate] = field(default_factory=dict)
+    verdicts: dict[str, GateVerdict] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name, cluster in self.config.clusters.items():
+            self.gates.setdefault(name, Gate(name, cluster.gate_rules))
+
+    def judge(self, round_: PollRound) -> None:
+        for name, gate in self.gates.items():
+            self.verdicts[name] = gate.judge(round_)
 
     @property
     def latest(self) -> PollRound | None:

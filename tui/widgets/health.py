@@ -27,6 +27,16 @@ class HealthBar(Static):
             text.append("waiting for the first poll")
             self.update(text)
             return
+        # The gate first: what an operator about to start a change looks at (g: its rules).
+        verdicts = list(state.verdicts.values())
+        if verdicts:
+            held = [v.cluster for v in verdicts if not v.go]
+            if held:
+                more = f"+{len(held) - 1}" if len(held) > 1 else ""
+                text.append(f"NO-GO {held[0]}{more}", style="bold red")
+            else:
+                text.append("GO", style="bold green")
+            text.append(" · ")
         up = sum(1 for n in round_.nodes if n.up)
         down = len(round_.nodes) - up
         lagging = [n for n in round_.nodes if n.lag_s is not None]
