@@ -11,6 +11,7 @@ from typing import Any
 
 from clustertop.cli import cleanup as cleanup_commands
 from clustertop.cli import gate as gate_commands
+from clustertop.cli import guard as guard_commands
 from clustertop.cli import jobs as job_commands
 from clustertop.cli import rebalance as rebalance_commands
 from clustertop.cli import sessions as session_commands
@@ -328,6 +329,7 @@ COMMANDS = {
     "kill": session_commands.cmd_kill,
     "job": job_commands.cmd_job,
     "gate": gate_commands.cmd_gate,
+    "guard": guard_commands.cmd_guard,
     "poll": cmd_poll,
     "workload": cmd_workload,
     "serve": cmd_serve,

@@ -8,6 +8,7 @@ from typing import Any, NoReturn
 from clustertop import __version__
 from clustertop.cli import cleanup as cleanup_commands
 from clustertop.cli import gate as gate_commands
+from clustertop.cli import guard as guard_commands
 from clustertop.cli import jobs as job_commands
 from clustertop.cli import rebalance as rebalance_commands
 from clustertop.cli import sessions as session_commands
@@ -225,6 +226,7 @@ def build_parser() -> OneLineParser:
     session_commands.add_parser(add)
     job_commands.add_parser(add)
     gate_commands.add_parser(add)
+    guard_commands.add_parser(add)
 
     demo = add("demo", "lab up + load (skipped when loaded) + open the TUI on the lab")
     demo.add_argument(
