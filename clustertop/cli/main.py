@@ -15,6 +15,7 @@ from clustertop.cli import guard as guard_commands
 from clustertop.cli import jobs as job_commands
 from clustertop.cli import rebalance as rebalance_commands
 from clustertop.cli import sessions as session_commands
+from clustertop.cli import snapshot as snapshot_commands
 from clustertop.cli.common import require_actions, resolve_config, save_result, say
 from clustertop.cli.parser import build_parser
 from clustertop.cli.terminal import follow
@@ -330,6 +331,8 @@ COMMANDS = {
     "job": job_commands.cmd_job,
     "gate": gate_commands.cmd_gate,
     "guard": guard_commands.cmd_guard,
+    "snapshot": snapshot_commands.cmd_snapshot,
+    "diff": snapshot_commands.cmd_diff,
     "poll": cmd_poll,
     "workload": cmd_workload,
     "serve": cmd_serve,

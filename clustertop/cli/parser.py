@@ -12,6 +12,7 @@ from clustertop.cli import guard as guard_commands
 from clustertop.cli import jobs as job_commands
 from clustertop.cli import rebalance as rebalance_commands
 from clustertop.cli import sessions as session_commands
+from clustertop.cli import snapshot as snapshot_commands
 from clustertop.cli.types import positive_float, positive_int
 
 
@@ -227,6 +228,7 @@ def build_parser() -> OneLineParser:
     job_commands.add_parser(add)
     gate_commands.add_parser(add)
     guard_commands.add_parser(add)
+    snapshot_commands.add_parsers(add)
 
     demo = add("demo", "lab up + load (skipped when loaded) + open the TUI on the lab")
     demo.add_argument(

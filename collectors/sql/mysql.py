@@ -156,3 +156,34 @@ PROGRESS_MYSQL = (
     " JOIN performance_schema.threads t ON t.THREAD_ID = s.THREAD_ID"
     " WHERE s.WORK_ESTIMATED > 0"
 )
+
+# -- table snapshots (clustertop snapshot / diff) ----------------------------------------------
+SNAP_TABLE = (
+    "SELECT TABLE_ROWS, DATA_LENGTH + INDEX_LENGTH FROM information_schema.TABLES"
+    " WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s"
+)
+SNAP_COLUMNS = (
+    "SELECT COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE, COLUMN_DEFAULT FROM information_schema.COLUMNS"
+    " WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s ORDER BY ORDINAL_POSITION"
+)
+SNAP_INDEXES = (
+    "SELECT INDEX_NAME, NON_UNIQUE, GROUP_CONCAT(COLUMN_NAME ORDER BY SEQ_IN_INDEX)"
+    " FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s"
+    " GROUP BY INDEX_NAME, NON_UNIQUE ORDER BY INDEX_NAME"
+)
+SNAP_CONSTRAINTS = (
+    "SELECT CONSTRAINT_NAME, CONSTRAINT_TYPE FROM information_schema.TABLE_CONSTRAINTS"
+    " WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s ORDER BY CONSTRAINT_NAME"
+)
+SNAP_PARTITIONS = (
+    "SELECT PARTITION_NAME, PARTITION_DESCRIPTION FROM information_schema.PARTITIONS"
+    " WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s AND PARTITION_NAME IS NOT NULL"
+    " ORDER BY PARTITION_ORDINAL_POSITION"
+)
+SNAP_COUNT = "SELECT COUNT(*) FROM `{schema}`.`{table}`"
+# pt-table-checksum's way: the XOR of every row's CRC32 over the given columns (NULLs marked),
+# with the count beside it; order-free, so no sort of the table.
+SNAP_CHECKSUM = (
+    "SELECT COUNT(*), COALESCE(LOWER(CONV(BIT_XOR(CAST(CRC32(CONCAT_WS('#', {columns}))"
+    " AS UNSIGNED)), 10, 16)), '0') FROM `{schema}`.`{table}`"
+)

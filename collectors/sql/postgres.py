@@ -231,3 +231,48 @@ UNION ALL
 SELECT pid, 'BASE BACKUP', NULL, phase, backup_streamed, backup_total, 'bytes'
   FROM pg_stat_progress_basebackup
 """
+
+# -- table snapshots (clustertop snapshot / diff) ----------------------------------------------
+SNAP_TABLE = """
+SELECT c.reltuples::bigint, pg_total_relation_size(c.oid)
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE n.nspname = %s AND c.relname = %s
+"""
+SNAP_COLUMNS = """
+SELECT a.attname, format_type(a.atttypid, a.atttypmod),
+       CASE WHEN a.attnotnull THEN 'NO' ELSE 'YES' END, pg_get_expr(d.adbin, d.adrelid)
+  FROM pg_attribute a
+  JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+  LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+ WHERE n.nspname = %s AND c.relname = %s AND a.attnum > 0 AND NOT a.attisdropped
+ ORDER BY a.attnum
+"""
+SNAP_INDEXES = """
+SELECT i.relname, NOT x.indisunique, pg_get_indexdef(x.indexrelid)
+  FROM pg_index x
+  JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class c ON c.oid = x.indrelid
+  JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE n.nspname = %s AND c.relname = %s
+ ORDER BY i.relname
+"""
+SNAP_CONSTRAINTS = """
+SELECT k.conname, k.contype::text || ' ' || pg_get_constraintdef(k.oid)
+  FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid
+  JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE n.nspname = %s AND c.relname = %s
+ ORDER BY k.conname
+"""
+SNAP_PARTITIONS = """
+SELECT ch.relname, pg_get_expr(ch.relpartbound, ch.oid)
+  FROM pg_inherits h
+  JOIN pg_class ch ON ch.oid = h.inhrelid JOIN pg_class p ON p.oid = h.inhparent
+  JOIN pg_namespace n ON n.oid = p.relnamespace
+ WHERE n.nspname = %s AND p.relname = %s
+ ORDER BY ch.relname
+"""
+SNAP_COUNT = 'SELECT count(*) FROM "{schema}"."{table}"'
+# An ordered hash of the rows over the given columns (the key's order): equal iff the same rows.
+SNAP_CHECKSUM = (
+    'SELECT count(*), coalesce(md5(string_agg(md5(row({columns})::text), \',\' ORDER BY {order})),'
+    " '0') FROM \"{schema}\".\"{table}\""
+)
