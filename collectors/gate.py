@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from clustertop.collectors.samples import NodeSample, PollRound
-from clustertop.core.gate import GateRule
+from clustertop.core.gate import PRIMARY, GateRule
 
 PASS, FAIL, UNKNOWN, NOT_APPLICABLE = "PASS", "FAIL", "UNKNOWN", "N/A"
 PROBE_KEPT = 60  # probe timings per node kept for probe_p95_ms
@@ -106,10 +106,13 @@ class Gate:
         self.rules = tuple(rules)
         self._failing_since: dict[str, float] = {}
         self._probes: dict[str, deque[float]] = {}
+        self._roles: dict[str, str] = {}  # each node's role when last seen up
 
     def judge(self, round_: PollRound) -> GateVerdict:
         nodes = [n for n in round_.nodes if n.cluster == self.cluster]
         for node in nodes:
+            if node.up and node.role:
+                self._roles[node.node] = node.role
             if node.up and node.probe_ms is not None:
                 kept = self._probes.setdefault(node.node, deque(maxlen=PROBE_KEPT))
                 kept.append(node.probe_ms)
@@ -150,6 +153,12 @@ class Gate:
         if metric == "replication_running":
             return _replication_running(nodes)
         if metric == "lag_s":
+            # A node that is down and was not seen as the primary may be a replica whose lag
+            # nobody can read: unknown, never left out.
+            down = [n.node for n in nodes
+                    if not n.up and self._roles.get(n.node) not in WRITER_ROLES]
+            if down:
+                return Figure(None, unknown=f"{down[0]} is down")
             return _lag(nodes)
         if metric == "probe_p95_ms":
             return self._probe_p95()
@@ -304,13 +313,17 @@ def node_value(node: NodeSample, metric: str) -> float | None:
 def _node_metric(rule: GateRule, up: Sequence[NodeSample]) -> Figure:
     """Must hold on every node that answers: the value shown is a failing node's, else the
     one nearest to failing."""
+    metric = rule.metric.removeprefix(PRIMARY)
+    if metric != rule.metric:
+        up = [n for n in up if n.role in WRITER_ROLES]
     if not up:
-        return Figure(None, unknown="no node answers")
+        return Figure(None, unknown="no node answers" if metric == rule.metric
+                      else "no primary answers")
     values: list[tuple[float, str]] = []
     for node in up:
-        value = node_value(node, rule.metric)
+        value = node_value(node, metric)
         if value is None:
-            return Figure(None, unknown=f"{node.node}: {rule.metric} unknown")
+            return Figure(None, unknown=f"{node.node}: {metric} unknown")
         values.append((value, node.node))
     failing = [v for v in values if not rule.holds(v[0])]
     if failing:

@@ -915,3 +915,53 @@ def test_target_lag_holds_the_replicas_p95_lag_and_the_rate_rises_once_the_repli
     assert freed > 1.4 * slowed, (slowed, freed, record["pace"])
     # What the Jobs screen shows of the controller while it runs.
     assert any("replica applies" in line and f"target {target:g} s" in line for line in shown)
+
+
+def test_with_gate_a_cleanup_pauses_while_the_gate_is_no_go_and_finishes_once_it_is_go(
+    mariadb: ClusterConfig,
+) -> None:
+    """--gate: the cluster's own gate rules hold the run at its chunk boundaries (one rule
+    engine for the gate, guard and the cleanups)."""
+    from dataclasses import replace
+
+    from clustertop.core.gate import parse_rule
+
+    cluster = replace(mariadb, gate_rules=(parse_rule("lag_s < 1", "test"),), abort_rules=())
+    load_cluster(cluster, rows=20_000, seed=6, tables=("cleanup_batch",))
+    job = CleanupJob(_spec(cluster, "batch_delete", batch_size=500, batch_delay_s=0.05,
+                           gate=True), cluster.nodes[0])
+    _pause_apply(cluster, True)
+    try:
+        job.start()
+        # Held on the lag itself (a first, short hold can be on the lag not read yet).
+        def held_on_the_lag() -> bool:
+            last = (job.snapshot().log or ("",))[-1]
+            return "paused: lag_s < 1:" in last and "(replica1)" in last
+
+        assert wait_for(held_on_the_lag, 20), job.snapshot().log[-5:]
+        held = job.snapshot().done
+        time.sleep(1.5)
+        assert job.snapshot().running and job.snapshot().done == held, job.snapshot().log[-8:]
+    finally:
+        _pause_apply(cluster, False)
+    job.join(120)
+    snap = job.snapshot()
+    assert snap.state == "finished", snap.error
+    assert any("rules: pause while lag_s < 1" in line for line in snap.log)
+    assert job.result is not None and job.result["rows_deleted"] > 0
+
+
+def test_critical_load_aborts_a_cleanup_through_its_abort_rule(mariadb: ClusterConfig) -> None:
+    """--critical-load Threads_running=1: the primary always runs at least the poll's own
+    statement, so the run stops before its first chunk, saying which rule and the value."""
+    from clustertop.actions.cleanup.throttle import LoadLimit
+
+    load_cluster(mariadb, rows=2_000, seed=6, tables=("cleanup_batch",))
+    job = CleanupJob(_spec(mariadb, "batch_delete", critical_load=LoadLimit("Threads_running", 1)),
+                     mariadb.nodes[0])
+    job.start()
+    job.join(60)
+    snap = job.snapshot()
+    assert snap.state == "failed" and snap.error is not None
+    assert "abort rule primary.active < 1:" in snap.error and "(primary)" in snap.error
+    assert job.deleted == 0

@@ -283,7 +283,8 @@ def test_a_cleanup_pauses_while_a_replica_is_killed_and_finishes_once_it_returns
         assert replica.pid
         os.kill(replica.pid, signal.SIGKILL)
         paused = wait_for(
-            lambda: any("paused: replica1 is down" in line for line in job.snapshot().log),
+            lambda: any("paused:" in line and "replica1 is down" in line
+                        for line in job.snapshot().log),
             timeout=20,
         )
         assert paused, job.snapshot().log[-5:]

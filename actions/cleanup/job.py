@@ -23,7 +23,7 @@ from clustertop.actions.cleanup.mysql_table import MySQLCleanupTable
 from clustertop.actions.cleanup.pace import Pacer
 from clustertop.actions.cleanup.postgres_table import PostgresCleanupTable
 from clustertop.actions.cleanup.tables import open_table
-from clustertop.actions.cleanup.throttle import ClusterGauge, LoadLimit, Throttle
+from clustertop.actions.cleanup.throttle import ClusterGauge, LoadLimit, Throttle, run_rules
 from clustertop.actions.jobs import Job
 from clustertop.collectors.connect import ConnectError
 from clustertop.collectors.errors import error_text, is_lock_conflict
@@ -69,6 +69,7 @@ class CleanupSpec:
     target_lag_s: float | None = None
     # Chunks sized to take this long on the primary (pt-online-schema-change's --chunk-time).
     chunk_time_s: float | None = None
+    gate: bool = False  # pause while the cluster's gate is NO-GO, abort on its abort rules
 
     def check(self) -> None:
         if self.method not in METHODS:
@@ -150,18 +151,18 @@ class CleanupJob(Job):
                     chunk_time_s=spec.chunk_time_s,
                 )
             if not spec.dry_run:  # a dry run sends nothing but reads, not even heartbeats
+                pause, abort = self._rules()
                 self.gauge = ClusterGauge(
                     spec.cluster,
                     self.node.name,
                     heartbeat_interval=PACED_HEARTBEAT_S if spec.target_lag_s else None,
+                    pause_rules=pause,
+                    abort_rules=abort,
                 ).start()
-                self.throttle = Throttle(
-                    self.gauge,
-                    spec.max_lag_s,
-                    spec.max_load,
-                    spec.critical_load,
-                    needs_lag=spec.target_lag_s is not None,
-                )
+                self.throttle = Throttle(self.gauge, needs_lag=spec.target_lag_s is not None)
+                if pause or abort:
+                    self.log("rules: pause while " + (", ".join(r.text for r in pause) or "-")
+                             + "; abort unless " + (", ".join(r.text for r in abort) or "-"))
             return self._run(table)
         except DB_FAILURES as exc:
             # A server that died or went away mid-run: say where the run stopped, so the
@@ -555,6 +556,12 @@ class CleanupJob(Job):
         self.check_cancelled()
         self._observe()
 
+    def _rules(self) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+        spec = self.spec
+        return run_rules(max_lag_s=spec.max_lag_s, max_load=spec.max_load,
+                         critical_load=spec.critical_load,
+                         cluster=spec.cluster if spec.gate else None)
+
     def _chunk_size(self) -> int:
         return self.pacer.chunk_rows() if self.pacer is not None else self.spec.batch_size
 
@@ -624,8 +631,8 @@ class CleanupJob(Job):
 
     def _apply_change(self, key: str) -> None:
         spec = self.spec
-        if key == "max_lag_s" and self.throttle is not None:
-            self.throttle.max_lag_s = spec.max_lag_s
+        if key == "max_lag_s" and self.gauge is not None:
+            self.gauge.set_rules(*self._rules())
         if key == "target_lag_s" and self.throttle is not None:
             self.throttle.needs_lag = spec.target_lag_s is not None
         if key in ("batch_size", "target_lag_s", "chunk_time_s"):

@@ -1,5 +1,7 @@
 """Throttling: a cleanup pauses while a replica lags or the primary is busy, and aborts on a
-critical load, as pt-archiver (--max-lag) and gh-ost (--max-load, --critical-load) do.
+critical load, as pt-archiver (--max-lag) and gh-ost (--max-load, --critical-load) do. Each of
+these is a gate rule (`lag_s <= 1`, `primary.active <= 25`), judged by the same engine as the
+Go/No-Go gate, whose own rules a run takes with --gate.
 
 The figures come from the collectors themselves (a Poller on the cluster, heartbeat lag
 included), read in a thread of their own, so a chunk never waits on a poll."""
@@ -8,13 +10,15 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from clustertop.collectors.gate import Gate
 from clustertop.collectors.poller import Poller, PollTarget
 from clustertop.collectors.samples import PollRound
 from clustertop.core.config import ClusterConfig
 from clustertop.core.errors import InputError, OperationFailed
+from clustertop.core.gate import GateRule, parse_rule
 
 GAUGE_INTERVAL_S = 0.25
 # A reading this recent stands for now: chunks do not wait for a fresh poll each (pt-archiver
@@ -47,7 +51,8 @@ def parse_load_limit(text: str, where: str) -> LoadLimit:
 
 
 class CriticalLoad(OperationFailed):
-    """The primary passed --critical-load: the run stops (what it removed stays removed)."""
+    """An abort rule tripped (--critical-load, or the gate's abort rules with --gate): the run
+    stops (what it removed stays removed)."""
 
 
 @dataclass(frozen=True)
@@ -56,13 +61,32 @@ class Reading:
     lag_s: float | None  # worst replica lag; None when there is no replica
     lag_unknown: str | None  # a replica whose lag cannot be read, and why
     active: int | None  # the primary's running threads / active backends
+    hold: str | None = None  # the first pause rule that blocks, and why
+    abort: str | None = None  # the first abort rule that trips, and why
+
+
+def _first_blocking(gate: Gate | None, round_: PollRound) -> str | None:
+    if gate is None:
+        return None
+    verdict = gate.judge(round_)
+    first = next(iter(verdict.blocking), None)
+    if first is None:
+        return None
+    return f"{first.rule.text}: {first.shown}" + (f" ({first.why})" if first.why else "")
 
 
 class ClusterGauge:
-    """Worst replica lag and the primary's load, refreshed every GAUGE_INTERVAL_S."""
+    """Worst replica lag and the primary's load, refreshed every GAUGE_INTERVAL_S, and the
+    run's pause and abort rules judged on each round (one rule engine: the gate's)."""
 
     def __init__(
-        self, cluster: ClusterConfig, primary: str, *, heartbeat_interval: float | None = None
+        self,
+        cluster: ClusterConfig,
+        primary: str,
+        *,
+        heartbeat_interval: float | None = None,
+        pause_rules: Sequence[GateRule] = (),
+        abort_rules: Sequence[GateRule] = (),
     ) -> None:
         targets = [
             PollTarget(
@@ -78,13 +102,25 @@ class ClusterGauge:
             )
             for node in cluster.nodes
         ]
+        self.cluster = cluster.name
         self.primary = primary
         self.poller = Poller(targets)
         self.latest: Reading | None = None
         self.lags: list[float] = []  # every reading's worst lag, for max and mean
+        self._gates: tuple[Gate | None, Gate | None] = (None, None)
+        self.set_rules(pause_rules, abort_rules)
         self._stop = threading.Event()
         self._fresh = threading.Condition()
         self._thread = threading.Thread(target=self._run, name="cleanup-gauge", daemon=True)
+
+    def set_rules(self, pause: Sequence[GateRule], abort: Sequence[GateRule]) -> None:
+        """Judge these from the next round on (a live change of --max-lag)."""
+        self._gates = (Gate(self.cluster, pause) if pause else None,
+                       Gate(self.cluster, abort) if abort else None)
+
+    @property
+    def has_rules(self) -> bool:
+        return any(g is not None for g in self._gates)
 
     def start(self) -> ClusterGauge:
         self._thread.start()
@@ -128,7 +164,9 @@ class ClusterGauge:
                     lags.append(rep.lag_s)
                 else:
                     lags.append(rep.lag_s)
-        return Reading(round_.at, max(lags) if lags else None, unknown, active)
+        pause, abort = self._gates
+        return Reading(round_.at, max(lags) if lags else None, unknown, active,
+                       _first_blocking(pause, round_), _first_blocking(abort, round_))
 
     def reading(self, newer_than: float = 0.0, timeout: float = 5.0) -> Reading | None:
         """The latest reading taken after `newer_than` (unix time), waiting for one."""
@@ -170,12 +208,34 @@ class ClusterGauge:
         return sum(self.lags) / len(self.lags) if self.lags else None
 
 
+def run_rules(
+    *,
+    max_lag_s: float | None,
+    max_load: LoadLimit | None,
+    critical_load: LoadLimit | None,
+    cluster: ClusterConfig | None = None,
+) -> tuple[tuple[GateRule, ...], tuple[GateRule, ...]]:
+    """A run's flags as gate rules: what pauses it (--max-lag, --max-load, and with --gate the
+    cluster's gate rules) and what aborts it (--critical-load, and the gate's abort rules)."""
+    pause: list[GateRule] = []
+    abort: list[GateRule] = []
+    if max_lag_s is not None:
+        pause.append(parse_rule(f"lag_s <= {max_lag_s:g}", "--max-lag"))
+    if max_load is not None:
+        pause.append(parse_rule(f"primary.active <= {max_load.value:g}", "--max-load"))
+    if critical_load is not None:
+        abort.append(parse_rule(f"primary.active < {critical_load.value:g}", "--critical-load"))
+    if cluster is not None:
+        pause += cluster.gate_rules
+        abort += cluster.abort_rules
+    return tuple(pause), tuple(abort)
+
+
 @dataclass
 class Throttle:
+    """Holds a run at its chunk boundaries while a pause rule blocks; an abort rule ends it."""
+
     gauge: ClusterGauge
-    max_lag_s: float | None = None
-    max_load: LoadLimit | None = None
-    critical_load: LoadLimit | None = None
     needs_lag: bool = False  # paced to a lag target: an unknown lag holds the run too
     pauses: int = 0
     paused_s: float = 0.0
@@ -183,27 +243,17 @@ class Throttle:
     def why_wait(self, reading: Reading | None) -> str | None:
         if reading is None:
             return "no reading of the cluster yet"
-        critical = self.critical_load
-        if critical and reading.active is not None and reading.active >= critical.value:
-            raise CriticalLoad(
-                f"critical load: {critical.name} {reading.active} >= {critical.value:g}"
-            )
-        watches_lag = self.max_lag_s is not None or self.needs_lag
-        if watches_lag and reading.lag_unknown:
+        if reading.abort:
+            raise CriticalLoad(f"abort rule {reading.abort}")
+        if self.needs_lag and reading.lag_unknown:
             return reading.lag_unknown
-        max_lag = self.max_lag_s
-        if max_lag is not None and reading.lag_s is not None and reading.lag_s > max_lag:
-            return f"replica lag {reading.lag_s:.2f} s > {max_lag:g} s"
-        if self.max_load and reading.active is not None and reading.active > self.max_load.value:
-            return f"{self.max_load.name} {reading.active} > {self.max_load.value:g}"
-        return None
+        return reading.hold
 
     def wait_until_clear(
         self, *, cancelled: Callable[[], bool], say: Callable[[str], None]
     ) -> None:
-        """Block while a limit is exceeded, judged on a reading at most FRESH_S old."""
-        if (self.max_lag_s is None and self.max_load is None and self.critical_load is None
-                and not self.needs_lag):
+        """Block while a rule holds the run, judged on a reading at most FRESH_S old."""
+        if not self.gauge.has_rules and not self.needs_lag:
             return
         reading = self.gauge.reading(newer_than=time.time() - FRESH_S)
         reason = self.why_wait(reading)

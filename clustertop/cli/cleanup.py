@@ -53,6 +53,12 @@ def add_parsers(add: Any) -> None:
             help="batch_delete, copy: size each chunk to take S seconds on the primary"
             " (pt-online-schema-change's --chunk-time)",
         )
+        p.add_argument(
+            "--gate",
+            action="store_true",
+            help="pause while the cluster's Go/No-Go gate is NO-GO and abort on its abort rules"
+            " (`clustertop gate` shows them)",
+        )
         p.add_argument("--max-load", help="pause while the primary is busier: Threads_running=N")
         p.add_argument("--critical-load", help="abort at this load: Threads_running=N")
         p.add_argument("--ts-column", help="the time column (default: the first date/time one)")
@@ -177,6 +183,7 @@ def _cleanup_spec(args: argparse.Namespace, cluster: Any, table: str, method: st
         max_lag_s=args.max_lag,
         target_lag_s=args.target_lag,
         chunk_time_s=args.chunk_time,
+        gate=args.gate,
         max_load=parse_load_limit(args.max_load, "--max-load") if args.max_load else None,
         critical_load=(
             parse_load_limit(args.critical_load, "--critical-load") if args.critical_load else None

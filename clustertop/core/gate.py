@@ -3,7 +3,8 @@
     METRIC OP THRESHOLD [for DURATION]
 
 METRIC is a cluster figure (CLUSTER_METRICS) or a per-node figure of `poll --json`
-(NODE_METRICS, e.g. `active` or `throughput.tps`), which must hold on every node that is up.
+(NODE_METRICS, e.g. `active` or `throughput.tps`), which must hold on every node that is up;
+`primary.` before a node figure judges the primary (or coordinator) alone (`primary.active`).
 OP is one of < <= > >= == !=. THRESHOLD is a number, or `all` for the counting metrics
 (nodes_up == all). `for 5m` (ms, s, m, h) makes the rule fail only once its condition has
 failed for that long without a break. A rule whose metric cannot be read is UNKNOWN, which
@@ -53,6 +54,7 @@ NODE_METRICS: dict[str, str] = {
         )
     },
 }
+PRIMARY = "primary."  # a node figure judged on the writable node only
 COUNTING = ("nodes_up", "replication_running")  # these take `all` as a threshold
 OPS = ("<=", ">=", "==", "!=", "<", ">")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
@@ -124,7 +126,7 @@ def parse_rule(text: str, where: str, *, unknown: str = "fail") -> GateRule:
         raise InputError(where, text, "a rule is METRIC OP THRESHOLD [for DURATION] with OP one"
                          " of < <= > >= == !=, e.g. 'lag_s < 1 for 10s'")
     metric = match.group("metric")
-    if metric not in CLUSTER_METRICS and metric not in NODE_METRICS:
+    if metric not in CLUSTER_METRICS and metric.removeprefix(PRIMARY) not in NODE_METRICS:
         raise InputError(where, text, f"unknown metric {metric!r}: `clustertop gate --metrics`"
                          " lists them")
     raw = match.group("threshold")
