@@ -133,3 +133,50 @@ def test_guard_refuses_bad_input_in_one_line_and_starts_nothing_on_no_go(
         assert done.returncode == code, (args, done.stderr)
         assert fragment in done.stderr.strip().splitlines()[-1], (args, done.stderr)
     assert not marker.exists()
+
+
+async def test_G_runs_a_guarded_command_as_a_job_and_x_stops_it(lab: Lab, tmp_path: Path) -> None:
+    """From the TUI: G, the command line, enter; Jobs shows its output and the rules' state;
+    x stops the command (its whole process group)."""
+    from textual.widgets import Input
+
+    from clustertop.core.config import load_config
+    from clustertop.tui.app import make_app
+    from clustertop.tui.screens.guard_form import GuardForm
+
+    script = tmp_path / "ticks.py"
+    pid_file = tmp_path / "pid"
+    script.write_text(
+        "import os, sys, time\n"
+        f"open({str(pid_file)!r}, 'w').write(str(os.getpid()))\n"
+        "for n in range(600):\n    print(f'tick {n}', flush=True)\n    time.sleep(0.1)\n"
+    )
+    app = make_app(load_config(_config(lab, tmp_path)))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("G")
+        await pilot.pause()
+        assert isinstance(app.screen, GuardForm)
+        app.screen.query_one("#command", Input).value = f"{sys.executable} {script}"
+        app.screen.query_one("#command", Input).focus()
+        await pilot.press("enter")
+        job = None
+        for _ in range(60):
+            await pilot.pause(0.25)
+            snaps = [j for j in app.state.jobs.snapshots() if j.kind == "guard"]
+            if snaps and any("| tick 3" in line for line in snaps[0].log):
+                job = snaps[0]
+                break
+        assert job is not None, [j.log[-5:] for j in app.state.jobs.snapshots()]
+        assert job.running and (job.current or "").startswith("rules: GO")
+        child = int(pid_file.read_text())
+        await pilot.press("6")
+        await pilot.press("x")
+        for _ in range(60):
+            await pilot.pause(0.25)
+            if not app.state.jobs.get(job.id).snapshot().running:  # type: ignore[union-attr]
+                break
+        final = app.state.jobs.get(job.id).snapshot()  # type: ignore[union-attr]
+        assert final.state == "cancelled", (final.state, final.error, final.log[-5:])
+        assert any("asked by the operator: SIGTERM" in line for line in final.log)
+        assert not Path(f"/proc/{child}").exists() or \
+            Path(f"/proc/{child}/stat").read_text().split()[2] == "Z"

@@ -7,6 +7,7 @@ import contextlib
 import signal
 from collections.abc import Iterable
 from dataclasses import replace
+from typing import Any
 
 from textual import work
 from textual.app import App, SystemCommand
@@ -107,6 +108,10 @@ class ClustertopApp(App[int]):
         Binding(
             "c", "cleanup", "Cleanup", id="cleanup",
             tooltip="clean up old rows (form; actions on; dry run first, typed confirmation)",
+        ),
+        Binding(
+            "G", "guard", "Guard", id="guard", show=False,
+            tooltip="run a command under the gate: stopped or paused when a rule trips (actions on)",
         ),
         Binding(
             "g", "gate", "Gate", id="gate", show=False,
@@ -267,6 +272,36 @@ class ClustertopApp(App[int]):
 
     def _show_jobs(self) -> None:
         self.switch_mode("jobs")
+
+    def action_guard(self) -> None:
+        from clustertop.tui.screens.guard_form import GuardForm
+
+        allowed = [c.name for c in self.config.clusters.values()
+                   if actions_allowed(c, self.allow_actions)]
+        if not allowed:
+            self.notify("a guarded command changes the cluster: set actions = true for a cluster"
+                        " in the config or start clustertop with --allow-actions",
+                        title="actions are off", severity="warning", timeout=10)
+            return
+        self.push_screen(GuardForm(allowed), self._start_guard)
+
+    def _start_guard(self, request: object) -> None:
+        if request is not None:
+            self._launch_guard(request)
+
+    @work(thread=True, group="actions", exit_on_error=False)
+    def _launch_guard(self, request: Any) -> None:
+        from clustertop.collectors.errors import error_text
+        from clustertop.usecases.guard import GuardJob, GuardSpec
+
+        try:
+            job = GuardJob(GuardSpec(self.config.select(request.cluster), request.command,
+                                     on_trip=request.on_trip))
+        except Exception as exc:  # bad input: said, not lost
+            self.call_from_thread(self.notify, error_text(exc), title="guard not started",
+                                  severity="error", timeout=10)
+            return
+        self._started(job)
 
     def action_cleanup(self) -> None:
         allowed = {

@@ -14,11 +14,13 @@ import contextlib
 import os
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from clustertop.actions.jobs import Job, JobCancelled
 from clustertop.collectors.gate import GateVerdict, RuleResult
 from clustertop.core.config import Config
 from clustertop.core.errors import InputError, OperationFailed
@@ -54,10 +56,16 @@ class GuardSpec:
 class GuardRun:
     spec: GuardSpec
     say: Callable[[str], None]
+    # Where the command's output goes: None passes it through (the CLI's terminal); a
+    # callable gets each line (the TUI's job log).
+    output: Callable[[str], None] | None = None
+    cancelled: Callable[[], bool] = bool  # the operator stops it (x on Jobs)
+    on_state: Callable[[str], None] = lambda _line: None  # the rules' state, in a line
     timeline: list[dict[str, Any]] = field(default_factory=list)
     peaks: dict[str, float] = field(default_factory=dict)
     trips: int = 0
     tripped_stop: bool = False
+    stopping: bool = False
 
     def run(self) -> tuple[int, dict[str, Any]]:
         spec = self.spec
@@ -67,19 +75,26 @@ class GuardRun:
         try:
             first = watch.settle()
             self._note_changes({}, first)
+            self.on_state(_state_line(first, False))
             held = [v for v in first if not v.go]
             if held:
                 raise OperationFailed(
                     "NO-GO before the start, nothing started: "
                     + "; ".join(f"{v.cluster} {v.reason()}" for v in held)
                 )
+            pipe = subprocess.PIPE if self.output is not None else None
             try:
-                child = subprocess.Popen(list(spec.command), start_new_session=True)
+                child = subprocess.Popen(list(spec.command), start_new_session=True,
+                                         stdout=pipe, stderr=subprocess.STDOUT if pipe else None,
+                                         stdin=subprocess.DEVNULL if pipe else None)
             except OSError as exc:
                 raise OperationFailed(f"cannot start {spec.command[0]}: {exc.strerror or exc}"
                                       ) from None
             self._event("started", f"pid {child.pid}: {' '.join(spec.command)}")
+            reader = self._read_output(child)
             code = self._watch(watch, child, first)
+            if reader is not None:
+                reader.join(5)
         finally:
             watch.close()
         record = {
@@ -98,6 +113,19 @@ class GuardRun:
         }
         return code, record
 
+    def _read_output(self, child: subprocess.Popen[bytes]) -> threading.Thread | None:
+        output, stream = self.output, child.stdout
+        if output is None or stream is None:
+            return None
+
+        def pump() -> None:
+            for raw in iter(stream.readline, b""):
+                output(raw.decode("utf-8", "replace").rstrip("\n"))
+
+        thread = threading.Thread(target=pump, name="guard-output", daemon=True)
+        thread.start()
+        return thread
+
     # -- the loop -------------------------------------------------------------------------------
 
     def _watch(self, watch: GateWatch, child: subprocess.Popen[bytes],
@@ -114,9 +142,17 @@ class GuardRun:
                     self._event("ended", f"while paused, exit {code}")
                 self._event("ended", f"exit {code}")
                 return TRIPPED if self.tripped_stop else code
+            if self.cancelled() and not self.stopping:
+                self._event("stop", "asked by the operator: SIGTERM to the process group")
+                if paused_at is not None:
+                    self._signal(child, signal.SIGCONT)
+                    paused_at = None
+                self._stop(child, by_guard=False)
+                continue
             time.sleep(watch.interval)
             current = watch.judge()
             self._note_changes(previous, current)
+            self.on_state(_state_line(current, paused_at is not None))
             previous = {v.cluster: v for v in current}
             blocking = [r for v in current for r in v.blocking]
             now = time.monotonic()
@@ -154,8 +190,9 @@ class GuardRun:
                 self._signal(child, signal.SIGCONT)
                 paused_at = None
 
-    def _stop(self, child: subprocess.Popen[bytes]) -> None:
-        self.tripped_stop = True
+    def _stop(self, child: subprocess.Popen[bytes], *, by_guard: bool = True) -> None:
+        self.tripped_stop = self.tripped_stop or by_guard
+        self.stopping = True
         self._signal(child, signal.SIGTERM)
         try:
             child.wait(self.spec.grace_s)
@@ -200,3 +237,39 @@ class GuardRun:
         at = time.time()
         self.timeline.append({"at": round(at, 3), "event": kind, "text": text})
         self.say(f"{time.strftime('%H:%M:%S', time.gmtime(at))} guard: {kind}: {text}")
+
+
+def _state_line(verdicts: Sequence[GateVerdict], paused: bool) -> str:
+    held = [v for v in verdicts if not v.go]
+    prefix = "PAUSED by the guard; " if paused else ""
+    if not held:
+        total = sum(len(v.results) for v in verdicts)
+        return f"{prefix}rules: GO ({total} rules clear)"
+    return f"{prefix}rules: NO-GO: " + "; ".join(f"{v.cluster} {v.reason()}" for v in held)
+
+
+class GuardJob(Job):
+    """A guarded command as a job of the TUI's: its output and timeline in the job's log, the
+    rules' state as its current line; x stops the command (SIGTERM, SIGKILL after the grace)."""
+
+    def __init__(self, spec: GuardSpec) -> None:
+        spec.check()
+        super().__init__(kind="guard", title=f"guard: {' '.join(spec.command)}"[:80],
+                         cluster=", ".join(spec.config.clusters), unit="")
+        self.spec = spec
+        self.result: dict[str, Any] | None = None
+
+    def run(self) -> Sequence[tuple[str, str]]:
+        guard = GuardRun(self.spec, self.log, output=lambda line: self.log(f"| {line}"),
+                         cancelled=lambda: self.cancel_requested, on_state=self.set_current)
+        code, record = guard.run()
+        self.result = record
+        if self.cancel_requested:
+            raise JobCancelled
+        if code == TRIPPED:
+            raise OperationFailed(f"stopped by the guard after {record['trips']} trip(s):"
+                                  f" exit {code}")
+        if code != 0:
+            raise OperationFailed(f"the command exited {code}")
+        return (("exit", str(code)), ("trips", str(record["trips"])),
+                ("seconds", f"{record['duration_s']:.0f}"))
