@@ -216,3 +216,57 @@ async def test_the_tui_header_says_go_and_g_shows_every_rule_live(lab_config) ->
         await pilot.press("escape")
         await pilot.pause()
         assert not isinstance(app.screen, GateScreen)
+
+
+def test_a_workload_with_gate_is_held_while_no_go_and_ended_by_an_abort_rule(
+    mariadb: ClusterConfig,
+) -> None:
+    from dataclasses import replace
+
+    from clustertop.actions.seed import load_cluster
+    from clustertop.actions.workload.builtin import BuiltinWorkload
+    from clustertop.actions.workload.driver import WorkloadSpec
+    from clustertop.core.mixes import resolve_pattern
+    from tests.helpers import wait_for
+
+    load_cluster(mariadb, rows=2_000, seed=3, tables=("cleanup_batch",))
+    held = replace(mariadb, gate_rules=(parse_rule("lag_s < 1", "test"),), abort_rules=())
+
+    def workload(cluster: ClusterConfig, seconds: float) -> BuiltinWorkload:
+        spec = WorkloadSpec(node=cluster.nodes[0], table="cleanup_bench.cleanup_batch",
+                            pattern="traffic", mix=resolve_pattern("traffic"), connections=2,
+                            target_tps=50, duration_s=seconds, processes=1)
+        return BuiltinWorkload(spec, cluster.name, gate=cluster)
+
+    job = workload(held, 14)
+    job.start()
+    try:
+        assert wait_for(lambda: job.snapshot().done > 2, 15)
+        _apply(held, False)
+        assert wait_for(lambda: any("held by the gate: lag_s < 1" in line
+                                    for line in job.snapshot().log), 15), job.snapshot().log
+        time.sleep(0.5)
+        before = job.tally.done
+        time.sleep(2.0)
+        assert job.tally.done == before  # nothing runs while held
+    finally:
+        _apply(held, True)
+    job.join(60)
+    snap = job.snapshot()
+    assert snap.state == "finished", snap.error
+    assert any("gate GO again" in line for line in snap.log)
+    assert job.result is not None and job.result["gate_held_s"] >= 2.0
+    assert job.tally.done > before  # it went on once GO
+
+    ended = replace(mariadb, gate_rules=(), abort_rules=(parse_rule("lag_s < 1", "test"),))
+    job = workload(ended, 30)
+    job.start()
+    try:
+        assert wait_for(lambda: job.snapshot().done > 2, 15)
+        _apply(ended, False)
+        job.join(30)
+    finally:
+        _apply(ended, True)
+    snap = job.snapshot()
+    assert snap.state == "failed" and "stopped by abort rule lag_s < 1" in (snap.error or "")
+    assert snap.elapsed_s() < 20

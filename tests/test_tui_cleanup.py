@@ -102,7 +102,7 @@ async def test_the_cleanup_form_fits_80x24(lab_config: Config) -> None:
         form = app.screen
         assert isinstance(form, CleanupForm)
         for widget_id in ("cluster", "table", "method", "retention", "batch", "delay", "lag",
-                          "dry", "confirm", "start"):
+                          "target", "gate", "dry", "confirm", "start"):
             region = form.query_one(f"#{widget_id}").region
             assert region.height >= 1 and region.bottom <= 24, (widget_id, region)
 
@@ -197,3 +197,26 @@ async def test_the_live_settings_form_of_a_paced_cleanup_fits_80x24() -> None:
             field = app.screen.query_one(f"#{key}", Input)
             assert field.value == value
             assert field.region.height >= 1 and field.region.bottom <= 24, (key, field.region)
+
+
+async def test_c_takes_a_target_lag_and_the_gate_into_the_run(
+    lab_config: Config, mariadb: ClusterConfig
+) -> None:
+    """The form's target lag and gate reach the run's spec (a dry run here: what they do to a
+    real run is tested in test_cleanup)."""
+    from clustertop.actions.cleanup.job import CleanupJob
+
+    load_cluster(mariadb, rows=2_000, seed=2, tables=("cleanup_batch",))
+    app = make_app(lab_config)
+    async with app.run_test(size=(80, 24)) as pilot:
+        form = await _open_form(pilot, app, "batch_delete", "yes")
+        form.query_one("#target", Input).value = "0.5"
+        form.query_one("#gate", Select).value = "on"
+        form.query_one("#retention", Input).focus()
+        await pilot.press("enter")
+        await _until_ended(app)
+        (snap,) = app.state.jobs.snapshots()
+        job = app.state.jobs.get(snap.id)
+        assert isinstance(job, CleanupJob) and snap.state == "finished", snap.error
+        assert job.spec.gate and job.spec.target_lag_s == 0.5
+        assert dict(snap.settings)["target_lag_s"] == "0.5"

@@ -340,6 +340,8 @@ class ClustertopApp(App[int]):
             batch_delay_s=request.batch_delay_s,
             max_lag_s=request.max_lag_s,
             dry_run=request.dry_run,
+            target_lag_s=request.target_lag_s,
+            gate=request.gate,
         )
         job: Job
         try:

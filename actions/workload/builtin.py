@@ -13,6 +13,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from clustertop.actions.cleanup.throttle import ClusterGauge
 from clustertop.actions.jobs import Job
 from clustertop.actions.workload.driver import (
     CONNECT_FAILED,
@@ -26,6 +27,7 @@ from clustertop.actions.workload.driver import (
 from clustertop.actions.workload.table import describe_table
 from clustertop.collectors.engines import adapter_for
 from clustertop.collectors.errors import close_quietly
+from clustertop.core.config import ClusterConfig
 from clustertop.core.errors import OperationFailed
 
 __all__ = ["BuiltinWorkload", "SecondStats", "WorkloadSpec", "workload_job_fields"]
@@ -46,9 +48,18 @@ def workload_job_fields(spec: WorkloadSpec, cluster: str, engine: str) -> dict[s
 
 
 class BuiltinWorkload(Job):
-    def __init__(self, spec: WorkloadSpec, cluster: str) -> None:
+    def __init__(self, spec: WorkloadSpec, cluster: str,
+                 gate: ClusterConfig | None = None) -> None:
+        """`gate`: hold the run while the cluster's gate is NO-GO and end it on an abort rule
+        (--gate), judged by the gate's own engine on a gauge of the cluster."""
         super().__init__(**workload_job_fields(spec, cluster, "builtin"))
         self.spec = spec
+        self.gate = gate
+        self.gauge: ClusterGauge | None = None
+        self.hold: Any = None
+        self.held_since: float | None = None
+        self.held_s = 0.0
+        self.aborted: str | None = None
         self.processes = worker_processes(spec)
         self.stats_lock = threading.Lock()
         self.tally = Tally()
@@ -77,20 +88,33 @@ class BuiltinWorkload(Job):
             f"{spec.connections} connections ({where}) on {spec.node.address}, {spec.table}, "
             f"mix {dict(spec.mix)}, target {spec.target_tps or 'unthrottled'}"
         )
+        if self.gate is not None:
+            self.gauge = ClusterGauge(self.gate, spec.node.name,
+                                      pause_rules=self.gate.gate_rules,
+                                      abort_rules=self.gate.abort_rules).start()
         try:
             if self.processes == 1:
                 self._run_threads(shape)
             else:
                 self._run_processes(shape)
         finally:
+            if self.gauge is not None:
+                self.gauge.close()
             elapsed = time.monotonic() - self.started_mono if self.started_mono else 0.0
             self._report_until(None)
             self.result = self.summary_json(elapsed)
+            if self.gate is not None:
+                held = self.held_s + (time.monotonic() - self.held_since
+                                      if self.held_since is not None else 0.0)
+                self.result["gate_held_s"] = round(held, 2)
+                self.result["gate_abort"] = self.aborted
             self.summary = self.summary_pairs(self.result)  # kept when cancelled too
         failed = self.result["connections_failed"]
         if failed:
             first = next(k for k in self.result["errors_by_kind"] if k.startswith(CONNECT_FAILED))
             self.log(f"{failed} of {spec.connections} connections could not open: {first}")
+        if self.aborted:
+            raise OperationFailed(f"stopped by abort rule {self.aborted}")
         self.check_cancelled()
         if not self.result["transactions"] and self.result["errors"]:
             raise OperationFailed(
@@ -104,7 +128,8 @@ class BuiltinWorkload(Job):
         return adapter_for(node).connect(node, connect_timeout=5, statement_timeout=timeout)
 
     def _run_threads(self, shape: Any) -> None:
-        group = ConnectionGroup(self.spec, shape, range(self.spec.connections))
+        self.hold = threading.Event()
+        group = ConnectionGroup(self.spec, shape, range(self.spec.connections), self.hold)
         group.connect()
         self.settled = {0: 0.0}
         self.started_mono = time.monotonic()
@@ -129,13 +154,14 @@ class BuiltinWorkload(Job):
         ctx = multiprocessing.get_context("spawn")
         out = ctx.Queue()
         go, cancel, start = ctx.Event(), ctx.Event(), ctx.Value("d", 0.0)
+        self.hold = ctx.Event()
         indices = list(range(self.spec.connections))
         chunks = [indices[i :: self.processes] for i in range(self.processes)]
         self.settled = {chunk[0]: 0.0 for chunk in chunks if chunk}
         workers = [
             ctx.Process(
                 target=process_main,
-                args=(self.spec, shape, chunk, start, go, cancel, out),
+                args=(self.spec, shape, chunk, start, go, cancel, out, self.hold),
                 name=f"clustertop-workload-{self.id}-{n}",
                 daemon=True,
             )
@@ -207,7 +233,29 @@ class BuiltinWorkload(Job):
         if not any(w.is_alive() for w in workers):
             self.settled = dict.fromkeys(self.settled, math.inf)
 
+    def _judge_gate(self) -> None:
+        """--gate: hold while a gate rule blocks, end the run on an abort rule."""
+        reading = self.gauge.latest if self.gauge is not None else None
+        if reading is None or self.hold is None:
+            return
+        if reading.abort and not self.aborted:
+            self.aborted = reading.abort
+            self.log(f"abort rule {reading.abort}: stopping")
+            self.cancel()
+            return
+        now = time.monotonic()
+        if reading.hold and self.held_since is None:
+            self.held_since = now
+            self.hold.set()
+            self.log(f"held by the gate: {reading.hold}")
+        elif not reading.hold and self.held_since is not None:
+            self.held_s += now - self.held_since
+            self.log(f"gate GO again: going on after {now - self.held_since:.1f} s held")
+            self.held_since = None
+            self.hold.clear()
+
     def _tick(self) -> None:
+        self._judge_gate()
         elapsed = time.monotonic() - self.started_mono
         with self.stats_lock:
             settled = min(self.settled.values(), default=math.inf)

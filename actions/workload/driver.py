@@ -261,8 +261,11 @@ class ConnectionRunner:
     """One connection: its schedule, its random numbers, the rows it inserted (the only rows
     it deletes, so no foreign key objects), and its own tally behind its own lock."""
 
-    def __init__(self, spec: WorkloadSpec, shape: TableShape, index: int, stop: threading.Event):
+    def __init__(self, spec: WorkloadSpec, shape: TableShape, index: int, stop: threading.Event,
+                 hold: Any = None):
         self.spec, self.shape, self.index, self.stop = spec, shape, index, stop
+        # Set while the gate holds the run (--gate): no operation starts, none is owed after.
+        self.hold = hold
         self.lock = threading.Lock()
         self.tally = Tally()
         self.statements: MySQLStatements | PostgresStatements | None = None
@@ -335,6 +338,11 @@ class ConnectionRunner:
                     quota is not None and done >= quota
                 ):
                     break
+                if self.hold is not None and self.hold.is_set():
+                    self._wait_out_hold(started_mono)
+                    if interval:
+                        due = max(due, monotonic())  # the held time is not owed: no burst
+                    continue
                 if interval:
                     if due > now and stop.wait(due - now):
                         break
@@ -375,6 +383,13 @@ class ConnectionRunner:
                 self.settled_s = math.inf
             if self.statements is not None:
                 self.statements.close()
+
+    def _wait_out_hold(self, started_mono: float) -> None:
+        """Nothing in flight while held: every second up to now is final."""
+        while self.hold.is_set() and not self.stop.is_set():
+            with self.lock:
+                self.settled_s = time.monotonic() - started_mono
+            self.stop.wait(0.05)
 
     def _settle(self, due: float, interval: float, started_mono: float) -> None:
         """Nothing in flight: the next operation is scheduled at `due` (throttled) or from
@@ -429,9 +444,10 @@ class ConnectionGroup:
     """Some of the run's connections, a thread each, their tallies handed to `sink` every
     FLUSH_EVERY_S and once more at the end."""
 
-    def __init__(self, spec: WorkloadSpec, shape: TableShape, indices: Sequence[int]) -> None:
+    def __init__(self, spec: WorkloadSpec, shape: TableShape, indices: Sequence[int],
+                 hold: Any = None) -> None:
         self.stop = threading.Event()
-        self.runners = [ConnectionRunner(spec, shape, i, self.stop) for i in indices]
+        self.runners = [ConnectionRunner(spec, shape, i, self.stop, hold) for i in indices]
 
     def connect(self) -> None:
         for runner in self.runners:
@@ -485,6 +501,7 @@ def process_main(
     go: Any,
     cancel: Any,
     out: Any,
+    hold: Any = None,
 ) -> None:
     """A worker process: connect, say ready, wait for the common start, run, say done. Every
     outcome is a message; nothing is printed (the parent may own a full-screen terminal)."""
@@ -495,7 +512,7 @@ def process_main(
         return cancel.is_set() or os.getppid() != parent
 
     try:
-        group = ConnectionGroup(spec, shape, indices)
+        group = ConnectionGroup(spec, shape, indices, hold)
         group.connect()
         out.put(("ready", None))
         while not go.wait(FLUSH_EVERY_S):

@@ -24,6 +24,7 @@ from clustertop.actions.workload.histogram import Histogram
 from clustertop.actions.workload.table import describe_table
 from clustertop.collectors.engines import adapter_for
 from clustertop.collectors.errors import close_quietly
+from clustertop.core.config import ClusterConfig
 from clustertop.core.errors import EnvironmentProblem, InputError
 
 ENGINES = ("pgbench", "sysbench")
@@ -334,13 +335,18 @@ def _option(node: Any, key: str) -> str | None:
     return value.strip("'\"") if value else None
 
 
-def workload_job(spec: WorkloadSpec, cluster: str, engine: str) -> Job:
+def workload_job(spec: WorkloadSpec, cluster: str, engine: str,
+                 gate: ClusterConfig | None = None) -> Job:
     """The job for `engine` (builtin, pgbench, sysbench), its table checked first: a missing
-    table or key is one line before any connection of the run opens."""
+    table or key is one line before any connection of the run opens. `gate` (builtin only):
+    held while the cluster's gate is NO-GO, ended by its abort rules."""
     from clustertop.actions.workload.builtin import BuiltinWorkload
     from clustertop.actions.workload.table import check_table
 
     check_table(spec.node, spec.table)
     if engine == "builtin":
-        return BuiltinWorkload(spec, cluster)
+        return BuiltinWorkload(spec, cluster, gate)
+    if gate is not None:
+        raise InputError("--gate", engine, "holds the builtin driver only: pgbench and sysbench"
+                         " cannot be held between transactions")
     return ExternalWorkload(spec, cluster, engine)

@@ -225,6 +225,7 @@ def cmd_workload(args: argparse.Namespace) -> int:
         mix=args.mix,
         seed=args.seed,
         processes=args.processes,
+        gate=args.gate,
     )
     job: Any = workload_job_for(config, request, bool(args.allow_actions))
     follow(job, say)

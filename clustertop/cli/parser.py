@@ -206,6 +206,12 @@ def build_parser() -> OneLineParser:
         "per CPU when unthrottled or above 2000 TPS, else threads in one process)",
     )
     run_p.add_argument("--tps", type=positive_float, help="target TPS (default: unthrottled)")
+    run_p.add_argument(
+        "--gate",
+        action="store_true",
+        help="builtin driver: hold the run while the cluster's Go/No-Go gate is NO-GO, end it on"
+        " an abort rule",
+    )
     limit = run_p.add_mutually_exclusive_group()
     limit.add_argument("--duration", type=positive_float, help="seconds to run (default 10)")
     limit.add_argument("--transactions", type=positive_int, help="stop after N transactions")

@@ -63,6 +63,7 @@ class WorkloadRequest:
     mix: str | None = None  # --mix text, overriding the pattern's shares
     seed: int = 1
     processes: int = 0  # 0: the driver decides from the rate
+    gate: bool = False  # held while the gate is NO-GO, ended by its abort rules
 
 
 def workload_job_for(config: Config, request: WorkloadRequest, allow_actions: bool) -> Job:
@@ -87,7 +88,8 @@ def workload_job_for(config: Config, request: WorkloadRequest, allow_actions: bo
         seed=request.seed,
         processes=request.processes,
     )
-    job: Job = workload_job(spec, cluster.name, request.engine)
+    job: Job = workload_job(spec, cluster.name, request.engine,
+                            cluster if request.gate else None)
     return job
 
 

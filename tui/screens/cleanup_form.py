@@ -26,11 +26,13 @@ class CleanupRequest:
     batch_delay_s: float
     max_lag_s: float | None
     dry_run: bool
+    target_lag_s: float | None = None
+    gate: bool = False
 
 
 class CleanupForm(OneLineForm[CleanupRequest]):
     TITLE_TEXT = "clean up old rows"
-    # Nine fields: one line each, no gaps, to stay inside 24 lines.
+    # Twelve fields: one line each, no gaps, to stay inside 24 lines.
     DEFAULT_CLASSES = "compact"
 
     def __init__(self, clusters: dict[str, tuple[str, ...]]) -> None:
@@ -64,6 +66,16 @@ class CleanupForm(OneLineForm[CleanupRequest]):
             ("batch size", Input(value="5000", id="batch")),
             ("batch delay s", Input(value="0.1", id="delay")),
             ("max lag s", Input(value="", placeholder="empty: no limit", id="lag")),
+            ("target lag s", Input(value="", placeholder="empty: not paced", id="target")),
+            (
+                "gate",
+                FormSelect(
+                    [("off: the limits above only", "off"), ("on: hold while NO-GO", "on")],
+                    value="off",
+                    allow_blank=False,
+                    id="gate",
+                ),
+            ),
             (
                 "dry run",
                 FormSelect(
@@ -85,6 +97,7 @@ class CleanupForm(OneLineForm[CleanupRequest]):
             batch = self._number("batch", int, required=True)
             delay = self._number("delay", float, required=True, zero_ok=True)
             lag = self._number("lag", float, required=False)
+            target = self._number("target", float, required=False)
         except ValueError as exc:
             self._fail(str(exc))
             return
@@ -109,5 +122,7 @@ class CleanupForm(OneLineForm[CleanupRequest]):
                 batch_delay_s=float(delay or 0),
                 max_lag_s=float(lag) if lag else None,
                 dry_run=dry_run,
+                target_lag_s=float(target) if target else None,
+                gate=self.query_one("#gate", Select).value == "on",
             )
         )
