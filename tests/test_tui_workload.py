@@ -153,3 +153,16 @@ def test_a_lost_terminal_ends_the_tui_cleanly(lab: Lab) -> None:
             proc.kill()
             proc.wait(5)
         os.close(leader)
+
+
+async def test_the_workload_form_fits_80x24_gate_included(lab_config: Config) -> None:
+    app = make_app(lab_config)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("w")
+        await pilot.pause()
+        form = app.screen
+        assert isinstance(form, WorkloadForm)
+        for widget_id in ("cluster", "pattern", "table", "connections", "tps", "duration",
+                          "transactions", "engine", "gate", "start"):
+            region = form.query_one(f"#{widget_id}").region
+            assert region.height >= 1 and region.bottom <= 24, (widget_id, region)

@@ -1,4 +1,5 @@
-"""The `w` form: cluster, pattern, connections, target TPS, duration or transactions, engine."""
+"""The `w` form: cluster, pattern, connections, target TPS, duration or transactions, engine,
+and whether the gate holds it."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from clustertop.usecases.changes import WorkloadRequest
 
 class WorkloadForm(OneLineForm[WorkloadRequest]):
     TITLE_TEXT = "start a workload"
+    # Nine fields: one line each, no gaps, to stay inside 24 lines.
+    DEFAULT_CLASSES = "compact"
 
     def __init__(
         self, clusters: dict[str, tuple[str, ...]], custom_patterns: tuple[str, ...] = ()
@@ -56,6 +59,15 @@ class WorkloadForm(OneLineForm[WorkloadRequest]):
                     id="engine",
                 ),
             ),
+            (
+                "gate",
+                FormSelect(
+                    [("off", "off"), ("on: held while NO-GO (builtin)", "on")],
+                    value="off",
+                    allow_blank=False,
+                    id="gate",
+                ),
+            ),
         ]
         return fields
 
@@ -83,5 +95,6 @@ class WorkloadForm(OneLineForm[WorkloadRequest]):
                 duration_s=float(duration) if duration else None,
                 transactions=int(transactions) if transactions else None,
                 engine=str(self.query_one("#engine", Select).value),
+                gate=self.query_one("#gate", Select).value == "on",
             )
         )
