@@ -8,8 +8,9 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 RUNNING, CANCELLING = "running", "cancelling"
 FINISHED, FAILED, CANCELLED = "finished", "failed", "cancelled"
@@ -41,6 +42,9 @@ class JobSnapshot:
     # What can be changed while it runs (a cleanup: batch_size, batch_delay_s, max_lag_s) and
     # the values now; empty for a job that takes no live changes.
     settings: tuple[tuple[str, str], ...] = ()
+    # A comparison's rows (one per method, as `compare` prints them): what an export of a
+    # recording renders again.
+    rows: tuple[Mapping[str, Any], ...] = ()
 
     @property
     def running(self) -> bool:
@@ -157,6 +161,10 @@ class Job(ABC):
     def live_settings(self) -> tuple[tuple[str, str], ...]:
         return ()
 
+    def result_rows(self) -> tuple[Mapping[str, Any], ...]:
+        """Rows of a result that is a table (a comparison's); none by default."""
+        return ()
+
     def change(self, key: str, value: str) -> str:
         """Change a setting while the job runs; the line logged. Raises InputError."""
         from clustertop.core.errors import InputError
@@ -230,6 +238,7 @@ class Job(ABC):
                 current=self.current,
                 paused=not self._resume.is_set(),
                 settings=self.live_settings(),
+                rows=self.result_rows(),
             )
 
 

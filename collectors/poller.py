@@ -182,6 +182,8 @@ class NodeSession:
             accept_error=probe.error if probe else None,
             sessions=reading.sessions,
             probe_ms=reading.probe_ms,
+            transactions_total=reading.counters.get("transactions"),
+            queries_total=reading.counters.get("queries"),
             version=status.version,
             role=status.role,
             server_id=status.server_id,

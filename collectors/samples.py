@@ -363,6 +363,10 @@ class NodeSample:
     detail: DetailSample | None = None
     poll_ms: float | None = None
     probe_ms: float | None = None  # this poll's `SELECT 1` round trip (the gate's probe)
+    # The server's own running counts, as read (for counters downstream, e.g. Prometheus'
+    # rate()): clustertop's own reads are in them; the per-second figures leave those out.
+    transactions_total: float | None = None
+    queries_total: float | None = None
     queries: int = 0  # statements this poll sent to the node
     retry_in_s: float | None = None  # a DOWN node: when the next connection attempt is due
     # A fresh connection every few seconds: False when the server answers on the sessions it

@@ -203,7 +203,7 @@ async def test_the_tui_header_says_go_and_g_shows_every_rule_live(lab_config) ->
             k: v.reason() for k, v in verdicts.items()}
         header = str(app.screen.query_one(HealthBar).render())
         assert "GO ·" in header and "NO-GO" not in header, header
-        await pilot.press("g")
+        await pilot.press("o")
         await pilot.pause(0.6)
         assert isinstance(app.screen, GateScreen)
         from rich.console import Console

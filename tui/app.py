@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import signal
+import time
 from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
@@ -114,7 +116,11 @@ class ClustertopApp(App[int]):
             tooltip="run a command under the gate: stopped or paused when a rule trips (actions on)",
         ),
         Binding(
-            "g", "gate", "Gate", id="gate", show=False,
+            "R", "toggle_recording", "Record", id="record", show=False,
+            tooltip="record what this screen sees (rounds and jobs) to a file; again stops",
+        ),
+        Binding(
+            "o", "gate", "Gate", id="gate", show=False,
             tooltip="the Go/No-Go gate: every rule with its live value, per cluster",
         ),
         Binding("q", "quit", "Quit", id="quit", tooltip="quit (running jobs are asked to stop first)"),
@@ -144,6 +150,7 @@ class ClustertopApp(App[int]):
             poll_interval=interval,
         )
         self._next_poll: Timer | None = None
+        self.recorder: Any = None  # R: the rounds and jobs this app sees, to a file
         if config.ui.keymap:
             self.set_keymap(dict(config.ui.keymap))
 
@@ -161,7 +168,18 @@ class ClustertopApp(App[int]):
 
     @work(thread=True, exclusive=True, group="poll", exit_on_error=False)
     def _poll(self) -> None:
-        self.post_message(PollCompleted(self.source.poll_round()))
+        round_ = self.source.poll_round()
+        recorded = getattr(self.source, "recorded_jobs", None)
+        jobs = recorded(round_.at) if recorded is not None else None
+        recorder = self.recorder
+        if recorder is not None:  # in this worker thread: a file write, off the UI thread
+            try:
+                recorder.add_round(round_, self.state.jobs.snapshots())
+            except Exception as exc:  # a full disk stops the recording, never the monitor
+                self.recorder = None
+                self.call_from_thread(self.notify, f"recording stopped: {exc}",
+                                      severity="error", timeout=10)
+        self.post_message(PollCompleted(round_, jobs))
 
     def _arm_next_poll(self) -> None:
         if self._next_poll is not None:
@@ -173,7 +191,10 @@ class ClustertopApp(App[int]):
         state = self.state
         state.history.add(message.round)
         state.judge(message.round)
-        state.job_snapshots = state.jobs.snapshots()
+        state.job_snapshots = message.jobs if message.jobs is not None else state.jobs.snapshots()
+        status = getattr(self.source, "status", None)
+        state.replay_status = status() if status is not None else None
+        state.recording = str(self.recorder.path) if self.recorder is not None else None
         state.note_fragmentation(message.round)
         for alert in state.alerts.update(message.round):
             self.notify(alert.text, title="critical", severity="error", timeout=8)
@@ -196,6 +217,20 @@ class ClustertopApp(App[int]):
 
     def action_show(self, mode: str) -> None:
         self.switch_mode(mode)
+
+    def action_toggle_recording(self) -> None:
+        from clustertop.usecases.record import Recorder, recordings_dir
+
+        if self.recorder is not None:
+            recorder, self.recorder = self.recorder, None
+            recorder.close()
+            self.notify(f"recording stopped: {recorder.rounds} rounds in {recorder.path}")
+        else:
+            path = recordings_dir() / time.strftime("record-%Y%m%dT%H%M%SZ.db", time.gmtime())
+            self.recorder = Recorder(path, clusters=list(self.config.clusters))
+            self.notify(f"recording to {path}")
+        self.state.recording = str(self.recorder.path) if self.recorder is not None else None
+        self.refresh_screen()
 
     def action_gate(self) -> None:
         from clustertop.tui.screens.gate import GateScreen
@@ -575,3 +610,104 @@ def make_app(
     return ClustertopApp(
         config, source or make_poller(config), allow_actions=allow_actions, jobs=jobs
     )
+
+
+class ReplayApp(ClustertopApp):
+    """The same app fed from a recording: space plays or pauses, < and > change the speed,
+    , and . step a round, g seeks; everything else is the live app's."""
+
+    BINDINGS = [
+        *ClustertopApp.BINDINGS,
+        Binding("space", "replay_toggle", "Play/Pause", id="replay-toggle"),
+        Binding("greater_than_sign", "replay_speed(1)", "Faster", id="replay-faster"),
+        Binding("less_than_sign", "replay_speed(-1)", "Slower", id="replay-slower"),
+        Binding("full_stop", "replay_step(1)", "Step", id="replay-forth", show=False),
+        Binding("comma", "replay_step(-1)", "Back", id="replay-back", show=False),
+        Binding("g", "replay_seek", "Seek", id="replay-seek"),
+    ]
+
+    @property
+    def replay(self) -> Any:
+        return self.source
+
+    def action_replay_toggle(self) -> None:
+        self.replay.toggle()
+        self._show_position()
+
+    def action_replay_speed(self, step: int) -> None:
+        self.replay.faster(step)
+        self._show_position()
+
+    def action_replay_step(self, rounds: int) -> None:
+        self.replay.step(rounds)
+        self._jump()
+
+    def action_replay_seek(self) -> None:
+        from clustertop.tui.screens.dialogs import SeekScreen
+
+        def seek(text: str | None) -> None:
+            if not text:
+                return
+            try:
+                self.replay.seek(text)
+            except ValueError as exc:
+                self.notify(str(exc), severity="warning")
+                return
+            self._jump()
+
+        self.push_screen(SeekScreen(), seek)
+
+    def _jump(self) -> None:
+        """The history as it was at the new position: the screens see no difference from a
+        live run that had reached it."""
+        position = self.replay.position
+        state = self.state
+        state.history = History(state.history.maxlen)
+        for round_ in self.replay.rounds_until(position, state.history.maxlen):
+            state.history.add(round_)
+        self.post_message(PollCompleted(self.replay.round_at(position),
+                                        self.replay.recorded_jobs(position)))
+
+    def _show_position(self) -> None:
+        self.state.replay_status = self.replay.status()
+        self.refresh_screen()
+
+    def on_poll_completed(self, message: PollCompleted) -> None:
+        if self.state.latest is not None and message.round.at == self.state.latest.at:
+            # The same round again (paused, or a step): shown, not added twice.
+            self.state.job_snapshots = message.jobs or ()
+            self.state.replay_status = self.replay.status()
+            self.refresh_screen()
+            self._arm_next_poll()
+            return
+        super().on_poll_completed(message)
+
+
+def make_replay_app(recording: Any, *, speed: float = 1.0, name: str = "") -> ReplayApp:
+    """The TUI on a recording: a config made from what the rounds name (read-only: nothing in
+    a replay can act), and the recording as its sample source."""
+    from clustertop.core.config import ClusterConfig
+    from clustertop.core.nodes import NodeSpec
+    from clustertop.tui.replay import ReplaySource
+
+    clusters: dict[str, ClusterConfig] = {}
+    nodes: dict[str, dict[str, NodeSpec]] = {}
+    for round_ in recording.rounds:
+        for n in round_.nodes:
+            host, _, port = n.address.rpartition(":")
+            spec = NodeSpec(cluster=n.cluster, name=n.node, engine=n.engine,  # type: ignore[arg-type]
+                            host=host or n.address, port=int(port) if port.isdigit() else 0)
+            nodes.setdefault(n.cluster, {})[n.node] = spec
+    for cluster, specs in nodes.items():
+        first = next(iter(specs.values()))
+        clusters[cluster] = ClusterConfig(name=cluster, engine=first.engine,
+                                          nodes=tuple(specs.values()), heartbeat=False,
+                                          read_only=True)
+    config = Config(clusters, read_only=True)
+    times = [r.at for r in recording.rounds]
+    gaps = sorted(b - a for a, b in itertools.pairwise(times)) or [1.0]
+    interval = max(0.1, gaps[len(gaps) // 2])  # the recording's own interval
+    app = ReplayApp(config, ReplaySource(recording, interval, speed))
+    app.state.poll_interval = interval
+    app.title = f"clustertop replay {name}"
+    return app

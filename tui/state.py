@@ -27,6 +27,8 @@ class AppState:
     # The Go/No-Go gate of each cluster, judged on every round the screen gets.
     gates: dict[str, Gate] = field(default_factory=dict)
     verdicts: dict[str, GateVerdict] = field(default_factory=dict)
+    recording: str | None = None  # the file this app records to (R)
+    replay_status: str | None = None  # a replay's position, speed and state
 
     def __post_init__(self) -> None:
         for name, cluster in self.config.clusters.items():

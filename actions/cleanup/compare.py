@@ -96,6 +96,9 @@ class CompareJob(Job):
         self.rows: list[dict[str, Any]] = []
         self.running_child: Job | None = None
 
+    def result_rows(self) -> tuple[dict[str, Any], ...]:
+        return tuple(dict(r) for r in self.rows)
+
     def cancel(self) -> None:
         super().cancel()
         current = self.running_child

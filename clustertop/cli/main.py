@@ -14,8 +14,10 @@ from clustertop.cli import gate as gate_commands
 from clustertop.cli import guard as guard_commands
 from clustertop.cli import jobs as job_commands
 from clustertop.cli import rebalance as rebalance_commands
+from clustertop.cli import record as record_commands
 from clustertop.cli import sessions as session_commands
 from clustertop.cli import snapshot as snapshot_commands
+from clustertop.cli import watch as watch_commands
 from clustertop.cli.common import require_actions, resolve_config, save_result, say
 from clustertop.cli.parser import build_parser
 from clustertop.cli.terminal import follow
@@ -117,9 +119,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def run_tui(config: Config, args: argparse.Namespace) -> int:
     from clustertop.tui.app import make_app
+    from clustertop.usecases.metrics import RoundCollector
 
     app = make_app(config, allow_actions=bool(args.allow_actions))
-    app.run()
+    state = app.state
+    server = watch_commands.metrics_for(args, RoundCollector(
+        lambda: state.latest, lambda: state.job_snapshots,
+        lambda: tuple(state.verdicts.values())))
+    try:
+        app.run()
+    finally:
+        if server is not None:
+            server.close()
     return app.return_code or 0
 
 
@@ -334,6 +345,10 @@ COMMANDS = {
     "guard": guard_commands.cmd_guard,
     "snapshot": snapshot_commands.cmd_snapshot,
     "diff": snapshot_commands.cmd_diff,
+    "watch": watch_commands.cmd_watch,
+    "record": record_commands.cmd_record,
+    "replay": record_commands.cmd_replay,
+    "export": record_commands.cmd_export,
     "poll": cmd_poll,
     "workload": cmd_workload,
     "serve": cmd_serve,

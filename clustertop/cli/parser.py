@@ -11,8 +11,10 @@ from clustertop.cli import gate as gate_commands
 from clustertop.cli import guard as guard_commands
 from clustertop.cli import jobs as job_commands
 from clustertop.cli import rebalance as rebalance_commands
+from clustertop.cli import record as record_commands
 from clustertop.cli import sessions as session_commands
 from clustertop.cli import snapshot as snapshot_commands
+from clustertop.cli import watch as watch_commands
 from clustertop.cli.types import positive_float, positive_int
 
 
@@ -66,6 +68,7 @@ def build_parser() -> OneLineParser:
     )
     parser.add_argument("--version", action="version", version=f"clustertop {__version__}")
     _common_options(parser, top=True)
+    watch_commands.metrics_options(parser, top=True)
     sub = parser.add_subparsers(dest="command", metavar="SUBCOMMAND", parser_class=OneLineParser)
 
     def add(name: str, help_text: str) -> argparse.ArgumentParser:
@@ -73,7 +76,7 @@ def build_parser() -> OneLineParser:
         _common_options(p, top=False)
         return p
 
-    add("top", "open the TUI (the same as no subcommand)")
+    watch_commands.metrics_options(add("top", "open the TUI (the same as no subcommand)"))
 
     poll = add("poll", "collect rounds from every node and print them (text or JSON)")
     poll.add_argument(
@@ -235,12 +238,15 @@ def build_parser() -> OneLineParser:
     gate_commands.add_parser(add)
     guard_commands.add_parser(add)
     snapshot_commands.add_parsers(add)
+    watch_commands.add_parser(add)
+    record_commands.add_parsers(add)
 
     demo = add("demo", "lab up + load (skipped when loaded) + open the TUI on the lab")
     demo.add_argument(
         "--rows", type=positive_int, default=10_000, help="rows per table (default 10000)"
     )
     demo.add_argument("--dir", metavar="DIR", help=lab_dir_help)
+    watch_commands.metrics_options(demo)
     demo.add_argument(
         "--no-tui", action="store_true", help="stop after lab up and load (for scripts)"
     )

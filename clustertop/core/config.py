@@ -247,7 +247,7 @@ KEYMAP_IDS = (
     "show_jobs", "help", "pause", "refresh", "slower", "faster", "filter", "workload",
     "cleanup", "quit", "stop_job", "rebalance", "isolate", "sort-tenants",
     "show_activity", "toggle-idle", "cancel-query", "end-session", "root-blocker",
-    "pause-job", "change-job", "gate", "guard",
+    "pause-job", "change-job", "gate", "guard", "record",
 )
 
 

@@ -81,3 +81,25 @@ class FilterScreen(ModalScreen[str | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+class SeekScreen(ModalScreen[str | None]):
+    """A replay's `g`: where to go, as 14:32:10 (UTC) or -5m / +30s."""
+
+    BINDINGS = [Binding("escape", "dismiss_none", "Cancel")]
+    DEFAULT_CSS = """
+    SeekScreen { align: center middle; }
+    SeekScreen > Vertical { width: 50; height: auto; border: thick $accent; background: $surface;
+                            padding: 0 1; }
+    """
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label("seek to 14:32:10 (UTC) or -5m / +30s; enter goes, esc cancels")
+            yield Input(placeholder="-5m", id="seek")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.dismiss(event.value)
+
+    def action_dismiss_none(self) -> None:
+        self.dismiss(None)

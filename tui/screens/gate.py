@@ -1,4 +1,4 @@
-"""`g`: the Go/No-Go gate of every cluster, each rule with its state, live value and where the
+"""`o`: the Go/No-Go gate of every cluster, each rule with its state, live value and where the
 worst value is; refreshed as rounds arrive. The same rules `clustertop gate` judges."""
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ STATE_STYLES = {PASS: "green", FAIL: "bold red", UNKNOWN: "yellow", NOT_APPLICAB
 
 
 class GateScreen(ModalScreen[None]):
-    BINDINGS = [Binding("escape,g,q", "dismiss", "Close")]
+    BINDINGS = [Binding("escape,o,q", "dismiss", "Close")]
     DEFAULT_CSS = """
     GateScreen { align: center middle; }
     GateScreen > Vertical { width: 96%; max-width: 110; height: auto; max-height: 96%;

@@ -23,6 +23,10 @@ class HealthBar(Static):
         round_ = state.latest
         text = Text()
         text.append(f"{screen_name} ", style="bold")
+        if state.replay_status:
+            text.append(f"{state.replay_status} · ", style="bold magenta")
+        if state.recording:
+            text.append(f"REC {state.recording} · ", style="bold red")
         if round_ is None:
             text.append("waiting for the first poll")
             self.update(text)
