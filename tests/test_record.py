@@ -223,3 +223,53 @@ def test_export_round_trips_the_recorded_values(lab: Lab, recorded: Path, tmp_pa
     assert password not in done.stdout and password not in out.read_text()
     bad = run_cli("export", str(recorded), "--series", "lag,colour")
     assert bad.returncode == 2 and "--series" in bad.stderr and bad.stderr.count("\n") == 1
+
+
+def test_a_recording_is_bounded_by_size_and_by_age(tmp_path: Path) -> None:
+    """--max-size and --keep prune the oldest rounds (the file's own content, no server)."""
+    from dataclasses import replace
+
+    from clustertop.usecases.record import Recorder
+    from tests.canned import canned_rounds
+
+    rounds = canned_rounds()
+    sized = Recorder(tmp_path / "sized.db", max_bytes=20_000)
+    for n in range(200):
+        base = rounds[n % len(rounds)]
+        sized.add_round(replace(base, at=1000.0 + n))
+    sized.close()
+    db = sqlite3.connect(tmp_path / "sized.db")
+    kept, payload = db.execute("SELECT count(*), sum(length(payload)) FROM rounds").fetchone()
+    # Pruned every 10 rounds, oldest first, back under the limit: over it by 10 rounds at most.
+    assert 0 < payload <= 20_000 + 10 * 4_000 and kept < 200
+    assert db.execute("SELECT max(at) FROM rounds").fetchone()[0] == 1199.0
+    aged = Recorder(tmp_path / "aged.db", keep_s=30)
+    for n in range(100):
+        aged.add_round(replace(rounds[n % len(rounds)], at=1000.0 + n))
+    aged.close()
+    times = [r.at for r in read(tmp_path / "aged.db").rounds]
+    assert min(times) >= 1099.0 - 30 and max(times) == 1099.0
+
+
+def test_export_renders_a_recorded_comparison_as_compare_printed_it(tmp_path: Path) -> None:
+    from clustertop.actions.cleanup.compare import render_rows
+    from clustertop.actions.jobs import JobSnapshot
+    from clustertop.usecases import export
+    from clustertop.usecases.record import Recorder
+    from tests.canned import canned_rounds
+
+    rows = ({"method": "partition_drop", "duration_s": 0.96, "rows_deleted": 44879,
+             "rows_per_s": 46580.2, "max_lag_s": 0.086, "workload_p99_ms": None,
+             "fragmentation_after": 0.531, "rows_lost": 0},
+            {"method": "batch_delete", "duration_s": 1.05, "rows_deleted": 49960,
+             "rows_per_s": 47421.0, "max_lag_s": 0.089, "workload_p99_ms": 7.3,
+             "fragmentation_after": 0.503, "rows_lost": 0})
+    job = JobSnapshot(id=3, kind="compare", title="compare partition_drop,batch_delete",
+                      cluster="shop", state="finished", started_at=1.0, finished_at=9.0,
+                      rows=rows)
+    recorder = Recorder(tmp_path / "compare.db")
+    recorder.add_round(canned_rounds()[0], [job])
+    recorder.close()
+    recording = read(tmp_path / "compare.db")
+    text = export.render("md", [], export.job_results(recording, None))
+    assert render_rows(list(rows), "md") in text

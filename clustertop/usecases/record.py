@@ -142,15 +142,17 @@ class Recorder:
         if self.max_bytes is not None and self.rounds % 10 == 0:
             size = self.db.execute("SELECT coalesce(sum(length(payload)), 0) FROM rounds"
                                    ).fetchone()[0]
-            while size > self.max_bytes:
-                oldest = self.db.execute("SELECT at, length(payload) FROM rounds ORDER BY at"
-                                         " LIMIT 50").fetchall()
-                if not oldest:
-                    break
-                cut = oldest[-1][0]
-                self.db.execute("DELETE FROM rounds WHERE at <= ?", (cut,))
-                self.db.execute("DELETE FROM jobs WHERE at <= ?", (cut,))
-                size -= sum(r[1] for r in oldest)
+            if size > self.max_bytes:
+                # The oldest rounds, just enough of them to be back under the limit.
+                cut, freed = None, 0
+                for at, length in self.db.execute(
+                        "SELECT at, length(payload) FROM rounds ORDER BY at"):
+                    cut, freed = at, freed + length
+                    if size - freed <= self.max_bytes:
+                        break
+                if cut is not None:
+                    self.db.execute("DELETE FROM rounds WHERE at <= ?", (cut,))
+                    self.db.execute("DELETE FROM jobs WHERE at <= ?", (cut,))
         self.db.commit()
 
     def close(self) -> None:
