@@ -33,6 +33,7 @@ TRAIN_ROUNDS = 30
 # round carries the latest one: a round whose detail is the one already stored says so
 # instead, and the whole is written again at least this often (what pruning may cut).
 FULL_DETAIL_EVERY = 60
+VACUUM_BELOW = 64 * 1024 * 1024  # bytes: a file this small is compacted when it is closed
 SAME = "__same_detail_as__"
 TIMING = ("at", "duration_ms")  # what differs between two detail passes that found the same
 # A bigger dictionary overfits the first rounds: 64 KiB compressed worse (560 B a round
@@ -42,7 +43,9 @@ LEVEL = 19
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS dictionaries (id INTEGER PRIMARY KEY, data BLOB NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS rounds (at REAL PRIMARY KEY, dict INTEGER NOT NULL,"
+    # The round's time in milliseconds is the table's own key (a rowid alias): no index of
+    # its own to store, and the file's order is time order.
+    "CREATE TABLE IF NOT EXISTS rounds (at_ms INTEGER PRIMARY KEY, dict INTEGER NOT NULL,"
     " payload BLOB NOT NULL)",
     "CREATE TABLE IF NOT EXISTS jobs (at REAL NOT NULL, job INTEGER NOT NULL, dict INTEGER NOT"
     " NULL, payload BLOB NOT NULL, PRIMARY KEY (job, at))",
@@ -103,7 +106,7 @@ class Recorder:
         raw = json.dumps(data, separators=(",", ":")).encode()
         dict_id, payload = self._compress(raw)
         self.db.execute("INSERT OR REPLACE INTO rounds VALUES (?, ?, ?)",
-                        (round_.at, dict_id, payload))
+                        (_ms(round_.at), dict_id, payload))
         for job in jobs:
             self._add_job(job, round_.at)
         self.db.commit()
@@ -131,13 +134,20 @@ class Recorder:
         cursor = self.db.execute("INSERT INTO dictionaries (data) VALUES (?)",
                                  (data.as_bytes(),))
         self._dict_id = int(cursor.lastrowid or 0)
-        self.db.commit()
         self._trained = zstandard.ZstdCompressor(level=LEVEL, dict_data=data)
+        # The rounds it was trained on, compressed again with it: a sixth of their size.
+        plain = zstandard.ZstdDecompressor()
+        for at_ms, payload in self.db.execute(
+                "SELECT at_ms, payload FROM rounds WHERE dict = 0").fetchall():
+            again = self._trained.compress(plain.decompress(payload))
+            self.db.execute("UPDATE rounds SET dict = ?, payload = ? WHERE at_ms = ?",
+                            (self._dict_id, again, at_ms))
+        self.db.commit()
         self._samples = []
 
     def _prune(self, now: float) -> None:
         if self.keep_s is not None:
-            self.db.execute("DELETE FROM rounds WHERE at < ?", (now - self.keep_s,))
+            self.db.execute("DELETE FROM rounds WHERE at_ms < ?", (_ms(now - self.keep_s),))
             self.db.execute("DELETE FROM jobs WHERE at < ?", (now - self.keep_s,))
         if self.max_bytes is not None and self.rounds % 10 == 0:
             size = self.db.execute("SELECT coalesce(sum(length(payload)), 0) FROM rounds"
@@ -146,19 +156,25 @@ class Recorder:
                 # The oldest rounds, just enough of them to be back under the limit.
                 cut, freed = None, 0
                 for at, length in self.db.execute(
-                        "SELECT at, length(payload) FROM rounds ORDER BY at"):
+                        "SELECT at_ms, length(payload) FROM rounds ORDER BY at_ms"):
                     cut, freed = at, freed + length
                     if size - freed <= self.max_bytes:
                         break
                 if cut is not None:
-                    self.db.execute("DELETE FROM rounds WHERE at <= ?", (cut,))
-                    self.db.execute("DELETE FROM jobs WHERE at <= ?", (cut,))
+                    self.db.execute("DELETE FROM rounds WHERE at_ms <= ?", (cut,))
+                    self.db.execute("DELETE FROM jobs WHERE at <= ?", (cut / 1000,))
         self.db.commit()
 
     def close(self) -> None:
         self._meta("ended", str(time.time()))
         self.db.commit()
         self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        pages, size = (self.db.execute(f"PRAGMA {p}").fetchone()[0]
+                       for p in ("page_count", "page_size"))
+        if pages * size <= VACUUM_BELOW:
+            # Pages the first rounds left half empty (compressed again, smaller) and pruned
+            # ones: given back, once, while the file is small enough to rewrite quickly.
+            self.db.execute("VACUUM")
         self.db.close()
 
 
@@ -227,7 +243,7 @@ def _read(db: sqlite3.Connection, path: str | os.PathLike[str], problems: list[s
         dictionaries = _dictionaries(db, problems)
         # In the order written (the table's own order, no index to read): what a damaged
         # file still holds comes out whole up to the damage.
-        rounds = tuple(sorted(_rows(db, "SELECT at, dict, payload FROM rounds",
+        rounds = tuple(sorted(_rows(db, "SELECT at_ms / 1000.0, dict, payload FROM rounds",
                                     dictionaries, PollRound, problems, "round",
                                     _DetailRestorer()), key=lambda r: r.at))
         jobs = tuple(sorted(_timed(db, "SELECT at, dict, payload FROM jobs", dictionaries,
@@ -332,3 +348,7 @@ def recordings_dir() -> Path:
                   or Path(base) / "clustertop" / "recordings")
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+def _ms(at: float) -> int:
+    return round(at * 1000)
