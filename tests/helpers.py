@@ -82,3 +82,13 @@ def first_detail(target: PollTarget, timeout: float = 20.0) -> DetailSample | No
         return poller.poll_round().nodes[0].detail
     finally:
         poller.close()
+
+
+def set_replica_apply(cluster: ClusterConfig, running: bool) -> None:
+    """Stop or start the first replica's apply (SQL thread / WAL replay); its IO goes on, so
+    the lag grows while stopped."""
+    with sql(cluster.nodes[1]) as run:
+        if cluster.family == "mysql":
+            run("START SLAVE SQL_THREAD" if running else "STOP SLAVE SQL_THREAD")
+        else:
+            run("SELECT pg_wal_replay_resume()" if running else "SELECT pg_wal_replay_pause()")

@@ -20,7 +20,7 @@ from clustertop.core.config import ClusterConfig
 from clustertop.core.nodes import NodeSpec
 from clustertop.lab.lab import Lab
 from tests.conftest import run_cli
-from tests.helpers import sql, wait_for
+from tests.helpers import set_replica_apply, sql, wait_for
 
 TABLES = {
     "partition_drop": "cleanup_partitioned",
@@ -442,15 +442,6 @@ def test_cancel_at_random_points_leaves_the_table_consistent_and_a_rerun_finishe
     assert cancelled >= 3, "too few trials were cancelled mid-run to mean anything"
 
 
-def _pause_apply(cluster: ClusterConfig, paused: bool) -> None:
-    replica = cluster.nodes[1]
-    with sql(replica) as run:
-        if cluster.family == "mysql":
-            run("STOP SLAVE SQL_THREAD" if paused else "START SLAVE SQL_THREAD")
-        else:
-            run("SELECT pg_wal_replay_pause()" if paused else "SELECT pg_wal_replay_resume()")
-
-
 @pytest.mark.parametrize("engine", ["mariadb", "postgres"])
 def test_max_lag_pauses_while_a_replica_lags_and_resumes_when_it_catches_up(
     engine: str, mariadb: ClusterConfig, postgres: ClusterConfig
@@ -460,14 +451,14 @@ def test_max_lag_pauses_while_a_replica_lags_and_resumes_when_it_catches_up(
     max_lag = 1.0
     spec = _spec(cluster, "batch_delete", batch_size=500, batch_delay_s=0.05, max_lag_s=max_lag)
     job = CleanupJob(spec, cluster.nodes[0])
-    _pause_apply(cluster, True)
+    set_replica_apply(cluster, False)
     try:
         job.start()
         assert wait_for(lambda: any("paused:" in line for line in job.snapshot().log), 20)
         time.sleep(2)
         assert job.snapshot().running and job.snapshot().done < 10_000  # it waits
     finally:
-        _pause_apply(cluster, False)
+        set_replica_apply(cluster, True)
     job.join(120)
     snap = job.snapshot()
     assert snap.state == "finished", snap.error
@@ -930,7 +921,7 @@ def test_with_gate_a_cleanup_pauses_while_the_gate_is_no_go_and_finishes_once_it
     load_cluster(cluster, rows=20_000, seed=6, tables=("cleanup_batch",))
     job = CleanupJob(_spec(cluster, "batch_delete", batch_size=500, batch_delay_s=0.05,
                            gate=True), cluster.nodes[0])
-    _pause_apply(cluster, True)
+    set_replica_apply(cluster, False)
     try:
         job.start()
         # Held on the lag itself (a first, short hold can be on the lag not read yet).
@@ -943,7 +934,7 @@ def test_with_gate_a_cleanup_pauses_while_the_gate_is_no_go_and_finishes_once_it
         time.sleep(1.5)
         assert job.snapshot().running and job.snapshot().done == held, job.snapshot().log[-8:]
     finally:
-        _pause_apply(cluster, False)
+        set_replica_apply(cluster, True)
     job.join(120)
     snap = job.snapshot()
     assert snap.state == "finished", snap.error

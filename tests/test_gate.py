@@ -20,7 +20,7 @@ from clustertop.core.config import ClusterConfig
 from clustertop.core.gate import parse_rule
 from clustertop.lab.lab import Lab
 from tests.conftest import make_lab_dir, run_cli
-from tests.helpers import sql
+from tests.helpers import set_replica_apply, sql
 
 REPLICA = {"mariadb": "replica1", "postgres": "standby1"}
 
@@ -28,14 +28,6 @@ REPLICA = {"mariadb": "replica1", "postgres": "standby1"}
 def _gate(lab: Lab, cluster: str, *extra: str) -> tuple[int, str, str]:
     done = run_cli("--config", str(lab.config_path), "gate", "--cluster", cluster, *extra)
     return done.returncode, done.stdout, done.stderr
-
-
-def _apply(cluster: ClusterConfig, running: bool) -> None:
-    with sql(cluster.nodes[1]) as run:
-        if cluster.family == "mysql":
-            run("START SLAVE SQL_THREAD" if running else "STOP SLAVE SQL_THREAD")
-        else:
-            run("SELECT pg_wal_replay_resume()" if running else "SELECT pg_wal_replay_pause()")
 
 
 class Writes:
@@ -81,7 +73,7 @@ def test_the_gate_says_no_go_naming_the_lagging_replica_and_go_once_it_catches_u
     code, out, err = _gate(lab, cluster.name)
     assert code == 0, out + err
     assert out.startswith(f"{cluster.name}: GO")
-    _apply(cluster, False)
+    set_replica_apply(cluster, False)
     try:
         with Writes(cluster):
             time.sleep(2.5)  # the heartbeat and the rows pile up behind the stopped apply
@@ -94,7 +86,7 @@ def test_the_gate_says_no_go_naming_the_lagging_replica_and_go_once_it_catches_u
         text = _gate(lab, cluster.name)[1]
         assert "FAIL     lag_s < 1" in text and REPLICA[engine] in text, text
     finally:
-        _apply(cluster, True)
+        set_replica_apply(cluster, True)
     started = time.monotonic()
     code, out, err = _gate(lab, cluster.name, "--wait", "60")
     waited = time.monotonic() - started
@@ -242,7 +234,7 @@ def test_a_workload_with_gate_is_held_while_no_go_and_ended_by_an_abort_rule(
     job.start()
     try:
         assert wait_for(lambda: job.snapshot().done > 2, 15)
-        _apply(held, False)
+        set_replica_apply(held, False)
         assert wait_for(lambda: any("held by the gate: lag_s < 1" in line
                                     for line in job.snapshot().log), 15), job.snapshot().log
         time.sleep(0.5)
@@ -250,7 +242,7 @@ def test_a_workload_with_gate_is_held_while_no_go_and_ended_by_an_abort_rule(
         time.sleep(2.0)
         assert job.tally.done == before  # nothing runs while held
     finally:
-        _apply(held, True)
+        set_replica_apply(held, True)
     job.join(60)
     snap = job.snapshot()
     assert snap.state == "finished", snap.error
@@ -263,10 +255,10 @@ def test_a_workload_with_gate_is_held_while_no_go_and_ended_by_an_abort_rule(
     job.start()
     try:
         assert wait_for(lambda: job.snapshot().done > 2, 15)
-        _apply(ended, False)
+        set_replica_apply(ended, False)
         job.join(30)
     finally:
-        _apply(ended, True)
+        set_replica_apply(ended, True)
     snap = job.snapshot()
     assert snap.state == "failed" and "stopped by abort rule lag_s < 1" in (snap.error or "")
     assert snap.elapsed_s() < 20

@@ -13,7 +13,7 @@ from pathlib import Path
 from clustertop.core.config import ClusterConfig
 from clustertop.lab.lab import Lab
 from tests.conftest import CLUSTERTOP
-from tests.helpers import sql
+from tests.helpers import set_replica_apply
 
 WRITER = """
 import sys, time
@@ -54,11 +54,6 @@ def _guard(config: Path, tmp_path: Path, *args: str, seconds: float) -> subproce
     )
 
 
-def _apply(cluster: ClusterConfig, running: bool) -> None:
-    with sql(cluster.nodes[1]) as run:
-        run("START SLAVE SQL_THREAD" if running else "STOP SLAVE SQL_THREAD")
-
-
 def test_guard_stops_a_writing_script_once_the_lag_rule_trips(
     lab: Lab, mariadb: ClusterConfig, tmp_path: Path
 ) -> None:
@@ -66,10 +61,10 @@ def test_guard_stops_a_writing_script_once_the_lag_rule_trips(
     try:
         time.sleep(4)  # the gate judged GO and the script writes
         assert guard.poll() is None, guard.communicate()
-        _apply(mariadb, False)
+        set_replica_apply(mariadb, False)
         out, err = guard.communicate(timeout=60)
     finally:
-        _apply(mariadb, True)
+        set_replica_apply(mariadb, True)
         if guard.poll() is None:
             guard.kill()
     assert guard.returncode == 3, err
@@ -90,7 +85,7 @@ def test_guard_pauses_a_writing_script_and_continues_it_once_the_replica_catches
                    "--resume-after", "1", seconds=12)
     try:
         time.sleep(4)
-        _apply(mariadb, False)
+        set_replica_apply(mariadb, False)
         deadline = time.monotonic() + 30
         status = ""
         while time.monotonic() < deadline and " T " not in status:  # SIGSTOPped: state T
@@ -100,10 +95,10 @@ def test_guard_pauses_a_writing_script_and_continues_it_once_the_replica_catches
             status = " " + " ".join(line.split()[1][:1] for line in children.splitlines()) + " "
         assert " T " in status, "the script was never stopped"
         time.sleep(2)
-        _apply(mariadb, True)
+        set_replica_apply(mariadb, True)
         out, err = guard.communicate(timeout=90)
     finally:
-        _apply(mariadb, True)
+        set_replica_apply(mariadb, True)
         if guard.poll() is None:
             guard.kill()
     assert guard.returncode == 0, err  # the script's own exit: it finished

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from clustertop.collectors.gate import Gate
+from clustertop.collectors.gate import Gate, percentile
 from clustertop.collectors.poller import Poller, PollTarget
 from clustertop.collectors.samples import PollRound
 from clustertop.core.config import ClusterConfig
@@ -66,13 +66,7 @@ class Reading:
 
 
 def _first_blocking(gate: Gate | None, round_: PollRound) -> str | None:
-    if gate is None:
-        return None
-    verdict = gate.judge(round_)
-    first = next(iter(verdict.blocking), None)
-    if first is None:
-        return None
-    return f"{first.rule.text}: {first.shown}" + (f" ({first.why})" if first.why else "")
+    return (gate.judge(round_).reason() or None) if gate is not None else None
 
 
 class ClusterGauge:
@@ -197,11 +191,7 @@ class ClusterGauge:
 
     def lag_percentile(self, percent: float) -> float | None:
         """Nearest-rank percentile of every reading's worst lag."""
-        if not self.lags:
-            return None
-        ordered = sorted(self.lags)
-        rank = max(1, -(-len(ordered) * percent // 100))  # ceil
-        return ordered[int(rank) - 1]
+        return percentile(self.lags, percent) if self.lags else None
 
     @property
     def mean_lag_s(self) -> float | None:
