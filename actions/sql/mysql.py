@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Any
 
 SCHEMA = "cleanup_bench"
 
@@ -211,3 +212,65 @@ ANALYZE = "ANALYZE TABLE {table}"
 # -- Ending a session ---------------------------------------------------------------------------
 KILL_QUERY = "KILL QUERY %s"
 KILL_CONNECTION = "KILL CONNECTION %s"
+
+
+# -- the shop data set (actions/shop.py) ------------------------------------------------------
+
+SHOP_SCHEMA = "shop"
+SHOP_DROP_SCHEMA = f"DROP DATABASE IF EXISTS `{SHOP_SCHEMA}`"
+SHOP_CREATE_SCHEMA = f"CREATE DATABASE `{SHOP_SCHEMA}`"
+_SHOP_TYPES = {"id": "BIGINT NOT NULL", "int": "INT NOT NULL", "ts": "DATETIME(6) NOT NULL"}
+
+
+def _shop_type(kind: str) -> str:
+    if kind.startswith("text:"):
+        return f"VARCHAR({kind.removeprefix('text:')}) NOT NULL"
+    return _SHOP_TYPES[kind]
+
+
+def shop_create_table(table: Any, first: date, last: date) -> str:
+    """CREATE TABLE of a shop table (actions.shop.ShopTable), its keys inline. A partitioned
+    table has no foreign keys: InnoDB refuses them there."""
+    parts = [f"`{c.name}` {_shop_type(c.kind)}" for c in table.columns]
+    parts.append(f"PRIMARY KEY ({', '.join(table.key)})")
+    parts.extend(f"KEY ix_{'_'.join(cols)} ({', '.join(cols)})" for cols in table.indexes)
+    if table.partitioned_by is None:
+        parts.extend(
+            f"FOREIGN KEY ({', '.join(cols)}) REFERENCES `{SHOP_SCHEMA}`.`{parent}` "
+            f"({', '.join(parent_cols)})"
+            for cols, parent, parent_cols in table.foreign_keys
+        )
+    ddl = f"CREATE TABLE `{SHOP_SCHEMA}`.`{table.name}` ({', '.join(parts)}) ENGINE=InnoDB"
+    if table.partitioned_by:
+        ddl += (
+            f" PARTITION BY RANGE (TO_DAYS({table.partitioned_by})) "
+            f"({daily_partitions(first, last)})"
+        )
+    return ddl
+
+
+def shop_load_tsv(table: Any) -> str:
+    return (
+        f"LOAD DATA LOCAL INFILE %s INTO TABLE `{SHOP_SCHEMA}`.`{table.name}`"
+        " FIELDS TERMINATED BY '\\t' LINES TERMINATED BY '\\n'"
+        f" ({', '.join(table.column_names)})"
+    )
+
+
+SHOP_CREATE_LOAD_INFO = (
+    f"CREATE TABLE IF NOT EXISTS `{SHOP_SCHEMA}`.load_info ("
+    " table_name VARCHAR(64) PRIMARY KEY, seed BIGINT NOT NULL, scale INT NOT NULL,"
+    " `rows` BIGINT NOT NULL, anchor DATETIME NOT NULL, checksum CHAR(64) NOT NULL)"
+)
+SHOP_RECORD_LOAD = (
+    f"REPLACE INTO `{SHOP_SCHEMA}`.load_info (table_name, seed, scale, `rows`, anchor, checksum)"
+    " VALUES (%s, %s, %s, %s, %s, %s)"
+)
+SHOP_LOAD_INFO_EXISTS = (
+    "SELECT 1 FROM information_schema.tables"
+    f" WHERE table_schema = '{SHOP_SCHEMA}' AND table_name = 'load_info'"
+)
+SHOP_READ_LOAD_INFO = (
+    f"SELECT table_name, seed, scale, `rows`, anchor, checksum FROM `{SHOP_SCHEMA}`.load_info"
+    " ORDER BY table_name"
+)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Any
 
 SCHEMA = "cleanup_bench"
 
@@ -341,3 +342,76 @@ SELECT chunk_schema, chunk_name, range_start, range_end
 """
 LOCK_CHUNK = "LOCK TABLE {chunk} IN ACCESS EXCLUSIVE MODE"
 DROP_CHUNKS = "SELECT drop_chunks({table}::regclass, older_than => {upper}::timestamptz)"
+
+
+# -- the shop data set (actions/shop.py) ------------------------------------------------------
+
+SHOP_SCHEMA = "shop"
+SHOP_DROP_SCHEMA = f'DROP SCHEMA IF EXISTS "{SHOP_SCHEMA}" CASCADE'
+SHOP_CREATE_SCHEMA = f'CREATE SCHEMA "{SHOP_SCHEMA}"'
+_SHOP_TYPES = {"id": "bigint NOT NULL", "int": "integer NOT NULL", "ts": "timestamptz NOT NULL"}
+
+
+def _shop_type(kind: str) -> str:
+    if kind.startswith("text:"):
+        return f"varchar({kind.removeprefix('text:')}) NOT NULL"
+    return _SHOP_TYPES[kind]
+
+
+def shop_create_table(table: Any, first: date, last: date, *, citus: bool = False) -> list[str]:
+    """CREATE TABLE, its daily partitions and its indexes; the foreign keys come after the
+    load (shop_foreign_keys). On Citus an index is made before distribution, so each shard
+    gets it."""
+    qualified = f'"{SHOP_SCHEMA}"."{table.name}"'
+    columns = ", ".join(f'"{c.name}" {_shop_type(c.kind)}' for c in table.columns)
+    ddl = f"CREATE TABLE {qualified} ({columns}, PRIMARY KEY ({', '.join(table.key)}))"
+    if table.partitioned_by:
+        ddl += f" PARTITION BY RANGE ({table.partitioned_by})"
+    statements = [ddl]
+    if table.partitioned_by:
+        statements.extend(daily_partitions(SHOP_SCHEMA, table.name, first, last))
+    statements.extend(
+        f'CREATE INDEX "{table.name}_{"_".join(cols)}_idx" ON {qualified} ({", ".join(cols)})'
+        for cols in table.indexes
+    )
+    return statements
+
+
+def shop_distribute(table: Any) -> tuple[str, tuple[str, ...]]:
+    """Citus: reference tables copied to every node; the rest distributed by their owner's
+    key, colocated by Citus' default (same column type, same shard count)."""
+    qualified = f'"{SHOP_SCHEMA}"."{table.name}"'
+    if table.citus == "reference":
+        return "SELECT create_reference_table(%s)", (qualified,)
+    column = "device_id" if table.citus == "device" else "customer_id"
+    return "SELECT create_distributed_table(%s, %s)", (qualified, column)
+
+
+def shop_foreign_keys(table: Any) -> list[str]:
+    return [
+        f'ALTER TABLE "{SHOP_SCHEMA}"."{table.name}" ADD FOREIGN KEY ({", ".join(cols)})'
+        f' REFERENCES "{SHOP_SCHEMA}"."{parent}" ({", ".join(parent_cols)})'
+        for cols, parent, parent_cols in table.foreign_keys
+    ]
+
+
+def shop_copy(table: Any) -> str:
+    return f'COPY "{SHOP_SCHEMA}"."{table.name}" ({", ".join(table.column_names)}) FROM STDIN'
+
+
+SHOP_CREATE_LOAD_INFO = (
+    f'CREATE TABLE IF NOT EXISTS "{SHOP_SCHEMA}".load_info ('
+    " table_name text PRIMARY KEY, seed bigint NOT NULL, scale integer NOT NULL,"
+    " rows bigint NOT NULL, anchor timestamptz NOT NULL, checksum text NOT NULL)"
+)
+SHOP_RECORD_LOAD = (
+    f'INSERT INTO "{SHOP_SCHEMA}".load_info (table_name, seed, scale, rows, anchor, checksum)'
+    " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (table_name) DO UPDATE SET seed = EXCLUDED.seed,"
+    " scale = EXCLUDED.scale, rows = EXCLUDED.rows, anchor = EXCLUDED.anchor,"
+    " checksum = EXCLUDED.checksum"
+)
+SHOP_LOAD_INFO_EXISTS = f"SELECT to_regclass('{SHOP_SCHEMA}.load_info')"
+SHOP_READ_LOAD_INFO = (
+    f'SELECT table_name, seed, scale, rows, anchor, checksum FROM "{SHOP_SCHEMA}".load_info'
+    " ORDER BY table_name"
+)

@@ -24,6 +24,7 @@ from clustertop.actions.workload.driver import (
     process_main,
     worker_processes,
 )
+from clustertop.actions.workload.script import read_script_data
 from clustertop.actions.workload.table import describe_table
 from clustertop.collectors.engines import adapter_for
 from clustertop.collectors.errors import close_quietly
@@ -78,15 +79,19 @@ class BuiltinWorkload(Job):
         spec = self.spec
         probe = self._connect()
         try:
-            shape = describe_table(probe, spec.node.family, spec.table, spec.node.database)
+            if spec.script is not None:
+                target: Any = read_script_data(probe, spec.node.family, spec.script)
+            else:
+                target = describe_table(probe, spec.node.family, spec.table, spec.node.database)
         finally:
             close_quietly(probe)
         total = spec.transactions
         self.progress(0, float(total) if total else spec.duration_s)
         where = "1 process" if self.processes == 1 else f"{self.processes} processes"
+        skew = f", keys zipf:{spec.skew:g}" if spec.skew else ""
         self.log(
-            f"{spec.connections} connections ({where}) on {spec.node.address}, {spec.table}, "
-            f"mix {dict(spec.mix)}, target {spec.target_tps or 'unthrottled'}"
+            f"{spec.connections} connections ({where}) on {spec.node.address}, {spec.target}, "
+            f"mix {dict(spec.mix)}{skew}, target {spec.target_tps or 'unthrottled'}"
         )
         if self.gate is not None:
             self.gauge = ClusterGauge(self.gate, spec.node.name,
@@ -94,9 +99,9 @@ class BuiltinWorkload(Job):
                                       abort_rules=self.gate.abort_rules).start()
         try:
             if self.processes == 1:
-                self._run_threads(shape)
+                self._run_threads(target)
             else:
-                self._run_processes(shape)
+                self._run_processes(target)
         finally:
             if self.gauge is not None:
                 self.gauge.close()
@@ -127,9 +132,9 @@ class BuiltinWorkload(Job):
         node, timeout = self.spec.node, self.spec.statement_timeout
         return adapter_for(node).connect(node, connect_timeout=5, statement_timeout=timeout)
 
-    def _run_threads(self, shape: Any) -> None:
+    def _run_threads(self, target: Any) -> None:
         self.hold = threading.Event()
-        group = ConnectionGroup(self.spec, shape, range(self.spec.connections), self.hold)
+        group = ConnectionGroup(self.spec, target, range(self.spec.connections), self.hold)
         group.connect()
         self.settled = {0: 0.0}
         self.started_mono = time.monotonic()
@@ -148,7 +153,7 @@ class BuiltinWorkload(Job):
             runner.join(0.05)
             self._tick()
 
-    def _run_processes(self, shape: Any) -> None:
+    def _run_processes(self, target: Any) -> None:
         # spawn, not fork: this job runs beside other threads (the TUI's, the poller's), and a
         # forked child would inherit their locks mid-use.
         ctx = multiprocessing.get_context("spawn")
@@ -161,7 +166,7 @@ class BuiltinWorkload(Job):
         workers = [
             ctx.Process(
                 target=process_main,
-                args=(self.spec, shape, chunk, start, go, cancel, out, self.hold),
+                args=(self.spec, target, chunk, start, go, cancel, out, self.hold),
                 name=f"clustertop-workload-{self.id}-{n}",
                 daemon=True,
             )
@@ -308,6 +313,17 @@ class BuiltinWorkload(Job):
             value = h.percentile(q)
             if value is not None:
                 self.record(f"p{q}_ms", value / 1000, at)
+        # Each transaction kind's own second: its count, p99 and errors (series "KIND.tx",
+        # "KIND.p99_ms", "KIND.errors"), for the Throughput screen and the record.
+        for kind in self.spec.mix:
+            kind_h = stats.by_kind.get(kind)
+            self.record(f"{kind}.tx", float(kind_h.total if kind_h else 0), at)
+            p99 = kind_h.percentile(99) if kind_h else None
+            if p99 is not None:
+                self.record(f"{kind}.p99_ms", p99 / 1000, at)
+            errors = stats.errors_by_kind.get(kind, 0)
+            if errors:
+                self.record(f"{kind}.errors", float(errors), at)
         if not partial:
             p = [h.percentile(q) for q in (50, 95, 99)]
             shown = " ".join(
@@ -331,6 +347,8 @@ class BuiltinWorkload(Job):
                 "engine": "builtin",
                 "pattern": self.spec.pattern,
                 "table": self.spec.table,
+                "dataset": self.spec.table if self.spec.script is not None else None,
+                "skew": f"zipf:{self.spec.skew:g}" if self.spec.skew else "uniform",
                 "connections": self.spec.connections,
                 "processes": self.processes,
                 "target_tps": self.spec.target_tps,
@@ -349,11 +367,14 @@ class BuiltinWorkload(Job):
                 "latency_ms_by_operation": {
                     k: {
                         "p50": round((v.percentile(50) or 0) / 1000, 3),
+                        "p95": round((v.percentile(95) or 0) / 1000, 3),
                         "p99": round((v.percentile(99) or 0) / 1000, 3),
+                        "max": round(v.max_us / 1000, 3),
                     }
                     for k, v in tally.by_kind.items()
                 },
                 "operations": dict(tally.operations),
+                "errors_by_operation": dict(tally.operation_errors),
                 "connections_failed": sum(
                     n for k, n in tally.errors.items() if k.startswith(CONNECT_FAILED)
                 ),

@@ -28,18 +28,22 @@ from psycopg import pq
 from pymysql.constants import COMMAND
 
 from clustertop.actions.workload.histogram import Histogram
+from clustertop.actions.workload.script import ScriptData, ScriptOperations, Zipf
 from clustertop.actions.workload.table import RANGE_LOOKBACK, TableShape, naive_utc, utc_now
 from clustertop.collectors.connect import ConnectError, connect_mysql, connect_postgres
 from clustertop.collectors.errors import close_quietly, error_kind, error_text
 from clustertop.core.nodes import NodeSpec
+from clustertop.core.workloads import Script
 
-DB_ERRORS = (pymysql.err.MySQLError, psycopg.Error, OSError)
+# LookupError: a transaction's SELECT ... into found no row (its key went away meanwhile).
+DB_ERRORS = (pymysql.err.MySQLError, psycopg.Error, OSError, LookupError)
 CONNECT_FAILED = "connect failed"  # the start of the error kind of a connection never opened
 RECONNECT_PAUSE_S = 0.5  # between attempts to reach a server that went away
 FLUSH_EVERY_S = 0.2  # how often connections hand their counts on: the live view's delay
 # Keys a workload inserts start this far above the table's largest, one stride per connection,
 # so no two connections (in any process) ever pick the same key.
 KEY_HEADROOM = 1_000_000
+ZIPF_KEYS = 1_000_000  # --skew on a table: the hottest keys among its first million
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,15 @@ class WorkloadSpec:
     seed: int = 1
     statement_timeout: float = 5.0
     processes: int = 0  # 0: decide from the rate (see worker_processes)
+    # A transaction workload (the shop patterns, the config's custom ones): `mix` is then its
+    # transactions' weights and `table` names its data set.
+    script: Script | None = None
+    skew: float | None = None  # zipf exponent for every key drawn; None: uniform
+
+    @property
+    def target(self) -> str:
+        """What the run works on, as its logs and records say it."""
+        return f"data set {self.table}" if self.script is not None else self.table
 
 
 def worker_processes(spec: WorkloadSpec, cpus: int | None = None) -> int:
@@ -85,11 +98,17 @@ class SecondStats:
     histogram: Histogram = field(default_factory=Histogram)
     done: int = 0
     errors: int = 0
+    by_kind: dict[str, Histogram] = field(default_factory=dict)
+    errors_by_kind: dict[str, int] = field(default_factory=dict)
 
     def merge(self, other: SecondStats) -> None:
         self.histogram.merge(other.histogram)
         self.done += other.done
         self.errors += other.errors
+        for kind, histogram in other.by_kind.items():
+            self.by_kind.setdefault(kind, Histogram()).merge(histogram)
+        for kind, n in other.errors_by_kind.items():
+            self.errors_by_kind[kind] = self.errors_by_kind.get(kind, 0) + n
 
 
 @dataclass
@@ -99,7 +118,8 @@ class Tally:
     overall: Histogram = field(default_factory=Histogram)
     by_kind: dict[str, Histogram] = field(default_factory=dict)
     operations: dict[str, int] = field(default_factory=dict)
-    errors: dict[str, int] = field(default_factory=dict)
+    errors: dict[str, int] = field(default_factory=dict)  # by the error's kind
+    operation_errors: dict[str, int] = field(default_factory=dict)  # by transaction kind
     seconds: dict[int, SecondStats] = field(default_factory=dict)
 
     def record(self, kind: str, latency_us: float, second: int) -> None:
@@ -115,10 +135,18 @@ class Tally:
             stats = self.seconds[second] = SecondStats()
         stats.histogram.add(bucket, latency_us)
         stats.done += 1
+        second_kind = stats.by_kind.get(kind)
+        if second_kind is None:
+            second_kind = stats.by_kind[kind] = Histogram()
+        second_kind.add(bucket, latency_us)
 
-    def error(self, kind: str, second: int) -> None:
+    def error(self, kind: str, second: int, operation: str | None = None) -> None:
         self.errors[kind] = self.errors.get(kind, 0) + 1
-        self.seconds.setdefault(second, SecondStats()).errors += 1
+        stats = self.seconds.setdefault(second, SecondStats())
+        stats.errors += 1
+        if operation is not None:
+            self.operation_errors[operation] = self.operation_errors.get(operation, 0) + 1
+            stats.errors_by_kind[operation] = stats.errors_by_kind.get(operation, 0) + 1
 
     def merge(self, other: Tally) -> None:
         self.overall.merge(other.overall)
@@ -128,6 +156,8 @@ class Tally:
             self.operations[kind] = self.operations.get(kind, 0) + n
         for kind, n in other.errors.items():
             self.errors[kind] = self.errors.get(kind, 0) + n
+        for kind, n in other.operation_errors.items():
+            self.operation_errors[kind] = self.operation_errors.get(kind, 0) + n
         for second, stats in other.seconds.items():
             self.seconds.setdefault(second, SecondStats()).merge(stats)
 
@@ -180,6 +210,23 @@ class MySQLStatements:
             rows += 1
         return rows
 
+    def fetch_one(self, statement: str, args: Sequence[Any]) -> tuple[Any, ...] | None:
+        cur = self.cursor
+        cur.execute(statement, args)
+        row = cur.fetchone()
+        cur.fetchall()
+        return tuple(row) if row is not None else None
+
+    def begin(self) -> None:
+        self.conn.begin()
+
+    def commit(self) -> None:
+        self.conn.commit()
+
+    def rollback(self) -> None:
+        with contextlib.suppress(*DB_ERRORS):
+            self.conn.rollback()
+
     def lost(self) -> bool:
         try:
             self.conn.ping(reconnect=False)
@@ -202,7 +249,7 @@ class PostgresStatements:
         self.encoding = self.conn.info.encoding
         self.prepared: dict[str, bytes] = {}
 
-    def run(self, statement: str, args: Sequence[Any], *, returning: bool = False) -> Any:
+    def _execute(self, statement: str, args: Sequence[Any]) -> pq.abc.PGresult:
         name = self.prepared.get(statement)
         if name is None:
             name = f"clustertop_{len(self.prepared)}".encode()
@@ -212,10 +259,38 @@ class PostgresStatements:
         params: list[Any] = [_as_text(a) for a in args]
         result = self.pgconn.exec_prepared(name, params)
         self._check(result)
+        return result
+
+    def run(self, statement: str, args: Sequence[Any], *, returning: bool = False) -> Any:
+        result = self._execute(statement, args)
         if returning and result.ntuples:
             value = result.get_value(0, 0)
             return int(value) if value is not None else None
         return None
+
+    def fetch_one(self, statement: str, args: Sequence[Any]) -> tuple[Any, ...] | None:
+        """The first row as text: it is only ever passed back as a parameter."""
+        result = self._execute(statement, args)
+        if not result.ntuples:
+            return None
+        return tuple(
+            None if (v := result.get_value(0, i)) is None else bytes(v).decode(self.encoding)
+            for i in range(result.nfields)
+        )
+
+    def _command(self, text: bytes) -> None:
+        self._check(self.pgconn.exec_(text))
+
+    def begin(self) -> None:
+        self._command(b"BEGIN")
+
+    def commit(self) -> None:
+        self._command(b"COMMIT")
+
+    def rollback(self) -> None:
+        if self.pgconn.status == pq.ConnStatus.OK:
+            with contextlib.suppress(*DB_ERRORS):
+                self._command(b"ROLLBACK")
 
     def _check(self, result: pq.abc.PGresult) -> None:
         if result.status not in (pq.ExecStatus.TUPLES_OK, pq.ExecStatus.COMMAND_OK):
@@ -231,8 +306,9 @@ class PostgresStatements:
 
 
 def _numbered(statement: str) -> str:
-    """%s placeholders to $1, $2, ...: names are validated identifiers, so no literal % occurs."""
-    parts = statement.split("%s")
+    """%s placeholders to $1, $2, ..., and %% to %: the statement is written as PyMySQL
+    takes it, so one text serves both engines."""
+    parts = [p.replace("\0", "%") for p in statement.replace("%%", "\0").split("%s")]
     return parts[0] + "".join(f"${i}{part}" for i, part in enumerate(parts[1:], start=1))
 
 
@@ -257,13 +333,25 @@ def open_statements(
 # -- one connection's loop --------------------------------------------------------------------
 
 
+Target = TableShape | ScriptData  # a table's mix, or a transaction workload's data
+
+
 class ConnectionRunner:
     """One connection: its schedule, its random numbers, the rows it inserted (the only rows
-    it deletes, so no foreign key objects), and its own tally behind its own lock."""
+    it deletes, so no foreign key objects), and its own tally behind its own lock. A
+    transaction workload's draws and statements are its ScriptOperations'."""
 
-    def __init__(self, spec: WorkloadSpec, shape: TableShape, index: int, stop: threading.Event,
+    def __init__(self, spec: WorkloadSpec, target: Target, index: int, stop: threading.Event,
                  hold: Any = None):
-        self.spec, self.shape, self.index, self.stop = spec, shape, index, stop
+        self.spec, self.index, self.stop = spec, index, stop
+        self.script: ScriptOperations | None = None
+        if isinstance(target, ScriptData):
+            self.script = ScriptOperations(target, spec.node.family, index, spec.connections,
+                                           spec.skew)
+            self.shape = None
+        else:
+            self.shape = target
+        self.key_zipf: Zipf | None = None
         # Set while the gate holds the run (--gate): no operation starts, none is owed after.
         self.hold = hold
         self.lock = threading.Lock()
@@ -275,6 +363,9 @@ class ConnectionRunner:
         # flight holds it at its own scheduled start; a finished runner sets it to infinity.
         self.settled_s = 0.0
         self.mine: list[int] = []
+        shape = self.shape
+        if shape is None:
+            return
         self.next_key = shape.key_max + KEY_HEADROOM + index
         # The statements, built once: formatting them per operation is CPU on the hot path.
         self.select_sql = shape.select_sql()
@@ -282,6 +373,9 @@ class ConnectionRunner:
         self.delete_sql = shape.delete_sql()
         self.range_sql = shape.range_sql() if shape.time_column is not None else ""
         self.update_sql = {c.name: shape.update_sql(c) for c in (*shape.updatable, shape.key)}
+        if spec.skew:
+            span = max(1, shape.key_max - shape.key_min + 1)
+            self.key_zipf = Zipf(min(span, ZIPF_KEYS), spec.skew)
 
     def take(self) -> tuple[Tally, float]:
         """The counts since the last take, and the time before which they are complete."""
@@ -296,12 +390,13 @@ class ConnectionRunner:
     _idle_unthrottled = False
 
     def _error(
-        self, exc: BaseException, kind: str | None = None, started: float | None = None
+        self, exc: BaseException, kind: str | None = None, started: float | None = None,
+        operation: str | None = None,
     ) -> None:
         when = started if started is not None else time.monotonic()
         second = int(when - self.started_mono) if self.started_mono else 0
         with self.lock:
-            self.tally.error(kind or error_kind(exc), second)
+            self.tally.error(kind or error_kind(exc), second, operation)
 
     def connect(self) -> None:
         try:
@@ -318,8 +413,12 @@ class ConnectionRunner:
             return
         spec, shape, stop = self.spec, self.shape, self.stop
         rng = random.Random(spec.seed * 1000 + self.index)
-        kinds = [k for k in spec.mix if k != "range" or shape.time_column is not None]
-        weights = [spec.mix[k] for k in kinds]
+        if self.script is not None:
+            kinds, weights = self.script.kinds, self.script.weights
+        else:
+            assert shape is not None
+            kinds = [k for k in spec.mix if k != "range" or shape.time_column is not None]
+            weights = [spec.mix[k] for k in kinds]
         only = kinds[0] if len(kinds) == 1 else None
         interval = spec.connections / spec.target_tps if spec.target_tps else 0.0
         # Spread the connections' schedules over one interval, so they do not fire together.
@@ -362,11 +461,14 @@ class ConnectionRunner:
                         statements = self.statements = open_statements(
                             spec.node, spec.statement_timeout
                         )
-                    kind = self._operate(statements, kind, rng)
+                    if self.script is not None:
+                        self.script.operate(statements, kind, rng)
+                    else:
+                        kind = self._operate(statements, kind, rng)
                 except (ConnectError, *DB_ERRORS) as exc:
                     # Counted as an error of the run; while the server is away each attempt
                     # to reach it again is one, RECONNECT_PAUSE_S apart.
-                    self._error(exc, started=start)
+                    self._error(exc, started=start, operation=kind)
                     self._settle(due, interval, started_mono)
                     if statements is not None and statements.lost():
                         statements.close()
@@ -383,6 +485,14 @@ class ConnectionRunner:
                 self.settled_s = math.inf
             if self.statements is not None:
                 self.statements.close()
+
+    def _existing_key(self, rng: random.Random) -> int:
+        """A key of the table's loaded range: uniform, or with --skew the lowest hottest."""
+        shape = self.shape
+        assert shape is not None
+        if self.key_zipf is not None:
+            return shape.key_min + self.key_zipf.rank(rng)
+        return rng.randint(shape.key_min, max(shape.key_min, shape.key_max))
 
     def _wait_out_hold(self, started_mono: float) -> None:
         """Nothing in flight while held: every second up to now is final."""
@@ -405,9 +515,9 @@ class ConnectionRunner:
         self, statements: MySQLStatements | PostgresStatements, kind: str, rng: random.Random
     ) -> str:
         shape = self.shape
+        assert shape is not None
         if kind == "select":
-            key = rng.randint(shape.key_min, max(shape.key_min, shape.key_max))
-            statements.run(self.select_sql, (key,))
+            statements.run(self.select_sql, (self._existing_key(rng),))
             return kind
         now = utc_now()
         stamp = naive_utc(now) if shape.family == "mysql" else now
@@ -426,7 +536,7 @@ class ConnectionRunner:
             target = (
                 rng.choice(self.mine)
                 if self.mine and rng.random() < 0.5
-                else rng.randint(shape.key_min, max(shape.key_min, shape.key_max))
+                else self._existing_key(rng)
             )
             statements.run(self.update_sql[column.name], (column.random_value(rng, stamp), target))
         elif kind == "delete":
@@ -444,10 +554,10 @@ class ConnectionGroup:
     """Some of the run's connections, a thread each, their tallies handed to `sink` every
     FLUSH_EVERY_S and once more at the end."""
 
-    def __init__(self, spec: WorkloadSpec, shape: TableShape, indices: Sequence[int],
+    def __init__(self, spec: WorkloadSpec, target: Target, indices: Sequence[int],
                  hold: Any = None) -> None:
         self.stop = threading.Event()
-        self.runners = [ConnectionRunner(spec, shape, i, self.stop, hold) for i in indices]
+        self.runners = [ConnectionRunner(spec, target, i, self.stop, hold) for i in indices]
 
     def connect(self) -> None:
         for runner in self.runners:
@@ -495,7 +605,7 @@ class ConnectionGroup:
 
 def process_main(
     spec: WorkloadSpec,
-    shape: TableShape,
+    target: Target,
     indices: Sequence[int],
     start: Any,
     go: Any,
@@ -512,7 +622,7 @@ def process_main(
         return cancel.is_set() or os.getppid() != parent
 
     try:
-        group = ConnectionGroup(spec, shape, indices, hold)
+        group = ConnectionGroup(spec, target, indices, hold)
         group.connect()
         out.put(("ready", None))
         while not go.wait(FLUSH_EVERY_S):

@@ -341,9 +341,13 @@ def workload_job(spec: WorkloadSpec, cluster: str, engine: str,
     table or key is one line before any connection of the run opens. `gate` (builtin only):
     held while the cluster's gate is NO-GO, ended by its abort rules."""
     from clustertop.actions.workload.builtin import BuiltinWorkload
+    from clustertop.actions.workload.script import check_script
     from clustertop.actions.workload.table import check_table
 
-    check_table(spec.node, spec.table)
+    if spec.script is not None:
+        check_script(spec.node, spec.script)
+    else:
+        check_table(spec.node, spec.table)
     if engine == "builtin":
         return BuiltinWorkload(spec, cluster, gate)
     if gate is not None:

@@ -80,10 +80,14 @@ def _print_status(rows: Sequence[Any], *, as_json: bool) -> None:
 def cmd_load(args: argparse.Namespace) -> int:
     from clustertop.actions.seed import load_cluster
 
+    if args.dataset == "shop":
+        return _load_shop(args)
+    if args.scale is not None:
+        raise InputError("--scale", args.scale, "sizes the shop data set: use --rows here")
     config = resolve_config(args)
     cluster = config.cluster(args.cluster)
     require_actions(args, config, cluster.name, "load (it drops and recreates cleanup_bench)")
-    report = load_cluster(cluster, rows=args.rows, seed=args.seed, progress=say)
+    report = load_cluster(cluster, rows=args.rows or 10_000, seed=args.seed, progress=say)
     if args.json:
         print(json.dumps(report.to_json(), indent=2))
     else:
@@ -92,6 +96,26 @@ def cmd_load(args: argparse.Namespace) -> int:
                 f"{cluster.name} {table.table}: {table.rows} rows in {table.seconds:.2f} s "
                 f"({table.rows_per_s:,.0f} rows/s) checksum {table.checksum}"
             )
+    return 0
+
+
+def _load_shop(args: argparse.Namespace) -> int:
+    from clustertop.actions.shop import load_shop
+
+    if args.rows is not None:
+        raise InputError("--rows", args.rows, "sizes cleanup_bench: the shop data set takes --scale")
+    config = resolve_config(args)
+    cluster = config.cluster(args.cluster)
+    require_actions(args, config, cluster.name, "load --dataset shop (it drops and recreates shop)")
+    report = load_shop(cluster, scale=args.scale or 1, seed=args.seed, progress=say)
+    if args.json:
+        print(json.dumps(report.to_json(), indent=2))
+        return 0
+    total = sum(rows for _, rows, _ in report.tables)
+    print(f"{cluster.name} shop, scale {report.scale}: {total:,} rows in {report.seconds:.2f} s "
+          f"({total / max(report.seconds, 1e-9):,.0f} rows/s)")
+    for name, rows, digest in report.tables:
+        print(f"  {name:<12} {rows:>9,} rows  checksum {digest[:16]}")
     return 0
 
 
@@ -224,6 +248,8 @@ def cmd_workload(args: argparse.Namespace) -> int:
     from clustertop.usecases.changes import WorkloadRequest, workload_job_for
 
     config = resolve_config(args)
+    if args.workload_command == "patterns":
+        return _print_patterns(config, as_json=args.json)
     request = WorkloadRequest(
         cluster=config.cluster(args.cluster).name,
         pattern=args.pattern,
@@ -237,6 +263,8 @@ def cmd_workload(args: argparse.Namespace) -> int:
         seed=args.seed,
         processes=args.processes,
         gate=args.gate,
+        dataset=args.dataset,
+        skew=args.skew,
     )
     job: Any = workload_job_for(config, request, bool(args.allow_actions))
     follow(job, say)
@@ -262,6 +290,29 @@ def cmd_workload(args: argparse.Namespace) -> int:
             f"max {lat.get('max')} ms, {result.get('errors')} errors; saved {path}"
         )
     return 0 if snap.state == "finished" else 1
+
+
+def _print_patterns(config: Config, *, as_json: bool) -> int:
+    from clustertop.usecases.changes import pattern_catalogue
+
+    catalogue = pattern_catalogue(config)
+    if as_json:
+        print(json.dumps(catalogue, indent=2))
+        return 0
+    for entry in catalogue:
+        origin = {"builtin": "", "mix": "  (config mix)", "custom": "  (config custom)"}
+        print(f"{entry['name']}{origin[entry['origin']]}")
+        if entry.get("description"):
+            print(f"  {entry['description']}")
+        if entry.get("table_mix"):
+            shares = ", ".join(f"{k} {v}%" for k, v in entry["table_mix"].items())
+            print(f"  on a table (--dataset table): {shares}")
+        if entry.get("transactions"):
+            where = "shop data set" if entry["origin"] == "builtin" else "its own tables"
+            print(f"  transactions on the {where}:")
+            for txn in entry["transactions"]:
+                print(f"    {txn['name']:<18} {txn['share']:5.1f}%  {txn['statements']}")
+    return 0
 
 
 def cmd_check(args: argparse.Namespace) -> int:

@@ -169,9 +169,22 @@ def build_parser() -> OneLineParser:
     status.add_argument("--dir", metavar="DIR", help=lab_dir_help)
     status.add_argument("--json", action="store_true", help="print JSON")
 
-    load = add("load", "create the cleanup_bench schema and load deterministic seed rows")
+    load = add("load", "create a data set (cleanup_bench or shop) and load deterministic seed rows")
     load.add_argument(
-        "--rows", type=positive_int, default=10_000, help="rows per table (default 10000)"
+        "--dataset",
+        choices=("cleanup_bench", "shop"),
+        default="cleanup_bench",
+        help="cleanup_bench (the cleanup methods' tables) or shop (customers, products, orders, "
+        "events, posts, sensor readings: the transaction patterns' data) (default cleanup_bench)",
+    )
+    load.add_argument(
+        "--rows", type=positive_int, help="cleanup_bench: rows per table (default 10000)"
+    )
+    load.add_argument(
+        "--scale",
+        type=positive_int,
+        help="shop: size N, linear (1,000 N customers, 2,000 N orders, 10,000 N events ...; "
+        "default 1)",
     )
     load.add_argument("--seed", type=int, default=1, help="seed of the data set (default 1)")
     load.add_argument("--json", action="store_true", help="print the load report as JSON")
@@ -190,8 +203,22 @@ def build_parser() -> OneLineParser:
     run_p.add_argument(
         "--pattern",
         default="oltp",
-        help="oltp, read-heavy, write-heavy, balanced, time-series, traffic, "
-        "point-select, or a mix from the config (default oltp)",
+        help="oltp, ecommerce, olap, reporting, time-series, social, iot, read-heavy, "
+        "write-heavy, balanced, traffic, point-select, or a mix or custom workload from the "
+        "config; `workload patterns` lists them (default oltp)",
+    )
+    run_p.add_argument(
+        "--dataset",
+        choices=("table", "shop"),
+        help="table: the pattern's single-table mix on --table; shop: its transactions on the "
+        "shop data set (`load --dataset shop`) (default: shop for ecommerce, olap, reporting, "
+        "social and iot, else table)",
+    )
+    run_p.add_argument(
+        "--skew",
+        metavar="DIST",
+        help="how keys are drawn: uniform or zipf:S, e.g. zipf:1.1 (the lowest keys hottest) "
+        "(default uniform)",
     )
     run_p.add_argument("--mix", help="custom shares: I:S:U like 70:20:10, or S60,I20,U20")
     run_p.add_argument("--table", help="SCHEMA.TABLE (default: the cluster's first watched table)")
@@ -227,6 +254,14 @@ def build_parser() -> OneLineParser:
     )
     run_p.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     run_p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+    patterns_p = wl_sub.add_parser(
+        "patterns",
+        help="list every pattern with its transactions and weights",
+        description="List the built-in patterns (the single-table mix and the shop "
+        "transactions of each), and the config's mixes and custom workloads.",
+    )
+    _common_options(patterns_p, top=False)
+    patterns_p.add_argument("--json", action="store_true", help="print JSON")
 
 
     cleanup_commands.add_parsers(add)

@@ -15,6 +15,7 @@ from clustertop.core.errors import MISSING, InputError
 from clustertop.core.gate import DEFAULT_ABORT_RULES, DEFAULT_RULES, GateRule, parse_rule
 from clustertop.core.nodes import ENGINES, MYSQL_FAMILY, Engine, NodeSpec, Secret
 from clustertop.core.text import has_control
+from clustertop.core.workloads import Script, parse_custom
 
 ROLE_HINTS = ("primary", "replica", "standby", "coordinator", "worker")
 DEFAULT_PORTS = {"mysql": 3306, "mariadb": 3306, "postgres": 5432, "citus": 5432}
@@ -87,6 +88,8 @@ class Config:
     # Workload patterns the operator named: name -> shares in percent per operation kind.
     mixes: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
     read_only: bool = False
+    # Transaction workloads the operator wrote ([workload.custom.NAME]).
+    custom_workloads: Mapping[str, Script] = field(default_factory=dict)
 
     def with_read_only(self) -> Config:
         """Every cluster read-only: no action may run, no heartbeat is written (lag falls back
@@ -112,9 +115,7 @@ class Config:
         """This config narrowed to one cluster when a name is given."""
         if name is None:
             return self
-        return Config(
-            {name: self.cluster(name)}, self.ui, self.source, self.mixes, self.read_only
-        )
+        return replace(self, clusters={name: self.cluster(name)})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -195,7 +196,7 @@ def validate_table_name(where: str, name: str) -> str:
 
 _TOP_KEYS = ("clusters", "defaults", "ui", "workload", "read_only", "gate")
 _GATE_KEYS = ("rules", "abort_rules")
-_WORKLOAD_KEYS = ("mixes",)
+_WORKLOAD_KEYS = ("mixes", "custom")
 _CLUSTER_KEYS = (
     "engine",
     "nodes",
@@ -299,7 +300,8 @@ def parse_config(
         clusters[name] = replace(cluster, gate_rules=rules, abort_rules=abort)
     ui = _parse_ui(check, data.get("ui", {}))
     mixes = _parse_mixes(check, data.get("workload", {}))
-    config = Config(clusters, ui, source, mixes)
+    custom = _parse_custom_workloads(check, data.get("workload", {}), mixes)
+    config = Config(clusters, ui, source, mixes, custom_workloads=custom)
     return config.with_read_only() if check.boolean("read_only", data.get("read_only", False)) else config
 
 
@@ -501,8 +503,25 @@ def _parse_ui(check: _Checker, raw: object) -> UiConfig:
     )
 
 
+def _parse_custom_workloads(
+    check: _Checker, raw: object, mixes: Mapping[str, object]
+) -> dict[str, Script]:
+    from clustertop.core.mixes import BUILTIN_PATTERNS
+
+    table = check.table("workload", raw)
+    scripts = {}
+    for name, body in check.table("workload.custom", table.get("custom", {})).items():
+        path = f"workload.custom.{name}"
+        if not _NAME_RE.match(name):
+            raise check.fail(path, name, "workload names use letters, digits, _ . : @ and -")
+        if name in BUILTIN_PATTERNS or name in mixes:
+            raise check.fail(path, name, "is a built-in pattern or a mix: pick another name")
+        scripts[name] = parse_custom(f"{check.origin}: {path}", check.table(path, body))
+    return scripts
+
+
 def _parse_mixes(check: _Checker, raw: object) -> dict[str, dict[str, int]]:
-    from clustertop.core.mixes import PATTERNS, parse_mix
+    from clustertop.core.mixes import BUILTIN_PATTERNS, parse_mix
 
     table = check.table("workload", raw)
     check.keys("workload", table, _WORKLOAD_KEYS)
@@ -511,7 +530,7 @@ def _parse_mixes(check: _Checker, raw: object) -> dict[str, dict[str, int]]:
         path = f"workload.mixes.{name}"
         if not _NAME_RE.match(name):
             raise check.fail(path, name, "mix names use letters, digits, _ . : @ and -")
-        if name in PATTERNS:
+        if name in BUILTIN_PATTERNS:
             raise check.fail(path, name, "is a built-in pattern: pick another name")
         mixes[name] = parse_mix(check.string(path, text), f"{check.origin}: {path}")
     return mixes

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from clustertop.core.errors import InputError
 
@@ -19,6 +19,12 @@ PATTERNS: dict[str, dict[str, int]] = {
     "traffic": {"insert": 70, "select": 20, "update": 10},
     "point-select": {"select": 100},
 }
+# Every built-in pattern's name: the single-table mixes above, and the transaction patterns
+# of the shop data set (actions/workload/patterns.py), in the order `workload patterns` lists.
+BUILTIN_PATTERNS: tuple[str, ...] = (
+    "oltp", "ecommerce", "olap", "reporting", "time-series", "social", "iot", "read-heavy",
+    "write-heavy", "balanced", "traffic", "point-select",
+)
 
 
 def parse_mix(text: str, where: str = "--mix") -> dict[str, int]:
@@ -48,15 +54,19 @@ def parse_mix(text: str, where: str = "--mix") -> dict[str, int]:
 
 
 def resolve_pattern(
-    pattern: str, mix: str | None = None, custom: Mapping[str, Mapping[str, int]] | None = None
+    pattern: str,
+    mix: str | None = None,
+    custom: Mapping[str, Mapping[str, int]] | None = None,
+    extra: Sequence[str] = (),
 ) -> dict[str, int]:
-    """--mix wins; then a mix the config names ([workload.mixes]); then a built-in pattern."""
+    """--mix wins; then a mix the config names ([workload.mixes]); then a built-in pattern.
+    `extra`: every other name a pattern may have, for the error's list."""
     if mix:
         return parse_mix(mix)
     if custom and pattern in custom:
         return dict(custom[pattern])
     if pattern not in PATTERNS:
-        known = ", ".join([*PATTERNS, *(custom or {})])
+        known = ", ".join(dict.fromkeys([*PATTERNS, *(custom or {}), *extra]))
         raise InputError("--pattern", pattern, f"unknown pattern (known: {known})")
     return dict(PATTERNS[pattern])
 

@@ -18,11 +18,13 @@ from clustertop.actions.jobs import Job
 from clustertop.actions.rebalance import RebalancePlan
 from clustertop.actions.workload.driver import WorkloadSpec
 from clustertop.actions.workload.external import workload_job
+from clustertop.actions.workload.patterns import SHOP_ONLY, SHOP_PATTERNS, shop_script
 from clustertop.collectors.roles import find_writable
 from clustertop.core.config import ClusterConfig, Config
 from clustertop.core.errors import MISSING, InputError
-from clustertop.core.mixes import resolve_pattern, writes
+from clustertop.core.mixes import PATTERNS, resolve_pattern, writes
 from clustertop.core.units import iec
+from clustertop.core.workloads import Script, parse_skew
 
 # The comparison the TUI's cleanup form offers: every method on this many fresh rows.
 COMPARE_ROWS = 10_000
@@ -64,18 +66,100 @@ class WorkloadRequest:
     seed: int = 1
     processes: int = 0  # 0: the driver decides from the rate
     gate: bool = False  # held while the gate is NO-GO, ended by its abort rules
+    dataset: str | None = None  # "shop": the pattern's transactions on the shop data set
+    skew: str | None = None  # --skew: uniform or zipf:S
+
+
+DATASETS = ("table", "shop")
+
+
+def pattern_names(config: Config) -> tuple[str, ...]:
+    """Every pattern a workload can be asked for: built-in, the config's mixes and custom."""
+    return tuple(dict.fromkeys((*SHOP_PATTERNS, *PATTERNS, *config.mixes,
+                                *config.custom_workloads)))
+
+
+def pattern_catalogue(config: Config) -> list[dict[str, Any]]:
+    """Every pattern as `workload patterns` shows it: a built-in's single-table mix (if it has
+    one) and shop transactions, the config's mixes and custom workloads."""
+
+    def transactions(script: Script) -> list[dict[str, Any]]:
+        total = sum(t.weight for t in script.transactions) or 1
+        return [
+            {
+                "name": t.name,
+                "weight": t.weight,
+                "share": round(100 * t.weight / total, 1),
+                "statements": " + ".join(s.sql.split(None, 1)[0].upper() for s in t.statements),
+            }
+            for t in script.transactions
+        ]
+
+    entries: list[dict[str, Any]] = []
+    for name in SHOP_PATTERNS:
+        script = shop_script(name)
+        entries.append({
+            "name": name, "origin": "builtin", "description": script.description,
+            "table_mix": dict(PATTERNS[name]) if name in PATTERNS else None,
+            "transactions": transactions(script),
+        })
+    for name, mix in config.mixes.items():
+        entries.append({"name": name, "origin": "mix", "table_mix": dict(mix)})
+    for name, script in config.custom_workloads.items():
+        entries.append({"name": name, "origin": "custom", "description": script.description,
+                        "transactions": transactions(script)})
+    return entries
+
+
+def workload_script(config: Config, request: WorkloadRequest) -> Script | None:
+    """The transaction workload the request names, or None for a single-table mix."""
+    pattern = request.pattern
+    custom = config.custom_workloads.get(pattern)
+    if request.dataset is not None and request.dataset not in DATASETS:
+        raise InputError("--dataset", request.dataset, f"one of {', '.join(DATASETS)}")
+    shop = request.dataset == "shop" or (request.dataset is None and pattern in SHOP_ONLY)
+    if custom is None and not shop:
+        return None
+    if request.mix:
+        raise InputError("--mix", request.mix, f"is for the single-table patterns, not {pattern}")
+    if request.table:
+        what = f"custom workload {pattern}" if custom else f"{pattern} on the shop data set"
+        raise InputError("--table", request.table, f"{what} names its own tables; leave it out")
+    if custom is not None:
+        return custom
+    if request.dataset == "table" or pattern not in SHOP_PATTERNS:
+        why = "runs on the shop data set only" if pattern in SHOP_ONLY else "has no shop form"
+        raise InputError("--pattern", pattern, f"{why} (shop patterns: {', '.join(SHOP_PATTERNS)})")
+    return shop_script(pattern)
 
 
 def workload_job_for(config: Config, request: WorkloadRequest, allow_actions: bool) -> Job:
     cluster = config.cluster(request.cluster)
-    mix = resolve_pattern(request.pattern, request.mix, config.mixes)
-    if writes(mix):
-        require_actions(cluster, allow_actions, f"workload pattern {request.pattern} (it writes)")
-    table = request.table or (cluster.watched_tables[0] if cluster.watched_tables else None)
-    if not table:
-        raise InputError("--table", MISSING, "name a table: the cluster watches none")
     if request.connections < 1:
         raise InputError("--connections", request.connections, "must be at least 1")
+    skew = parse_skew(request.skew) if request.skew else None
+    script = workload_script(config, request)
+    if script is not None:
+        if request.engine != "builtin":
+            raise InputError("--engine", request.engine,
+                             f"{request.pattern} is a transaction workload: the builtin driver runs it")
+        if script.writes:
+            require_actions(cluster, allow_actions,
+                            f"workload pattern {request.pattern} (it writes)")
+        mix: dict[str, int] = script.weights()
+        table = "custom" if request.pattern in config.custom_workloads else "shop"
+    else:
+        mix = resolve_pattern(request.pattern, request.mix, config.mixes,
+                              extra=pattern_names(config))
+        if writes(mix):
+            require_actions(cluster, allow_actions,
+                            f"workload pattern {request.pattern} (it writes)")
+        found = request.table or (cluster.watched_tables[0] if cluster.watched_tables else None)
+        if not found:
+            raise InputError("--table", MISSING, "name a table: the cluster watches none")
+        table = found
+        if skew and request.engine != "builtin":
+            raise InputError("--skew", request.skew, "the builtin driver draws skewed keys")
     spec = WorkloadSpec(
         node=find_writable(cluster.nodes),
         table=table,
@@ -87,6 +171,8 @@ def workload_job_for(config: Config, request: WorkloadRequest, allow_actions: bo
         transactions=request.transactions,
         seed=request.seed,
         processes=request.processes,
+        script=script,
+        skew=skew,
     )
     job: Job = workload_job(spec, cluster.name, request.engine,
                             cluster if request.gate else None)
