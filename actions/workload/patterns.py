@@ -233,4 +233,5 @@ SHOP_ONLY: frozenset[str] = frozenset({"ecommerce", "olap", "reporting", "social
 
 def shop_script(pattern: str) -> Script:
     description, transactions = _SHOP[pattern]
-    return check_script(Script(pattern, transactions, description), f"pattern {pattern}")
+    return check_script(Script(pattern, transactions, description, f"pattern {pattern}"),
+                        f"pattern {pattern}")

@@ -55,8 +55,10 @@ def read_script_data(conn: Any, family: str, script: Script) -> ScriptData:
         except Exception as exc:  # the server's words: no such table, column, schema
             if family != "mysql":
                 conn.rollback()
-            reason = " ".join(str(exc).split())[:160]
-            raise InputError(f"workload {script.name}", column, f"cannot read it: {reason}") from None
+            reason = (str(exc).strip().splitlines() or ["?"])[0][:160]
+            if script.origin.startswith("pattern "):
+                reason += " (load the shop data set: clustertop load --dataset shop)"
+            raise InputError(script.where(column), column, f"cannot read it: {reason}") from None
 
     def qualified(column: str) -> tuple[str, str]:
         schema, table, name = column.split(".")
@@ -68,7 +70,7 @@ def read_script_data(conn: Any, family: str, script: Script) -> ScriptData:
                      column)
         values = tuple(int(r[0]) for r in rows if r[0] is not None)
         if not values:
-            raise InputError(f"workload {script.name}", column,
+            raise InputError(script.where(column), column,
                              "has no rows to draw keys from (load the data set first)")
         keys[column] = values
     for column in script.columns("new"):

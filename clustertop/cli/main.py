@@ -308,8 +308,9 @@ def _print_patterns(config: Config, *, as_json: bool) -> int:
             shares = ", ".join(f"{k} {v}%" for k, v in entry["table_mix"].items())
             print(f"  on a table (--dataset table): {shares}")
         if entry.get("transactions"):
-            where = "shop data set" if entry["origin"] == "builtin" else "its own tables"
-            print(f"  transactions on the {where}:")
+            where = "on the shop data set" if entry["origin"] == "builtin" else (
+                "on the tables they name")
+            print(f"  transactions {where}:")
             for txn in entry["transactions"]:
                 print(f"    {txn['name']:<18} {txn['share']:5.1f}%  {txn['statements']}")
     return 0

@@ -132,6 +132,7 @@ class Script:
     name: str
     transactions: tuple[Transaction, ...]
     description: str = ""
+    origin: str = ""  # where it was written, as errors name it (a config file and key path)
 
     @property
     def writes(self) -> bool:
@@ -145,6 +146,19 @@ class Script:
     def columns(self, kind: str) -> tuple[str, ...]:
         """The SCHEMA.TABLE.COLUMN of every `key` (or `new`) generator, each once."""
         return tuple(dict.fromkeys(g.column for g in self.generators() if g.kind == kind))
+
+    def where(self, column: str) -> str:
+        """The key path of the first generator that names `column`, for an error about it."""
+        for i, txn in enumerate(self.transactions):
+            at = f"{self.origin or self.name}.transactions[{i}]"
+            for name, text in txn.variables:
+                if column in text.split():
+                    return f"{at}.vars.{name}"
+            for k, statement in enumerate(txn.statements):
+                for p, text in enumerate(statement.params):
+                    if column in text.split():
+                        return f"{at}.statements[{k}].params[{p}]"
+        return self.origin or self.name
 
     def weights(self) -> dict[str, int]:
         return {t.name: t.weight for t in self.transactions}
@@ -242,7 +256,8 @@ def parse_custom(path: str, raw: Mapping[str, Any]) -> Script:
         transactions.append(
             Transaction(name, weight, statements, tuple((str(k), v) for k, v in variables.items()))
         )
-    return check_script(Script(path.rsplit(".", 1)[-1], tuple(transactions), description), path)
+    name = path.rsplit(".", 1)[-1]
+    return check_script(Script(name, tuple(transactions), description, path), path)
 
 
 def _statement(at: str, raw: object) -> Statement:

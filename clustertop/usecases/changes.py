@@ -119,6 +119,9 @@ def workload_script(config: Config, request: WorkloadRequest) -> Script | None:
         raise InputError("--dataset", request.dataset, f"one of {', '.join(DATASETS)}")
     shop = request.dataset == "shop" or (request.dataset is None and pattern in SHOP_ONLY)
     if custom is None and not shop:
+        if pattern in SHOP_ONLY:
+            raise InputError("--dataset", request.dataset,
+                             f"{pattern} runs on the shop data set only (leave --dataset out)")
         return None
     if request.mix:
         raise InputError("--mix", request.mix, f"is for the single-table patterns, not {pattern}")
