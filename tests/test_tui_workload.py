@@ -34,7 +34,7 @@ async def test_w_starts_a_workload_that_runs_to_the_end(lab: Lab, lab_config: Co
     run_cli("--config", str(lab.config_path), "load", "--cluster", "lab-postgres", "--rows", "500")
     app = make_app(lab_config)
     async with app.run_test(size=(120, 40)) as pilot:
-        await _fill(pilot, app, "oltp")
+        await _fill(pilot, app, "oltp@table")
         loop = asyncio.get_running_loop()
         deadline = loop.time() + 15
         while loop.time() < deadline:
@@ -64,7 +64,7 @@ async def test_w_with_actions_off_explains_how_to_turn_them_on(lab: Lab, tmp_pat
     app = make_app(load_config(off))
     async with app.run_test(size=(120, 40)) as pilot:
         notes = record_notes(app)
-        await _fill(pilot, app, "oltp")
+        await _fill(pilot, app, "oltp@table")
         await pilot.pause()
         assert not app.state.jobs.snapshots()
         assert any("--allow-actions" in n for n in notes), notes

@@ -274,7 +274,10 @@ class ClustertopApp(App[int]):
 
     def action_workload(self) -> None:
         clusters = {c.name: c.watched_tables for c in self.config.clusters.values()}
-        self.push_screen(WorkloadForm(clusters, tuple(self.config.mixes)), self._start_workload)
+        self.push_screen(
+            WorkloadForm(clusters, tuple(self.config.mixes), tuple(self.config.custom_workloads)),
+            self._start_workload,
+        )
 
     def _start_workload(self, request: WorkloadRequest | None) -> None:
         if request is not None:

@@ -79,6 +79,13 @@ def rate(value: float | None) -> str:
     return f"{value:.1f}"
 
 
+def ms(value: float | None) -> str:
+    """Milliseconds: two decimals below 10, whole above."""
+    if value is None:
+        return DASH
+    return f"{value:.2f}" if value < 10 else f"{value:,.0f}"
+
+
 def size(value: float | None) -> str:
     """IEC units (KiB, MiB) as everywhere else: see clustertop.core.units."""
     return iec(value, unknown=DASH)

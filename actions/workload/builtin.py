@@ -269,8 +269,11 @@ class BuiltinWorkload(Job):
             self._report_until(int(settled) - 1)
         spec = self.spec
         if spec.transactions:
+            # Read under the stats lock, reported outside it: a snapshot takes the job's lock
+            # and then this one (result_rows), so never this one and then the job's.
             with self.stats_lock:
-                self.progress(self.tally.done)
+                done = self.tally.done
+            self.progress(done)
         else:
             self.progress(min(elapsed, spec.duration_s or 0))
 
@@ -280,6 +283,33 @@ class BuiltinWorkload(Job):
             self.settled[source] = settled
 
     # -- numbers ----------------------------------------------------------------------------------
+
+    def result_rows(self) -> tuple[Mapping[str, Any], ...]:
+        """A row per transaction (or operation) kind over the run so far, worst p99 first:
+        the Throughput screen's table of kinds, and the rows of a recording's export."""
+        with self.stats_lock:
+            elapsed = time.monotonic() - self.started_mono if self.started_mono else 0.0
+            kinds = set(self.tally.by_kind) | set(self.tally.operation_errors)
+            rows: list[dict[str, Any]] = []
+            for kind in kinds:
+                h = self.tally.by_kind.get(kind)
+
+                def ms(q: float, h: Any = h) -> float | None:
+                    v = h.percentile(q) if h is not None else None
+                    return round(v / 1000, 3) if v is not None else None
+
+                done = h.total if h is not None else 0
+                rows.append({
+                    "kind": kind,
+                    "tx": done,
+                    "tx_per_s": round(done / elapsed, 2) if elapsed > 0 else None,
+                    "p50_ms": ms(50),
+                    "p95_ms": ms(95),
+                    "p99_ms": ms(99),
+                    "errors": self.tally.operation_errors.get(kind, 0),
+                })
+        rows.sort(key=lambda r: -(r["p99_ms"] or 0))
+        return tuple(rows)
 
     def _report_until(self, last: int | None) -> None:
         """Samples and a log line for each whole second up to `last`; None: every second left,

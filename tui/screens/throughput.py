@@ -24,6 +24,7 @@ class ThroughputScreen(MonitorScreen):
     ThroughputScreen #charts { grid-size: 2; height: 1fr; min-height: 7; }
     ThroughputScreen #rates { height: auto; max-height: 6; }
     ThroughputScreen #statements { height: auto; max-height: 5; }
+    ThroughputScreen #kinds { height: auto; max-height: 6; }
     """
     TALL = 36
 
@@ -33,6 +34,11 @@ class ThroughputScreen(MonitorScreen):
             yield TimeChart("QPS per node", id="qps-chart")
             yield TimeChart("workload TPS: achieved vs target", id="workload-tps")
             yield TimeChart("workload latency", "ms", id="workload-latency")
+        # A running workload's transaction kinds, worst p99 first (over the run so far).
+        kinds: DataTable[str | Text] = DataTable(id="kinds", cursor_type="none")
+        kinds.add_columns("Workload kind", "Tx", "Tx/s", "p50 ms", "p99 ms", "Errors")
+        kinds.display = False
+        yield kinds
         rates: DataTable[str | Text] = DataTable(id="rates", cursor_type="row")
         rates.add_columns("Node", "TPS", "QPS", "Read/s", "Ins/s", "Upd/s", "Del/s", "Log/s")
         yield rates
@@ -143,6 +149,7 @@ class ThroughputScreen(MonitorScreen):
             self.query_one(chart_id).display = job is None or tall
         for chart_id in ("#workload-tps", "#workload-latency"):
             self.query_one(chart_id).display = job is not None
+        self._draw_kinds(job)
         if job is None:
             return
         tps = self.query_one("#workload-tps", TimeChart)
@@ -162,3 +169,19 @@ class ThroughputScreen(MonitorScreen):
                 if job.series_named(name)
             ]
         )
+
+    def _draw_kinds(self, job: JobSnapshot | None) -> None:
+        kinds: DataTable[str | Text] = self.query_one("#kinds", DataTable)
+        rows = [r for r in (job.rows if job is not None else ()) if "kind" in r]
+        kinds.display = bool(rows)
+        kinds.clear()
+        for row in rows:
+            errors = int(row.get("errors") or 0)
+            kinds.add_row(
+                str(row["kind"]),
+                fmt.count(row.get("tx")),
+                fmt.rate(row.get("tx_per_s")),
+                fmt.ms(row.get("p50_ms")),
+                fmt.ms(row.get("p99_ms")),
+                Text(str(errors), style="red") if errors else "0",
+            )

@@ -1,27 +1,40 @@
-"""The `w` form: cluster, pattern, connections, target TPS, duration or transactions, engine,
-and whether the gate holds it."""
+"""The `w` form: cluster, pattern (each with where it runs: a table, the shop data set, or the
+tables a custom workload names), table, key skew, connections, target TPS, duration or
+transactions, engine, and whether the gate holds it."""
 
 from __future__ import annotations
 
 from textual.widget import Widget
 from textual.widgets import Input, Select
 
-from clustertop.core.mixes import PATTERNS
+from clustertop.core.mixes import BUILTIN_PATTERNS, PATTERNS
 from clustertop.tui.screens.form import FormSelect, OneLineForm
 from clustertop.usecases.changes import WorkloadRequest
 
 
 class WorkloadForm(OneLineForm[WorkloadRequest]):
     TITLE_TEXT = "start a workload"
-    # Nine fields: one line each, no gaps, to stay inside 24 lines.
+    # Ten fields: one line each, no gaps, to stay inside 24 lines.
     DEFAULT_CLASSES = "compact"
 
     def __init__(
-        self, clusters: dict[str, tuple[str, ...]], custom_patterns: tuple[str, ...] = ()
+        self,
+        clusters: dict[str, tuple[str, ...]],
+        custom_patterns: tuple[str, ...] = (),
+        custom_workloads: tuple[str, ...] = (),
     ) -> None:
         super().__init__()
         self.clusters = clusters  # name -> watched tables
-        self.patterns = (*PATTERNS, *custom_patterns)  # built-in, then the config's mixes
+        # (label, "PATTERN@WHERE"): WHERE is table, shop or custom. Built-in first (a pattern
+        # with a single-table mix offers both forms), then the config's mixes and workloads.
+        choices: list[tuple[str, str]] = []
+        for name in BUILTIN_PATTERNS:
+            if name in PATTERNS:
+                choices.append((f"{name} · table", f"{name}@table"))
+            choices.append((f"{name} · shop data set", f"{name}@shop"))
+        choices += [(f"{name} · mix", f"{name}@table") for name in custom_patterns]
+        choices += [(f"{name} · custom", f"{name}@custom") for name in custom_workloads]
+        self.patterns = choices
 
     def fields(self) -> list[tuple[str, Widget]]:
         first = next(iter(self.clusters), "")
@@ -35,13 +48,15 @@ class WorkloadForm(OneLineForm[WorkloadRequest]):
             ),
             (
                 "pattern",
-                FormSelect(
-                    [(p, p) for p in self.patterns], value="oltp", allow_blank=False, id="pattern"
-                ),
+                FormSelect(self.patterns, value="oltp@table", allow_blank=False, id="pattern"),
             ),
             (
                 "table",
                 Input(value=tables[0] if tables else "", placeholder="SCHEMA.TABLE", id="table"),
+            ),
+            (
+                "key skew",
+                Input(value="", placeholder="uniform, or zipf:1.1 (hot keys)", id="skew"),
             ),
             ("connections", Input(value="4", id="connections")),
             ("target TPS", Input(value="", placeholder="empty: unthrottled", id="tps")),
@@ -81,15 +96,18 @@ class WorkloadForm(OneLineForm[WorkloadRequest]):
         except ValueError as exc:
             self._fail(str(exc))
             return
-        table = self._value("table")
-        if not table:
+        pattern, where = self._pattern()
+        table = self._value("table") if where == "table" else None
+        if where == "table" and not table:
             self._fail("table: needed")
             return
         self.dismiss(
             WorkloadRequest(
                 cluster=str(self.query_one("#cluster", Select).value),
-                pattern=str(self.query_one("#pattern", Select).value),
+                pattern=pattern,
                 table=table,
+                dataset="shop" if where == "shop" else None if where == "custom" else "table",
+                skew=self._value("skew") or None,
                 connections=connections,
                 target_tps=float(tps) if tps else None,
                 duration_s=float(duration) if duration else None,
@@ -98,3 +116,16 @@ class WorkloadForm(OneLineForm[WorkloadRequest]):
                 gate=self.query_one("#gate", Select).value == "on",
             )
         )
+
+    def _pattern(self) -> tuple[str, str]:
+        value = str(self.query_one("#pattern", Select).value)
+        name, _, where = value.rpartition("@")
+        return name, where
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        """The table applies to single-table patterns only: its row hides for the others."""
+        if event.select.id == "pattern":
+            _, where = self._pattern()
+            row = self.query_one("#table").parent
+            if row is not None:
+                row.display = where == "table"
