@@ -484,3 +484,52 @@ def test_a_stopped_worker_postmaster_shows_not_accepting_within_three_polls(
         loop.stop.set()
         loop.thread.join(5)
         loop.poller.close()
+
+
+@pytest.mark.citus
+async def test_ecommerce_runs_on_distributed_shop_data_and_shards_shows_the_hot_customer(
+    citus_lab: Lab,
+) -> None:
+    """The shop data set distributed by customer: ecommerce runs without an error, and under
+    --skew zipf:1.1 the Shards screen's busiest tenant is customer 1 (the hottest key), on the
+    worker that holds customer 1's shard by citus_shards."""
+    from clustertop.actions.shop import load_shop
+    from clustertop.usecases.changes import WorkloadRequest, workload_job_for
+
+    config = load_config(citus_lab.config_path)
+    cluster = config.clusters["lab-citus"]
+    load_shop(cluster, scale=1, seed=3)
+    with connect_postgres(cluster.nodes[0]) as conn:
+        kinds = dict(conn.execute(
+            "SELECT table_name::text, citus_table_type FROM citus_tables"
+            " WHERE table_name::text LIKE 'shop.%'").fetchall())
+        worker = conn.execute(
+            "SELECT nodename || ':' || nodeport FROM citus_shards WHERE shardid ="
+            " get_shard_id_for_distribution_column('shop.orders', 1)").fetchone()[0]
+    assert kinds["shop.products"] == "reference" and kinds["shop.orders"] == "distributed"
+    request = WorkloadRequest(cluster="lab-citus", pattern="ecommerce", table=None,
+                              connections=4, target_tps=60.0, duration_s=8.0, transactions=None,
+                              skew="zipf:1.1")
+    job = workload_job_for(config, request, allow_actions=True)
+    job.start()
+    job.join(60)
+    result = job.result  # type: ignore[attr-defined]
+    assert job.snapshot().state == "finished", job.snapshot().error
+    assert result["errors"] <= 0.01 * result["transactions"], result["errors_by_kind"]
+    assert set(result["operations"]) == {"browse_product", "add_to_cart", "place_order",
+                                         "order_history"}
+    app = make_app(config.select("lab-citus"))
+    async with app.run_test(size=(160, 48)) as pilot:
+        rows: list[list[str]] = []
+        for _ in range(30):
+            await pilot.press("4")
+            await pilot.pause(0.5)  # the tenant view comes with the 5 s detail pass
+            table = app.screen.query("#tenants")
+            if table and table.first().row_count:
+                t = table.first()
+                rows = [[str(c) for c in t.get_row_at(i)] for i in range(t.row_count)]
+                break
+    assert rows, "no tenant shown"
+    tenant, table_name, _queries, _cpu, _shard, node, _group = rows[0]
+    assert tenant == "1", rows[:3]
+    assert node == worker, (rows[0], worker)

@@ -82,8 +82,8 @@ def parse_generator(text: object, where: str) -> Generator:
         return Generator(kind, text, low=low, high=high)
     if kind in ("key", "new"):
         if not args or not _COLUMN.match(args[0]) or len(args) > (2 if kind == "key" else 1):
-            usage = "key SCHEMA.TABLE.COLUMN [uniform|zipf:S]" if kind == "key" else (
-                "new SCHEMA.TABLE.COLUMN")
+            usage = "SCHEMA.TABLE.COLUMN [uniform|zipf:S]" if kind == "key" else (
+                "SCHEMA.TABLE.COLUMN")
             raise fail(f"{kind} takes {usage}")
         zipf = parse_skew(args[1], where) if len(args) == 2 else None
         return Generator(kind, text, column=args[0], zipf=zipf)
