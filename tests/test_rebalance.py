@@ -530,6 +530,6 @@ async def test_ecommerce_runs_on_distributed_shop_data_and_shards_shows_the_hot_
                 rows = [[str(c) for c in t.get_row_at(i)] for i in range(t.row_count)]
                 break
     assert rows, "no tenant shown"
-    tenant, table_name, _queries, _cpu, _shard, node, _group = rows[0]
+    tenant, _table, _queries, _cpu, _shard, node, _group = rows[0]
     assert tenant == "1", rows[:3]
     assert node == worker, (rows[0], worker)
