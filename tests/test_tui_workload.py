@@ -58,6 +58,49 @@ async def test_w_starts_a_workload_that_runs_to_the_end(lab: Lab, lab_config: Co
         assert achieved and max(achieved) <= 110
 
 
+async def test_w_runs_ecommerce_on_the_shop_data_and_throughput_ranks_its_kinds(
+    lab_config: Config,
+) -> None:
+    """A shop pattern from the form: the table row hides (it does not apply), the job runs
+    the transactions, and Throughput lists each transaction kind with its own p99."""
+    from clustertop.actions.shop import load_shop
+
+    load_shop(lab_config.clusters["lab-postgres"], scale=1)
+    app = make_app(lab_config)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("w")
+        await pilot.pause()
+        form = app.screen
+        assert isinstance(form, WorkloadForm)
+        form.query_one("#cluster", Select).value = "lab-postgres"
+        form.query_one("#pattern", Select).value = "ecommerce@shop"
+        await pilot.pause()
+        assert not form.query_one("#table").parent.display  # type: ignore[union-attr]
+        form.query_one("#skew", Input).value = "zipf:1.1"
+        form.query_one("#tps", Input).value = "50"
+        form.query_one("#duration", Input).value = "4"
+        form.query_one("#duration", Input).focus()
+        await pilot.press("enter")
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 20
+        while loop.time() < deadline:
+            await asyncio.sleep(0.3)
+            snaps = app.state.jobs.snapshots()
+            if snaps and not snaps[-1].running:
+                break
+        (job,) = app.state.jobs.snapshots()
+        assert job.state == "finished", job.error
+        assert "ecommerce" in job.title
+        await pilot.press("3")
+        await pilot.pause()
+        kinds = app.screen.query_one("#kinds", DataTable)
+        assert kinds.display
+        shown = [str(kinds.get_row_at(i)[0]) for i in range(kinds.row_count)]
+        assert set(shown) == {"browse_product", "add_to_cart", "place_order", "order_history"}
+        p99s = [float(str(kinds.get_row_at(i)[4]).replace(",", "")) for i in range(kinds.row_count)]
+        assert p99s == sorted(p99s, reverse=True)  # worst first
+
+
 async def test_w_with_actions_off_explains_how_to_turn_them_on(lab: Lab, tmp_path) -> None:  # type: ignore[no-untyped-def]
     off = tmp_path / "off.toml"
     off.write_text(lab.config_path.read_text().replace("actions = true", "actions = false"))
@@ -162,7 +205,7 @@ async def test_the_workload_form_fits_80x24_gate_included(lab_config: Config) ->
         await pilot.pause()
         form = app.screen
         assert isinstance(form, WorkloadForm)
-        for widget_id in ("cluster", "pattern", "table", "connections", "tps", "duration",
-                          "transactions", "engine", "gate", "start"):
+        for widget_id in ("cluster", "pattern", "table", "skew", "connections", "tps",
+                          "duration", "transactions", "engine", "gate", "start"):
             region = form.query_one(f"#{widget_id}").region
             assert region.height >= 1 and region.bottom <= 24, (widget_id, region)

@@ -80,10 +80,12 @@ def rate(value: float | None) -> str:
 
 
 def ms(value: float | None) -> str:
-    """Milliseconds: two decimals below 10, whole above."""
+    """Milliseconds: two decimals below 10, one below 1000, whole above."""
     if value is None:
         return DASH
-    return f"{value:.2f}" if value < 10 else f"{value:,.0f}"
+    if value < 10:
+        return f"{value:.2f}"
+    return f"{value:.1f}" if value < 1000 else f"{value:,.0f}"
 
 
 def size(value: float | None) -> str:
