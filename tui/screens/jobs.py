@@ -78,13 +78,12 @@ class JobsScreen(MonitorScreen):
         table.clear()
         now = self.state.latest.at if self.state.latest else None
         for job in self.state.job_snapshots:
-            rate = f"{fmt.rate(job.rate)} {job.unit}/s" if job.rate else fmt.DASH
             table.add_row(
                 str(job.id) + (f" ({job.server_job})" if job.server_job else ""),
-                f"{job.kind} {job.title}"[:28],
+                job_name(job)[:28],
                 Text(job.state, style=STATE_STYLE.get(job.state, "cyan")),
                 progress_bar(job.fraction),
-                rate,
+                rate_text(job),
                 fmt.seconds(job.eta_s),
                 fmt.seconds(job.elapsed_s(now)),
                 key=str(job.id),
@@ -217,3 +216,22 @@ class JobsScreen(MonitorScreen):
                     self.notify(" ".join(str(exc).split()), severity="error")
 
         self.app.push_screen(JobSettingsForm(job.id, job.settings), apply)
+
+
+def job_name(job: JobSnapshot) -> str:
+    """Kind and title, the kind once: a title may already start with it (`compare ...`)."""
+    return job.title if job.title.split(" ", 1)[0] == job.kind else f"{job.kind} {job.title}"
+
+
+def rate_text(job: JobSnapshot) -> str:
+    """The job's rate in its own unit: a workload's is transactions per second (its last whole
+    second while it runs, the run's average once it ended), whatever its progress counts."""
+    if job.kind == "workload":
+        achieved = job.series_named("achieved")
+        if job.running and achieved:
+            return f"{fmt.rate(achieved[-1][1])} tps"
+        tps = dict(job.summary).get("tps")
+        if tps:
+            return f"{tps.split('/')[0]} tps"
+        return fmt.DASH
+    return f"{fmt.rate(job.rate)} {job.unit}/s" if job.rate else fmt.DASH
