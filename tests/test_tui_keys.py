@@ -17,7 +17,7 @@ from clustertop.tui.screens.dialogs import ConfirmScreen, FilterScreen, HelpScre
 from clustertop.tui.screens.jobs import JobsScreen
 from clustertop.tui.screens.overview import OverviewScreen, columns_for
 from tests.canned import CONFIG_DATA, CannedSource, canned_rounds
-from tests.tui_support import canned_app, feed
+from tests.tui_support import canned_app, feed, record_notes
 
 MODES = {"1": "overview", "2": "replication", "3": "throughput", "4": "shards", "5": "tables",
          "6": "jobs"}
@@ -91,13 +91,22 @@ async def test_help_pause_interval_and_refresh() -> None:
         # Every binding of the app is described in the help, by its own text.
         descriptions = set(listed.values())
         for binding in app.BINDINGS:
+            if binding.action in ("resume", "stop_elsewhere"):  # type: ignore[union-attr]
+                continue  # the second label of p; x off the Jobs screen (Jobs lists x)
             assert binding.tooltip in descriptions, binding  # type: ignore[union-attr]
         await pilot.press("escape")
         assert not isinstance(app.screen, HelpScreen)
 
+        footer = [(b.binding.key, b.binding.description)
+                  for b in app.active_bindings.values() if b.binding.show and b.enabled]
+        assert ("p", "Pause") in footer and ("p", "Resume") not in footer
         await pilot.press("p")
         assert app.state.paused
         assert "paused" in str(app.screen.query_one("HealthBar", Static).render())
+        await pilot.pause()
+        footer = [(b.binding.key, b.binding.description)
+                  for b in app.active_bindings.values() if b.binding.show and b.enabled]
+        assert ("p", "Resume") in footer and ("p", "Pause") not in footer  # says what p does
         await pilot.press("p")
         assert not app.state.paused
 
@@ -107,10 +116,15 @@ async def test_help_pause_interval_and_refresh() -> None:
         await pilot.press("plus", "plus", "plus")
         assert app.state.poll_interval == 60.0  # capped
 
+        notes = record_notes(app)
         polls = app.source.calls  # type: ignore[attr-defined]
         await pilot.press("r")
         await app.workers.wait_for_complete()
         assert app.source.calls == polls + 1  # type: ignore[attr-defined]
+        assert any("polling now" in n for n in notes), notes
+        await pilot.press("x")  # off the Jobs screen: it says where x works
+        await pilot.pause()
+        assert any("Jobs screen" in n and "6" in n for n in notes), notes
 
 
 async def test_filter_narrows_every_screen_and_escape_keeps_it() -> None:
@@ -149,6 +163,20 @@ async def test_command_palette_switches_screens() -> None:
         await pilot.press("enter")
         await pilot.pause()
         assert app.current_mode == "tables"
+
+
+@pytest.mark.parametrize(("typed", "opened"), [("work", "WorkloadForm"), ("clean", "CleanupForm"),
+                                                ("filt", "FilterScreen")])
+async def test_the_palette_offers_the_actions_keys_offer(typed: str, opened: str) -> None:
+    app = canned_app(allow_actions=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await feed(app, pilot)
+        await pilot.press("ctrl+p")
+        await pilot.press(*typed)
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await pilot.pause(0.3)
+        assert type(app.screen).__name__ == opened
 
 
 async def test_quit_without_jobs_exits_cleanly() -> None:

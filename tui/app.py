@@ -9,6 +9,7 @@ import signal
 import time
 from collections.abc import Iterable
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 from textual import work
@@ -89,8 +90,14 @@ class ClustertopApp(App[int]):
             for key, (mode, description) in SCREENS_BY_KEY.items()
         ),
         Binding("question_mark", "help", "Help", id="help", tooltip="this help"),
+        # One key, two labels: the footer says what p will do now (check_action shows one).
         Binding("p", "toggle_pause", "Pause", id="pause", tooltip="pause / resume polling"),
-        Binding("r", "poll_now", "Refresh", id="refresh", show=False, tooltip="poll now"),
+        Binding("p", "resume", "Resume", id="pause", show=True, tooltip="resume polling"),
+        Binding(
+            "x", "stop_elsewhere", "Stop job", id="stop_job", show=False,
+            tooltip="stop the selected job (on the Jobs screen, 6)",
+        ),
+        Binding("r", "refresh", "Refresh", id="refresh", show=False, tooltip="poll now"),
         Binding(
             "plus", "interval(0.5)", "Slower", id="slower", show=False,
             tooltip="poll less often (0.5 s steps)",
@@ -243,6 +250,21 @@ class ClustertopApp(App[int]):
             self._next_poll.stop()
         self._poll()
 
+    def action_refresh(self) -> None:
+        """`r`: poll now, and say so (a poll that changes nothing would otherwise look like a
+        key that did nothing)."""
+        self.action_poll_now()
+        self.notify("polling now" + (" (paused: this one poll only)" if self.state.paused else ""),
+                    timeout=2)
+
+    def action_resume(self) -> None:
+        self.action_toggle_pause()
+
+    def action_stop_elsewhere(self) -> None:
+        """`x` off the Jobs screen: the job to stop is chosen there."""
+        self.notify("x stops the job selected on the Jobs screen: press 6, pick it, then x",
+                    timeout=5)
+
     def action_toggle_pause(self) -> None:
         self.state.paused = not self.state.paused
         if self.state.paused:
@@ -251,6 +273,7 @@ class ClustertopApp(App[int]):
         else:
             self.action_poll_now()
         self.notify("polling paused" if self.state.paused else "polling resumed")
+        self.refresh_bindings()
         self.refresh_screen()
 
     def action_interval(self, step: float) -> None:
@@ -270,6 +293,10 @@ class ClustertopApp(App[int]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Read-only: the keys that start a change are hidden (footer, palette) and inert."""
+        if action == "toggle_pause" and self.state.paused:
+            return False
+        if action == "resume" and not self.state.paused:
+            return False
         return not (self.config.read_only and action in WRITING_ACTIONS)
 
     def action_workload(self) -> None:
@@ -450,18 +477,18 @@ class ClustertopApp(App[int]):
         self.call_from_thread(self.push_screen, ConfirmScreen("\n".join(lines)), answer)
 
     def _citus_clusters_with_actions(self, what: str) -> tuple[str, ...]:
-        citus = tuple(
-            c.name
-            for c in self.config.clusters.values()
-            if c.engine == "citus" and actions_allowed(c, self.allow_actions)
-        )
-        if not citus:
+        every = [c for c in self.config.clusters.values() if c.engine == "citus"]
+        citus = tuple(c.name for c in every if actions_allowed(c, self.allow_actions))
+        if not every:
             self.notify(
-                f"{what} needs a Citus cluster with actions on: set actions = true for it "
-                "in the config or start clustertop with --allow-actions",
-                title=f"no {what} here",
-                severity="warning",
-                timeout=10,
+                f"{what} is for Citus, and no cluster in the config is one (engine = \"citus\")",
+                title=f"no {what} here", severity="warning", timeout=10,
+            )
+        elif not citus:
+            self.notify(
+                f"{what} needs actions on for {', '.join(c.name for c in every)}: set actions ="
+                " true for it in the config or start clustertop with --allow-actions",
+                title=f"no {what} here", severity="warning", timeout=10,
             )
         return citus
 
@@ -555,7 +582,8 @@ class ClustertopApp(App[int]):
     def key_help(self) -> list[tuple[str, str]]:
         """Every key, read from the bindings themselves (with the user's keymap applied), so
         the help cannot drift from what the keys do."""
-        rows = [(self._key_text(b), b.tooltip or b.description) for b in self._own_bindings()]
+        rows = [(self._key_text(b), b.tooltip or b.description) for b in self._own_bindings()
+                if b.action not in ("resume", "stop_elsewhere")]  # said by `p` and by Jobs' x
         for screen in (ShardsScreen, JobsScreen, ActivityScreen):
             rows += [
                 (self._key_text(b), f"{b.tooltip or b.description} ({screen.SCREEN_NAME} screen)")
@@ -593,10 +621,37 @@ class ClustertopApp(App[int]):
         self.call_from_thread(self.exit, 0)
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        """Every screen, and every action a key offers here (the app's and this screen's),
+        with its key: typing `work` finds the workload form."""
         yield from super().get_system_commands(screen)
         for _key, (mode, description) in SCREENS_BY_KEY.items():
             yield SystemCommand(mode.capitalize(), description, lambda m=mode: self.switch_mode(m))
-        yield SystemCommand("Pause or resume", "Pause or resume polling", self.action_toggle_pause)
+        seen = {"quit", "help"}  # Textual's own commands already offer these
+        for binding in self._own_bindings():
+            name = binding.action.split("(", 1)[0]
+            if (binding.id or "").startswith("show_") or name in seen:
+                continue
+            if name in ("stop_elsewhere", "resume"):
+                continue
+            if self.check_action(name, ()) is False and name != "toggle_pause":
+                continue
+            seen.add(name)
+            yield SystemCommand(
+                binding.description, f"{binding.tooltip or binding.description} "
+                f"(key {self._key_text(binding)})", partial(self.run_action, binding.action),
+            )
+        for binding in getattr(screen, "BINDINGS", ()):
+            if not isinstance(binding, Binding) or binding.action in seen:
+                continue
+            if screen.check_action(binding.action, ()) is False:
+                continue
+            seen.add(binding.action)
+            yield SystemCommand(
+                binding.description,
+                f"{binding.tooltip or binding.description} (key {self._key_text(binding)}, "
+                "this screen)",
+                partial(screen.run_action, binding.action),
+            )
 
     def on_unmount(self) -> None:
         self.source.close()

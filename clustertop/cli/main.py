@@ -138,7 +138,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
         load_cluster(cluster, rows=args.rows, seed=1, progress=say)
     if args.no_tui:
         return 0
-    return run_tui(config, args)
+    code = run_tui(config, args)
+    # The servers outlive the TUI on purpose (the next `demo` starts at once): say so.
+    where = f" --dir {args.dir}" if args.dir else ""
+    say(f"the lab is still running ({len(lab.status())} servers): `clustertop lab down{where}` "
+        "stops them")
+    return code
 
 
 def run_tui(config: Config, args: argparse.Namespace) -> int:
