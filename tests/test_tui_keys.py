@@ -401,3 +401,31 @@ async def test_every_screen_survives_a_resize_to_40x12_and_back() -> None:
         await pilot.resize_terminal(40, 12)
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)
+
+
+async def test_charts_show_a_recent_window_that_brackets_change() -> None:
+    from clustertop.tui.widgets.charts import TimeChart
+
+    app = canned_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await feed(app, pilot)
+        await pilot.press("2")
+        await pilot.pause()
+        assert app.chart_window_s == 120.0
+        chart = app.screen.query(TimeChart).first()
+        assert "last 120 s" in chart.axis_label
+        await pilot.press("left_square_bracket", "left_square_bracket", "left_square_bracket")
+        assert app.chart_window_s == 30.0  # the narrowest
+        await pilot.press(*["right_square_bracket"] * 8)
+        assert app.chart_window_s is None  # then the whole history
+        await pilot.pause()
+        assert "all history" in chart.axis_label
+
+
+def test_a_sparkline_keeps_noise_below_its_floor_flat() -> None:
+    from clustertop.tui import format as fmt
+
+    noise = [0.0, 0.1, 0.0, 0.1, 0.05]
+    assert set(fmt.sparkline(noise, 5)) > {"▁"}  # scaled to its own max: full-height bars
+    assert set(fmt.sparkline(noise, 5, floor=1.0)) == {"▁"}  # against 1 s: flat
+    assert fmt.sparkline([0.0, 5.0], 2, floor=1.0)[-1] == "█"  # real lag still fills it

@@ -44,6 +44,7 @@ from clustertop.tui.screens.tables import TablesScreen
 from clustertop.tui.screens.throughput import ThroughputScreen
 from clustertop.tui.screens.workload_form import WorkloadForm
 from clustertop.tui.source import SampleSource
+from clustertop.tui.widgets.charts import DEFAULT_WINDOW_S, WINDOWS
 from clustertop.usecases.changes import (
     WorkloadRequest,
     actions_allowed,
@@ -93,6 +94,14 @@ class ClustertopApp(App[int]):
         # One key, two labels: the footer says what p will do now (check_action shows one).
         Binding("p", "toggle_pause", "Pause", id="pause", tooltip="pause / resume polling"),
         Binding("p", "resume", "Resume", id="pause", show=True, tooltip="resume polling"),
+        Binding(
+            "left_square_bracket", "chart_window(-1)", "Narrower", id="chart-narrow",
+            show=False, tooltip="charts show a shorter recent window (30 s ... 30 min, all)",
+        ),
+        Binding(
+            "right_square_bracket", "chart_window(1)", "Wider", id="chart-wide", show=False,
+            tooltip="charts show a longer recent window (default 120 s)",
+        ),
         Binding(
             "x", "stop_elsewhere", "Stop job", id="stop_job", show=False,
             tooltip="stop the selected job (on the Jobs screen, 6)",
@@ -256,6 +265,15 @@ class ClustertopApp(App[int]):
         self.action_poll_now()
         self.notify("polling now" + (" (paused: this one poll only)" if self.state.paused else ""),
                     timeout=2)
+
+    chart_window_s: float | None = DEFAULT_WINDOW_S
+
+    def action_chart_window(self, step: int) -> None:
+        at = WINDOWS.index(self.chart_window_s) if self.chart_window_s in WINDOWS else 2
+        self.chart_window_s = WINDOWS[max(0, min(len(WINDOWS) - 1, at + step))]
+        shown = f"the last {self.chart_window_s:g} s" if self.chart_window_s else "all history"
+        self.notify(f"charts show {shown}", timeout=2)
+        self.refresh_screen()
 
     def action_resume(self) -> None:
         self.action_toggle_pause()

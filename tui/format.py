@@ -53,11 +53,12 @@ def duration(value: float | None) -> str:
 BLOCKS = " ▁▂▃▄▅▆▇█"
 
 
-def sparkline(values: list[float | None], width: int = 12) -> str:
-    """The last `width` values as block characters, scaled to their own maximum."""
+def sparkline(values: list[float | None], width: int = 12, floor: float = 0.0) -> str:
+    """The last `width` values as block characters, scaled to their own maximum or `floor`,
+    whichever is larger: noise far below the floor stays flat instead of filling the height."""
     tail = values[-width:]
     known = [v for v in tail if v is not None]
-    top = max(known) if known else 0.0
+    top = max([*known, floor]) if known else 0.0
     out = []
     for v in tail:
         if v is None:

@@ -248,7 +248,7 @@ KEYMAP_IDS = (
     "show_jobs", "help", "pause", "refresh", "slower", "faster", "filter", "workload",
     "cleanup", "quit", "stop_job", "rebalance", "isolate", "sort-tenants",
     "show_activity", "toggle-idle", "cancel-query", "end-session", "root-blocker",
-    "pause-job", "change-job", "gate", "guard", "record",
+    "pause-job", "change-job", "gate", "guard", "record", "chart-narrow", "chart-wide",
 )
 
 

@@ -14,6 +14,11 @@ from clustertop.tui import format as fmt
 from clustertop.tui.alerts import CRIT, OK, lag_level
 from clustertop.tui.screens.base import MonitorScreen, styled
 
+# Sparklines scale to their own maximum, but never below these: 0.0-0.1 s of lag noise, or a
+# few transactions a second, stay low bars instead of full-height ones.
+LAG_SPARK_FLOOR_S = 1.0
+TPS_SPARK_FLOOR = 10.0
+
 
 @dataclass(frozen=True)
 class Column:
@@ -158,9 +163,10 @@ class OverviewScreen(MonitorScreen):
             "blocked": _blocked(s),
             "role": s.role or fmt.DASH,
             "conns": fmt.count_of(s.connections, s.max_connections),
-            "lag_trend": Text(fmt.sparkline([h.lag_s for h in history], 10), style="cyan"),
+            "lag_trend": Text(fmt.sparkline([h.lag_s for h in history], 10, floor=LAG_SPARK_FLOOR_S), style="cyan"),
             "tps_trend": Text(
-                fmt.sparkline([h.throughput.tps if h.throughput else None for h in history], 10),
+                fmt.sparkline([h.throughput.tps if h.throughput else None for h in history], 10,
+                              floor=TPS_SPARK_FLOOR),
                 style="magenta",
             ),
             "engine_lag": engine_lag,

@@ -9,6 +9,11 @@ from textual_plotext import PlotextPlot
 
 Series = tuple[str, Sequence[tuple[float, float | None]]]
 
+# The time window a chart shows, in seconds (None: the whole bounded history). `[` and `]`
+# step through these; the default keeps a 20 s spike 1/6 of the chart wide, not 1/60.
+WINDOWS: tuple[float | None, ...] = (30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, None)
+DEFAULT_WINDOW_S = 120.0
+
 
 class TimeChart(PlotextPlot):
     DEFAULT_CSS = """
@@ -19,6 +24,7 @@ class TimeChart(PlotextPlot):
         super().__init__(id=id)
         self.chart_title = title
         self.unit = unit
+        self.axis_label = ""
 
     def draw(self, series: Sequence[Series], *, horizontal: float | None = None) -> None:
         """Each series is (label, [(unix time, value or None)]); None leaves a gap."""
@@ -27,16 +33,24 @@ class TimeChart(PlotextPlot):
         plt.clear_figure()
         plt.title(self.chart_title)
         newest = max((t for _, points in series for t, _v in points), default=0.0)
+        window = getattr(self.app, "chart_window_s", DEFAULT_WINDOW_S)
+        oldest = newest - window if window is not None else float("-inf")
         drawn = False
         for label, points in series:
-            xs = [round(t - newest, 1) for t, v in points if v is not None]
-            ys = [v for _t, v in points if v is not None]
+            shown = [(t, v) for t, v in points if v is not None and t >= oldest]
+            xs = [round(t - newest, 1) for t, _v in shown]
+            ys = [v for _t, v in shown]
             if xs:
                 plt.plot(xs, ys, label=label, marker="braille")
                 drawn = True
         if horizontal is not None and drawn:
             plt.hline(horizontal, "red")
-        plt.xlabel("seconds ago" + (f" · {self.unit}" if self.unit else ""))
+        if window is not None and drawn:
+            plt.xlim(-window, 0)  # the axis spans the window, however little of it has data
+        span = f"last {window:g} s" if window is not None else "all history"
+        self.axis_label = f"seconds ago ({span}, [ ] change)" + (
+            f" · {self.unit}" if self.unit else "")
+        plt.xlabel(self.axis_label)
         if not drawn:
             plt.title(f"{self.chart_title}: no data yet")
         self.refresh()
