@@ -429,3 +429,19 @@ def test_a_sparkline_keeps_noise_below_its_floor_flat() -> None:
     assert set(fmt.sparkline(noise, 5)) > {"▁"}  # scaled to its own max: full-height bars
     assert set(fmt.sparkline(noise, 5, floor=1.0)) == {"▁"}  # against 1 s: flat
     assert fmt.sparkline([0.0, 5.0], 2, floor=1.0)[-1] == "█"  # real lag still fills it
+
+
+async def test_the_demo_hint_shows_until_the_first_key() -> None:
+    from clustertop.tui.app import DemoStart
+
+    app = canned_app(demo=DemoStart(hint="try: w a workload"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await feed(app, pilot)
+        hint = app.screen.query_one("#hint", Static)
+        assert hint.display and "w a workload" in str(hint.render())
+        await pilot.press("2")
+        await pilot.pause()
+        assert not app.screen.query_one("#hint", Static).display
+        await pilot.press("1")
+        await pilot.pause()
+        assert not app.screen.query_one("#hint", Static).display

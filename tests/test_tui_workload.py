@@ -209,3 +209,29 @@ async def test_the_workload_form_fits_80x24_gate_included(lab_config: Config) ->
                           "duration", "transactions", "engine", "gate", "start"):
             region = form.query_one(f"#{widget_id}").region
             assert region.height >= 1 and region.bottom <= 24, (widget_id, region)
+
+
+async def test_the_demo_starts_its_background_workload_without_taking_the_screen(
+    lab_config: Config,
+) -> None:
+    from clustertop.actions.shop import load_shop
+    from clustertop.tui.app import DemoStart
+    from clustertop.usecases.changes import WorkloadRequest
+
+    load_shop(lab_config.clusters["lab-mariadb"], scale=1)
+    request = WorkloadRequest(cluster="lab-mariadb", pattern="oltp", table=None, connections=2,
+                              target_tps=20.0, duration_s=3.0, transactions=None,
+                              dataset="shop")
+    app = make_app(lab_config, demo=DemoStart(hint="try: w", background=(request,)))
+    async with app.run_test(size=(80, 24)) as pilot:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 15
+        while loop.time() < deadline:
+            await asyncio.sleep(0.3)
+            snaps = app.state.jobs.snapshots()
+            if snaps and not snaps[-1].running:
+                break
+        (job,) = app.state.jobs.snapshots()
+        assert job.state == "finished" and job.kind == "workload", job.error
+        assert app.current_mode == "overview"  # the operator's screen stays theirs
+        await pilot.pause()

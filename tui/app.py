@@ -8,7 +8,7 @@ import itertools
 import signal
 import time
 from collections.abc import Iterable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
 
@@ -64,6 +64,15 @@ SCREENS_BY_KEY = {
 }
 MIN_INTERVAL, MAX_INTERVAL = 0.5, 60.0
 WRITING_ACTIONS = frozenset({"workload", "cleanup", "rebalance", "isolate", "end_session"})
+
+
+@dataclass(frozen=True)
+class DemoStart:
+    """What `clustertop demo` opens with: a line of what to try (gone after the first key) and
+    light workloads in the background, so the screens move before anyone presses anything."""
+
+    hint: str
+    background: tuple[WorkloadRequest, ...] = ()
 
 
 class ClustertopApp(App[int]):
@@ -149,8 +158,10 @@ class ClustertopApp(App[int]):
         *,
         allow_actions: bool = False,
         jobs: JobRegistry | None = None,
+        demo: DemoStart | None = None,
     ) -> None:
         super().__init__()
+        self.demo = demo
         from clustertop.tui.state import AppState
 
         self.config = config
@@ -172,10 +183,20 @@ class ClustertopApp(App[int]):
 
     def on_mount(self) -> None:
         self.action_poll_now()
+        if self.demo is not None:
+            self.state.hint = self.demo.hint
+            for request in self.demo.background:
+                self._launch_workload(request, show=False)
         # The terminal went away (an SSH session dropped): stop the jobs at their next safe
         # point and leave, rather than die with worker processes and triggers left behind.
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self._hang_up)
+
+    def on_key(self) -> None:
+        """The demo's hint has done its job once a key is pressed."""
+        if self.state.hint:
+            self.state.hint = None
+            self.refresh_screen()
 
     def _hang_up(self) -> None:
         self._stop_jobs_and_exit()
@@ -329,7 +350,7 @@ class ClustertopApp(App[int]):
             self._launch_workload(request)
 
     @work(thread=True, group="actions", exit_on_error=False)
-    def _launch_workload(self, request: WorkloadRequest) -> None:
+    def _launch_workload(self, request: WorkloadRequest, show: bool = True) -> None:
         """Finding the primary and reading the table are database work: not on the UI thread."""
         from clustertop.collectors.errors import error_text
         from clustertop.usecases.changes import workload_job_for
@@ -345,13 +366,15 @@ class ClustertopApp(App[int]):
                 timeout=10,
             )
             return
-        self._started(job)
+        self._started(job, show)
 
-    def _started(self, job: Job) -> None:
-        """From a worker thread: the job runs in the registry; the Jobs screen shows it."""
+    def _started(self, job: Job, show: bool = True) -> None:
+        """From a worker thread: the job runs in the registry; the Jobs screen shows it
+        (`show`; the demo's background workload starts without taking the screen)."""
         self.state.jobs.start(job)
         self.call_from_thread(self.notify, f"job {job.id} started: {job.title}")
-        self.call_from_thread(self._show_jobs)
+        if show:
+            self.call_from_thread(self._show_jobs)
 
     def _show_jobs(self) -> None:
         self.switch_mode("jobs")
@@ -681,10 +704,12 @@ def make_app(
     source: SampleSource | None = None,
     allow_actions: bool = False,
     jobs: JobRegistry | None = None,
+    demo: DemoStart | None = None,
 ) -> ClustertopApp:
     """The one factory: the CLI passes a live poller, tests pass canned or lab sources."""
     return ClustertopApp(
-        config, source or make_poller(config), allow_actions=allow_actions, jobs=jobs
+        config, source or make_poller(config), allow_actions=allow_actions, jobs=jobs,
+        demo=demo,
     )
 
 

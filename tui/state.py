@@ -29,6 +29,7 @@ class AppState:
     verdicts: dict[str, GateVerdict] = field(default_factory=dict)
     recording: str | None = None  # the file this app records to (R)
     replay_status: str | None = None  # a replay's position, speed and state
+    hint: str | None = None  # the demo's line of what to try; gone after the first key
 
     def __post_init__(self) -> None:
         for name, cluster in self.config.clusters.items():

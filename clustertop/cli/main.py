@@ -119,13 +119,23 @@ def _load_shop(args: argparse.Namespace) -> int:
     return 0
 
 
+# The demo's background load on each lab cluster: light enough to leave a cleanup's lag
+# visible, steady enough that every screen moves.
+DEMO_BACKGROUND_TPS = 20.0
+DEMO_BACKGROUND_S = 3600.0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     if getattr(args, "read_only", False):
         raise InputError(
             "--read-only", True, "demo loads data into the lab: watch read-only with `top --read-only`"
         )
     from clustertop.actions.seed import is_loaded, load_cluster
+    from clustertop.actions.shop import load_shop, read_shop_info
+    from clustertop.collectors.roles import find_writable
     from clustertop.lab.lab import Lab
+    from clustertop.tui.app import DemoStart
+    from clustertop.usecases.changes import WorkloadRequest
 
     lab = Lab(args.dir)
     for note in lab.up(("mariadb", "postgres"), 1, progress=say):
@@ -134,11 +144,25 @@ def cmd_demo(args: argparse.Namespace) -> int:
     for cluster in config.clusters.values():
         if is_loaded(cluster, rows=args.rows):
             say(f"{cluster.name}: seed data already loaded")
-            continue
-        load_cluster(cluster, rows=args.rows, seed=1, progress=say)
+        else:
+            load_cluster(cluster, rows=args.rows, seed=1, progress=say)
+        # The background workload's data: apart from cleanup_bench, which cleanups and
+        # comparisons drop and reload under it.
+        if read_shop_info(find_writable(cluster.nodes)) is None:
+            load_shop(cluster, scale=1, progress=say)
     if args.no_tui:
         return 0
-    code = run_tui(config, args)
+    demo = DemoStart(
+        hint="try: w a workload · c a cleanup (dry run first) · c, then compare all four · "
+             "2 the lag it makes · 6 the jobs · ? every key",
+        background=tuple(
+            WorkloadRequest(cluster=name, pattern="oltp", table=None, connections=2,
+                            target_tps=DEMO_BACKGROUND_TPS, duration_s=DEMO_BACKGROUND_S,
+                            transactions=None, dataset="shop")
+            for name in config.clusters
+        ),
+    )
+    code = run_tui(config, args, demo)
     # The servers outlive the TUI on purpose (the next `demo` starts at once): say so.
     where = f" --dir {args.dir}" if args.dir else ""
     say(f"the lab is still running ({len(lab.status())} servers): `clustertop lab down{where}` "
@@ -146,11 +170,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return code
 
 
-def run_tui(config: Config, args: argparse.Namespace) -> int:
+def run_tui(config: Config, args: argparse.Namespace, demo: Any = None) -> int:
     from clustertop.tui.app import make_app
     from clustertop.usecases.metrics import RoundCollector
 
-    app = make_app(config, allow_actions=bool(args.allow_actions))
+    app = make_app(config, allow_actions=bool(args.allow_actions), demo=demo)
     state = app.state
     server = watch_commands.metrics_for(args, RoundCollector(
         lambda: state.latest, lambda: state.job_snapshots,

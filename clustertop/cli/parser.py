@@ -60,6 +60,9 @@ def _common_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
     )
 
 
+DEMO_ROWS = 300_000
+
+
 def build_parser() -> OneLineParser:
     parser = OneLineParser(
         prog="clustertop",
@@ -278,7 +281,9 @@ def build_parser() -> OneLineParser:
 
     demo = add("demo", "lab up + load (skipped when loaded) + open the TUI on the lab")
     demo.add_argument(
-        "--rows", type=positive_int, default=10_000, help="rows per table (default 10000)"
+        "--rows", type=positive_int, default=DEMO_ROWS,
+        help=f"cleanup_bench rows per table: enough that a cleanup makes lag a replica shows on"
+        f" a small machine (default {DEMO_ROWS})",
     )
     demo.add_argument("--dir", metavar="DIR", help=lab_dir_help)
     watch_commands.metrics_options(demo)

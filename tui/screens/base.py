@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.screen import Screen
-from textual.widgets import Footer
+from textual.widgets import Footer, Static
 
 from clustertop.tui.alerts import CRIT, OK, WARN
 from clustertop.tui.state import AppState
@@ -28,6 +28,9 @@ class MonitorScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield HealthBar()
+        hint = Static("", id="hint")
+        hint.display = False
+        yield hint
         yield from self.compose_body()
         yield Footer()
 
@@ -44,6 +47,10 @@ class MonitorScreen(Screen[None]):
 
     def refresh_view(self) -> None:
         self.query_one(HealthBar).show(self.state, self.SCREEN_TITLE)
+        hint = self.query_one("#hint", Static)
+        hint.display = bool(self.state.hint)
+        if self.state.hint:
+            hint.update(Text(self.state.hint, style="bold reverse"))
         self.update_body()
 
     def update_body(self) -> None:
