@@ -445,3 +445,24 @@ async def test_the_demo_hint_shows_until_the_first_key() -> None:
         await pilot.press("1")
         await pilot.pause()
         assert not app.screen.query_one("#hint", Static).display
+
+
+def test_jobs_name_rate_and_progress_say_what_each_job_did() -> None:
+    from clustertop.actions.jobs import FINISHED, RUNNING, JobSnapshot
+    from clustertop.tui.screens.jobs import job_name, job_progress, rate_text
+
+    compare = JobSnapshot(id=1, kind="compare", title="compare partition_drop,batch_delete",
+                          cluster="c", state=RUNNING, started_at=0.0)
+    assert job_name(compare) == "compare partition_drop,batch_delete"  # the kind said once
+    workload = JobSnapshot(id=2, kind="workload", title="oltp 4 conns", cluster="c",
+                           state=RUNNING, started_at=0.0, done=30, total=60, unit="s",
+                           rate=1.0, series=(("achieved", ((1.0, 150.0), (2.0, 198.0))),))
+    assert rate_text(workload) == "198 tps"  # not "1.0 s/s"
+    ended = JobSnapshot(id=3, kind="cleanup", title="batch_delete t older than 10 d",
+                        cluster="c", state=FINISHED, started_at=0.0, finished_at=10.0,
+                        done=220_000, total=220_000, unit="rows", rate=22_000.0,
+                        summary=(("rows/s", "36,056"),))
+    assert rate_text(ended) == "36k rows/s"  # as its summary says, not done / elapsed
+    dry = JobSnapshot(id=4, kind="cleanup", title="dry run of batch_delete t older than 10 d",
+                      cluster="c", state=FINISHED, started_at=0.0, finished_at=1.0, total=5.0)
+    assert job_progress(dry).strip() == "dry run done"

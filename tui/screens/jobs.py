@@ -23,6 +23,14 @@ def progress_bar(fraction: float | None, width: int = 12) -> str:
     return "█" * filled + "░" * (width - filled) + f" {fraction * 100:3.0f}%"
 
 
+def job_progress(job: JobSnapshot) -> str:
+    """The bar, except for a dry run that finished: it sends nothing, so nothing was done,
+    and an empty bar at 0% would read as a failure."""
+    if job.state == FINISHED and job.title.startswith("dry run") and not job.fraction:
+        return "dry run done".center(17)
+    return progress_bar(job.fraction)
+
+
 class JobsScreen(MonitorScreen):
     SCREEN_NAME = "Jobs"
     SCREEN_TITLE = "6 Jobs"
@@ -82,7 +90,7 @@ class JobsScreen(MonitorScreen):
                 str(job.id) + (f" ({job.server_job})" if job.server_job else ""),
                 job_name(job)[:28],
                 Text(job.state, style=STATE_STYLE.get(job.state, "cyan")),
-                progress_bar(job.fraction),
+                job_progress(job),
                 rate_text(job),
                 fmt.seconds(job.eta_s),
                 fmt.seconds(job.elapsed_s(now)),
@@ -156,7 +164,10 @@ class JobsScreen(MonitorScreen):
         table.add_columns("Method", "State", *labels)
         for job in rows:
             values = dict(job.summary)
-            table.add_row(job.title, job.state, *(values.get(label, fmt.DASH) for label in labels))
+            # The method alone: the table and retention are in each job's own line, and the
+            # results must fit beside it in 80 columns.
+            method = job.title.split(" ", 1)[0]
+            table.add_row(method, job.state, *(values.get(label, fmt.DASH) for label in labels))
         table.styles.height = min(8, len(rows) + 1)  # header + rows; auto height lags a rebuild
 
     def action_stop_job(self) -> None:
@@ -234,4 +245,9 @@ def rate_text(job: JobSnapshot) -> str:
         if tps:
             return f"{tps.split('/')[0]} tps"
         return fmt.DASH
+    # A finished job's own figure, as its summary says it (the average over the whole job,
+    # setup included, would disagree with the summary beside it).
+    said = dict(job.summary).get(f"{job.unit}/s", "").replace(",", "")
+    if not job.running and said.replace(".", "", 1).isdigit():
+        return f"{fmt.rate(float(said))} {job.unit}/s"
     return f"{fmt.rate(job.rate)} {job.unit}/s" if job.rate else fmt.DASH
