@@ -48,6 +48,9 @@ async def test_c_dry_run_shows_the_sql_and_changes_nothing(
     app = make_app(lab_config)
     async with app.run_test(size=(80, 24)) as pilot:
         form = await _open_form(pilot, app, "batch_delete", "yes")
+        form.query_one("#batch", Input).value = "777"
+        await pilot.pause()
+        assert not form.query_one("#confirm").parent.display  # a dry run needs no confirming
         form.query_one("#retention", Input).focus()
         await pilot.press("enter")
         await _until_ended(app)
@@ -55,6 +58,24 @@ async def test_c_dry_run_shows_the_sql_and_changes_nothing(
         assert job.kind == "cleanup" and job.state == "finished", job.error
         assert any("would run: DELETE FROM" in line for line in job.log)
         assert app.current_mode == "jobs"
+        # The next c offers the same cleanup for real: the values kept, dry run off, the
+        # confirmation showing and saying what to type.
+        await pilot.press("c")
+        await pilot.pause()
+        again = app.screen
+        assert isinstance(again, CleanupForm) and "for real" in again.TITLE_TEXT
+        assert again.query_one("#batch", Input).value == "777"
+        assert again.query_one("#table", Input).value == "cleanup_bench.cleanup_batch"
+        assert again.query_one("#dry", Select).value == "no"
+        confirm = again.query_one("#confirm", Input)
+        assert confirm.parent.display  # type: ignore[union-attr]
+        assert confirm.placeholder == "type cleanup_bench.cleanup_batch to remove rows"
+        # Compare all four picks its own tables: the table and dry run rows hide.
+        again.query_one("#method", Select).value = "compare all four"
+        await pilot.pause()
+        assert not again.query_one("#table").parent.display  # type: ignore[union-attr]
+        assert not again.query_one("#dry").parent.display  # type: ignore[union-attr]
+        assert "cleanup_bench" in confirm.placeholder
     assert table_checksum(node, "cleanup_batch", anchor) == before
 
 
@@ -101,6 +122,8 @@ async def test_the_cleanup_form_fits_80x24(lab_config: Config) -> None:
         await pilot.pause()
         form = app.screen
         assert isinstance(form, CleanupForm)
+        form.query_one("#dry", Select).value = "no"  # every row shown: the confirmation too
+        await pilot.pause()
         for widget_id in ("cluster", "table", "method", "retention", "batch", "delay", "lag",
                           "target", "gate", "dry", "confirm", "start"):
             region = form.query_one(f"#{widget_id}").region

@@ -424,10 +424,13 @@ class ClustertopApp(App[int]):
                 timeout=10,
             )
             return
-        self.push_screen(CleanupForm(allowed), self._start_cleanup)
+        self.push_screen(CleanupForm(allowed, self.last_cleanup), self._start_cleanup)
+
+    last_cleanup: CleanupRequest | None = None  # what the form opens with next time
 
     def _start_cleanup(self, request: CleanupRequest | None) -> None:
         if request is not None:
+            self.last_cleanup = request
             self._launch_cleanup(request)
 
     @work(thread=True, group="actions", exit_on_error=False)

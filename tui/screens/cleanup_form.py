@@ -1,5 +1,9 @@
 """The `c` form: a cleanup on one table. Anything but a dry run removes rows, so the table's
-name must be typed in the last field to start it (as k9s asks before a bulk delete)."""
+name must be typed in the last field to start it (as k9s asks before a bulk delete).
+
+The form opens with the values it was last started with (per app run); after a dry run, with
+dry run set to no: the same cleanup, for real, once the table's name is typed. Fields that do
+not apply hide: the confirmation during a dry run, the table and dry run for a comparison."""
 
 from __future__ import annotations
 
@@ -35,13 +39,24 @@ class CleanupForm(OneLineForm[CleanupRequest]):
     # Twelve fields: one line each, no gaps, to stay inside 24 lines.
     DEFAULT_CLASSES = "compact"
 
-    def __init__(self, clusters: dict[str, tuple[str, ...]]) -> None:
+    def __init__(
+        self, clusters: dict[str, tuple[str, ...]], last: CleanupRequest | None = None
+    ) -> None:
         super().__init__()
         self.clusters = clusters  # name -> watched tables (actions on only)
+        self.last = last if last is not None and last.cluster in clusters else None
+        if self.last is not None and self.last.dry_run:
+            self.TITLE_TEXT = "clean up old rows: the dry run's values, for real"
 
     def fields(self) -> list[tuple[str, Widget]]:
-        first = next(iter(self.clusters), "")
+        last = self.last
+        first = last.cluster if last else next(iter(self.clusters), "")
         tables = self.clusters.get(first, ())
+
+        def text(value: float | int | None) -> str:
+            return "" if value is None else f"{value:g}"
+
+        table = last.table if last and last.method != COMPARE else (tables[0] if tables else "")
         return [
             (
                 "cluster",
@@ -51,27 +66,31 @@ class CleanupForm(OneLineForm[CleanupRequest]):
             ),
             (
                 "table",
-                Input(value=tables[0] if tables else "", placeholder="SCHEMA.TABLE", id="table"),
+                Input(value=table, placeholder="SCHEMA.TABLE", id="table"),
             ),
             (
                 "method",
                 FormSelect(
                     [(m, m) for m in (*METHODS, COMPARE)],
-                    value="batch_delete",
+                    value=last.method if last else "batch_delete",
                     allow_blank=False,
                     id="method",
                 ),
             ),
-            ("retention d", Input(value="10", id="retention")),
-            ("batch size", Input(value="5000", id="batch")),
-            ("batch delay s", Input(value="0.1", id="delay")),
-            ("max lag s", Input(value="", placeholder="empty: no limit", id="lag")),
-            ("target lag s", Input(value="", placeholder="empty: not paced", id="target")),
+            ("retention d", Input(value=text(last.retention_days) if last else "10",
+                                  id="retention")),
+            ("batch size", Input(value=text(last.batch_size) if last else "5000", id="batch")),
+            ("batch delay s", Input(value=text(last.batch_delay_s) if last else "0.1",
+                                    id="delay")),
+            ("max lag s", Input(value=text(last.max_lag_s) if last else "",
+                                placeholder="empty: no limit", id="lag")),
+            ("target lag s", Input(value=text(last.target_lag_s) if last else "",
+                                   placeholder="empty: not paced", id="target")),
             (
                 "gate",
                 FormSelect(
                     [("off: the limits above only", "off"), ("on: hold while NO-GO", "on")],
-                    value="off",
+                    value="on" if last and last.gate else "off",
                     allow_blank=False,
                     id="gate",
                 ),
@@ -80,14 +99,17 @@ class CleanupForm(OneLineForm[CleanupRequest]):
                 "dry run",
                 FormSelect(
                     [("yes: print the SQL only", "yes"), ("no: remove rows", "no")],
-                    value="yes",
+                    # After a dry run: the same cleanup for real is the next step.
+                    value="no" if last and last.dry_run else "yes",
                     allow_blank=False,
                     id="dry",
                 ),
             ),
             (
                 "confirm",
-                Input(value="", placeholder="type the table name to remove rows", id="confirm"),
+                Input(value="", placeholder=self._confirm_hint(table, COMPARE if last and
+                                                                last.method == COMPARE else ""),
+                      id="confirm"),
             ),
         ]
 
@@ -110,7 +132,7 @@ class CleanupForm(OneLineForm[CleanupRequest]):
         if method == COMPARE:
             table, dry_run = "cleanup_bench", False  # it reloads and cleans that schema's tables
         if not dry_run and self._value("confirm") != table:
-            self._fail(f"confirm: type {table} to remove rows (or choose dry run)")
+            self._fail(f"confirm: type {table}")
             return
         self.dismiss(
             CleanupRequest(
@@ -126,3 +148,33 @@ class CleanupForm(OneLineForm[CleanupRequest]):
                 gate=self.query_one("#gate", Select).value == "on",
             )
         )
+
+    @staticmethod
+    def _confirm_hint(table: str, method: str) -> str:
+        if method == COMPARE:
+            return "type cleanup_bench: it reloads and cleans those tables"
+        return f"type {table or 'the table name'} to remove rows"
+
+    def on_mount(self) -> None:
+        self._show_what_applies()
+
+    def on_select_changed(self, _event: Select.Changed) -> None:
+        self._show_what_applies()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "table":
+            self._show_what_applies()
+
+    def _show_what_applies(self) -> None:
+        """A comparison picks its own tables and always runs for real; a dry run needs no
+        confirmation. The confirmation's hint names exactly what to type."""
+        method = str(self.query_one("#method", Select).value)
+        compare = method == COMPARE
+        dry = self.query_one("#dry", Select).value == "yes" and not compare
+        for widget_id, shown in (("table", not compare), ("dry", not compare),
+                                 ("confirm", not dry)):
+            row = self.query_one(f"#{widget_id}").parent
+            if row is not None:
+                row.display = shown
+        confirm = self.query_one("#confirm", Input)
+        confirm.placeholder = self._confirm_hint(self._value("table"), method)
