@@ -94,7 +94,7 @@ class ClustertopApp(App[int]):
                 f"show('{mode}')",
                 mode.capitalize(),
                 id=f"show_{mode}",
-                show=key in "12",
+                show=False,  # the number keys are in the title line, the help and the palette
                 tooltip=description,
             )
             for key, (mode, description) in SCREENS_BY_KEY.items()

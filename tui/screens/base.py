@@ -32,7 +32,8 @@ class MonitorScreen(Screen[None]):
         hint.display = False
         yield hint
         yield from self.compose_body()
-        yield Footer()
+        # Compact: at 80 columns the keys of this screen and the app's main ones fit.
+        yield Footer(compact=True)
 
     def compose_body(self) -> ComposeResult:
         yield from ()

@@ -41,6 +41,11 @@ class HealthBar(Static):
             else:
                 text.append("GO", style="bold green")
             text.append(" · ")
+        active = list(state.alerts.active.values())
+        if active:
+            level = CRIT if any(a.level == CRIT for a in active) else WARN
+            text.append(f"{len(active)} alert(s)", style=LEVEL_STYLE[level])
+            text.append(" · ")
         up = sum(1 for n in round_.nodes if n.up)
         down = len(round_.nodes) - up
         lagging = [n for n in round_.nodes if n.lag_s is not None]
@@ -65,14 +70,13 @@ class HealthBar(Static):
             text.append(f" · {len(running)} job(s)")
         stamp = time.strftime("%H:%M:%S", time.gmtime(round_.at))
         text.append(" · paused" if state.paused else f" · {state.poll_interval:g}s {stamp}Z")
-        # The first alert goes last: on a narrow terminal it is what gets cut, not the counts.
-        alerts = list(state.alerts.active.values())
-        crit = [a for a in alerts if a.level == CRIT]
+        # The alerts' texts go last, worst first, as many as the width shows: on a narrow
+        # terminal they are what gets cut; their count stays near the front (below).
+        alerts = sorted(state.alerts.active.values(), key=lambda a: a.level != CRIT)
         if alerts:
-            first = crit[0] if crit else alerts[0]
-            style = LEVEL_STYLE[first.level]
-            text.append(f" · {len(alerts)} alert(s): ", style=style)
-            text.append(first.text, style=style)
+            for i, alert in enumerate(alerts):
+                text.append(" · " if i == 0 else " | ")
+                text.append(alert.text, style=LEVEL_STYLE[alert.level])
         else:
             text.append(" · no alerts", style="green")
         self.update(text)
