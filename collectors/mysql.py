@@ -44,6 +44,7 @@ from clustertop.core.text import printable
 EXACT_COUNT_LIMIT = 200_000
 TABLESPACE_RESERVE = 4 << 20
 TOP_STATEMENTS = 10
+READ_FOR_TOP = 4  # digests read per one shown (monitoring ones are dropped)
 LARGEST_TABLES = 10
 
 
@@ -406,7 +407,8 @@ class MySQLCollector:
                 return StatementsSample(
                     False, "performance_schema is OFF (set performance_schema=ON)"
                 )
-            self._execute(cur, sql.TOP_STATEMENTS, (TOP_STATEMENTS,))
+            # More than shown: the monitoring statements among them are left out.
+            self._execute(cur, sql.TOP_STATEMENTS, (TOP_STATEMENTS * READ_FOR_TOP,))
             rows = cur.fetchall()
         except pymysql.err.MySQLError as exc:
             if is_missing_privilege(exc):
@@ -417,7 +419,7 @@ class MySQLCollector:
         # Digests are normalised already; a literal that slipped through (a password) is not
         # shown either.
         masked = [(r[0], mask_literals(str(r[1]), "mysql"), *r[2:]) for r in rows]
-        return StatementsSample.from_rows(masked)
+        return StatementsSample.from_rows(masked, TOP_STATEMENTS)
 
     def _table_names(
         self, cur: Any, watched: Sequence[str], default_schema: str | None

@@ -45,6 +45,7 @@ from clustertop.core.text import printable
 EXACT_COUNT_LIMIT = 200_000
 MIN_ROW_BYTES = 32  # a heap tuple's header and pointer, before any column
 TOP_STATEMENTS = 10
+READ_FOR_TOP = 4  # statements read per one shown (monitoring ones are dropped)
 LARGEST_TABLES = 10
 
 
@@ -344,7 +345,7 @@ class PostgresCollector:
         statement = sql.TOP_STATEMENTS if texts else sql.TOP_STATEMENTS_NO_TEXT
         try:
             with conn.transaction():
-                rows = self._execute(conn, statement, (TOP_STATEMENTS,)).fetchall()
+                rows = self._execute(conn, statement, (TOP_STATEMENTS * READ_FOR_TOP,)).fetchall()
         except psycopg.errors.CharacterNotInRepertoire:
             self._texts_unreadable = True
             return self._statements(conn)
@@ -355,7 +356,7 @@ class PostgresCollector:
         # pg_stat_statements keeps utility statements as sent, literals and all: a CREATE or
         # ALTER ROLE ... PASSWORD '...' would show its password. Every literal is masked.
         masked = [(r[0], mask_literals(str(r[1]), "postgres"), *r[2:]) for r in rows]
-        return StatementsSample.from_rows(masked)
+        return StatementsSample.from_rows(masked, TOP_STATEMENTS)
 
     def _table_names(
         self, conn: psycopg.Connection[Any], watched: Sequence[str], default_schema: str | None

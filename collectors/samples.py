@@ -5,6 +5,7 @@ Every figure that could not be read is None (shown as unknown), never a made-up 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -98,23 +99,49 @@ class StatementStat:
     rows: int
 
 
+# Statements a monitor sends, not an application: reads of the system views and catalogs,
+# SHOW/SET, server variables, a bare `SELECT 1` probe, clustertop's heartbeat row. Left out
+# of the top statements (counted apart), so at idle the monitors' polling is not the top.
+_MONITORING = re.compile(
+    r"^\s*(show|set)\b|^\s*select\s+(\?|\$1|1)\s*;?\s*$|^\s*select\s+@@"
+    r"|(?<!\w)[`\"]?(performance_schema|information_schema|pg_catalog|mysql|sys)[`\"]?\s*\."
+    r"|\bpg_(stat|class|namespace|database|locks|roles|settings|replication|inherits|partitioned"
+    r"|dist|extension|index|tables|attribute|constraint|proc|type|tablespace|am|is_in_recovery"
+    r"|last_|current_wal|wal_|blocking_pids|total_relation_size|relation_size|size_pretty"
+    r"|backend_pid|postmaster|control|sequence|get_|ls_|cancel|terminate|read_)\w*"
+    r"|\bcitus_\w+|(?<!\w)[`\"]?clustertop[`\"]?\s*\.\s*[`\"]?heartbeat"
+    r"|\bcurrent_setting\s*\(",
+    re.IGNORECASE,
+)
+
+
+def is_monitoring_statement(text: str) -> bool:
+    return bool(_MONITORING.search(text))
+
+
 @dataclass(frozen=True)
 class StatementsSample:
     available: bool
     reason: str | None = None  # why not, when not available
     top: tuple[StatementStat, ...] = ()
+    # Monitoring statements (is_monitoring_statement) among those read, left out of `top`.
+    monitoring_hidden: int = 0
 
     @classmethod
-    def from_rows(cls, rows: list[Any]) -> StatementsSample:
-        """Rows of (schema, text, calls, total ms, mean ms, rows), as both engines' SQL gives."""
+    def from_rows(cls, rows: list[Any], limit: int | None = None) -> StatementsSample:
+        """Rows of (schema, text, calls, total ms, mean ms, rows), as both engines' SQL gives,
+        the costliest first; monitoring statements counted apart, the rest cut to `limit`."""
+        stats = [
+            StatementStat(
+                r[0], printable(str(r[1])), int(r[2]), float(r[3]), float(r[4]), int(r[5])
+            )
+            for r in rows
+        ]
+        shown = [s for s in stats if not is_monitoring_statement(s.text)]
         return cls(
             True,
-            top=tuple(
-                StatementStat(
-                    r[0], printable(str(r[1])), int(r[2]), float(r[3]), float(r[4]), int(r[5])
-                )
-                for r in rows
-            ),
+            top=tuple(shown[:limit] if limit is not None else shown),
+            monitoring_hidden=len(stats) - len(shown),
         )
 
 

@@ -13,7 +13,7 @@ import pytest
 from clustertop.collectors.citus import build_citus_sample
 from clustertop.collectors.history import History
 from clustertop.collectors.poller import Poller, PollTarget
-from clustertop.collectors.samples import NodeSample, PollRound
+from clustertop.collectors.samples import NodeSample, PollRound, is_monitoring_statement
 from clustertop.core.config import ClusterConfig, Config
 from clustertop.lab.lab import Lab
 from tests.conftest import run_cli
@@ -37,6 +37,35 @@ def test_top_statements_show_a_statement_we_ran(
     assert all(s.total_ms >= 0 and s.calls > 0 for s in detail.statements.top)
     totals = [s.total_ms for s in detail.statements.top]
     assert totals == sorted(totals, reverse=True)
+    # The monitors' own reads (ours among them: the poll just ran) are counted, not shown.
+    assert detail.statements.monitoring_hidden > 0
+    assert not any(is_monitoring_statement(s.text) for s in detail.statements.top)
+
+
+@pytest.mark.parametrize(
+    ("text", "monitoring"),
+    [
+        ("SELECT ?", True),
+        ("SELECT $1", True),
+        ("SELECT `VARIABLE_NAME` , `VARIABLE_VALUE` FROM `information_schema` . `GLOBAL_STATUS`",
+         True),
+        ("SHOW SLAVE STATUS", True),
+        ("SELECT @@performance_schema", True),
+        ("SELECT * FROM pg_stat_activity WHERE pid <> pg_backend_pid()", True),
+        ("REPLACE INTO `clustertop` . `heartbeat` ( `id` , `ts` ) VALUES (...)", True),
+        ("INSERT INTO clustertop.heartbeat (id, ts) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE",
+         True),
+        ("SELECT 1 FROM lab_events WHERE tenant_id = $1", False),
+        ("SELECT ? + ?", False),
+        ("DELETE FROM cleanup_bench.cleanup_batch WHERE id < ?", False),
+        ("UPDATE shop.sessions SET last_seen = $1 WHERE customer_id = $2", False),
+        ("SELECT pg_sleep($1)", False),
+        ("SELECT * FROM mysqlapp.t", False),
+        ("SELECT * FROM sys_events", False),
+    ],
+)
+def test_monitoring_statements_are_told_from_the_applications(text: str, monitoring: bool) -> None:
+    assert is_monitoring_statement(text) is monitoring
 
 
 def test_statements_say_why_when_not_available(postgres: ClusterConfig) -> None:

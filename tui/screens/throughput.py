@@ -132,6 +132,10 @@ class ThroughputScreen(MonitorScreen):
                 fmt.count(s.calls),
                 " ".join(s.text.split())[:200],
             )
+        if detail.statements.monitoring_hidden:
+            table.add_row("", "", "", Text(
+                f"{detail.statements.monitoring_hidden} monitoring statements left out (system "
+                "views, probes, the heartbeat: clustertop's and any monitor's)", style="dim"))
 
     def _workload(self) -> JobSnapshot | None:
         workloads = [j for j in self.state.job_snapshots if j.kind == "workload" and j.series]
