@@ -469,6 +469,7 @@ class MySQLCollector:
                     self.activity.add("innodb_reads")
                     self._execute(cur, sql.TABLE_COUNT.format(schema=schema, table=table))
                     rows, exact = int(cur.fetchone()[0]), True
+                    self.activity.add("rows_read", rows)  # counting read every row
                 except pymysql.err.MySQLError as exc:
                     if is_missing_privilege(exc):  # the estimate stands, and says why
                         notes.append(
@@ -586,6 +587,7 @@ class MySQLCollector:
                 self.activity.add("innodb_reads")
                 self._execute(cur, union, tuple(p[0] for p in parts))
                 exact = {name: int(count) for name, count in cur.fetchall()}
+                self.activity.add("rows_read", sum(exact.values()))
             except pymysql.err.MySQLError:
                 exact = {}
         return tuple(

@@ -9,7 +9,8 @@ from collections import deque
 
 
 class OwnActivity:
-    KINDS = ("queries", "transactions", "innodb_reads")
+    # rows_read: rows our exact counts read, which the server's rows-read counter counts too.
+    KINDS = ("queries", "transactions", "innodb_reads", "rows_read")
 
     def __init__(self) -> None:
         self._lock = threading.Lock()

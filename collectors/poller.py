@@ -233,7 +233,8 @@ class NodeSession:
             own_tx = self._source_writes(replication)
             if trx_metrics:
                 own_tx += own("innodb_reads") + writes
-        return {"transactions": own_tx, "queries": queries}
+        # Rows our exact counts read (the detail pass): out of Read/s.
+        return {"transactions": own_tx, "queries": queries, "rows_read": own("rows_read")}
 
     def _throughput(
         self, reading: NodeReading, replication: Sequence[ReplicationSample], read_at: float

@@ -555,6 +555,7 @@ class PostgresCollector:
             return dict(cached[2])
         rows = self._execute(conn, sql.EXACT_COUNTS.format(schema=schema, table=table)).fetchall()
         counts = {str(name).rpartition(".")[2].strip('"'): int(n) for name, n in rows}
+        self.activity.add("rows_read", sum(counts.values()))  # the scan returned every row
         # Leaves with no rows do not appear in a GROUP BY: they are exactly 0.
         result = {leaf[1]: counts.get(leaf[1], 0) for leaf in leaves}
         if len(self._counts) > 10_000:

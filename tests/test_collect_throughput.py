@@ -110,3 +110,31 @@ def test_counter_rates_handle_resets_and_subtract_own_activity() -> None:
     after = rates.update(4.0, {"tx": 15.0}, {"tx": 25.0})
     assert after is not None and after.per_second["tx"] == pytest.approx(5.0)
     assert rates.update(4.0, {"tx": 16.0}) is None  # no time passed: no rate
+
+
+@pytest.mark.parametrize("engine", ["mariadb", "postgres"])
+def test_our_exact_row_counts_stay_out_of_read_per_second(
+    engine: str, mariadb: ClusterConfig, postgres: ClusterConfig
+) -> None:
+    """The detail pass counts a watched table's rows exactly (20,000 of them every 0.5 s
+    here, 40,000 rows/s): at idle Read/s must not show them as the cluster's reads."""
+    from clustertop.actions.seed import load_cluster
+    from tests.helpers import node_sample, poller_for
+
+    cluster = mariadb if engine == "mariadb" else postgres
+    load_cluster(cluster, rows=20_000, seed=4, tables=("cleanup_batch",))
+    poller = poller_for(cluster, watched_tables=("cleanup_bench.cleanup_batch",),
+                        detail_interval=0.5, heartbeat_table=None)
+    try:
+        reads = []
+        for _ in range(12):
+            round_ = poller.poll_round()
+            sample = node_sample(round_, cluster.nodes[0].name)
+            if sample.throughput is not None and sample.throughput.rows_read_ps is not None:
+                reads.append(sample.throughput.rows_read_ps)
+            time.sleep(0.5)
+        counted = poller.sessions[0].detail.collector.activity.total("rows_read")
+    finally:
+        poller.close()
+    assert counted >= 4 * 20_000, counted  # the counts did run, several times
+    assert reads and max(reads) < 2_000, reads  # and Read/s stayed near idle
