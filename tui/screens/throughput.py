@@ -7,7 +7,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Grid
 from textual.events import Resize
-from textual.widgets import DataTable
+from textual.widgets import DataTable, Static
 
 from clustertop.actions.jobs import JobSnapshot
 from clustertop.collectors.samples import NodeSample
@@ -25,6 +25,7 @@ class ThroughputScreen(MonitorScreen):
     ThroughputScreen #rates { height: auto; max-height: 6; }
     ThroughputScreen #statements { height: auto; max-height: 5; }
     ThroughputScreen #kinds { height: auto; max-height: 6; }
+    ThroughputScreen #rates-note { height: auto; max-height: 2; padding: 0 1; }
     """
     TALL = 36
 
@@ -42,6 +43,11 @@ class ThroughputScreen(MonitorScreen):
         rates: DataTable[str | Text] = DataTable(id="rates", cursor_type="row")
         rates.add_columns("Node", "TPS", "QPS", "Read/s", "Ins/s", "Upd/s", "Del/s", "Log/s")
         yield rates
+        yield Static(
+            Text("replica rows/s: what its applier wrote (our heartbeat too), so not its "
+                 "primary's; PostgreSQL standbys count none", style="dim"),
+            id="rates-note",
+        )
         statements: DataTable[str | Text] = DataTable(id="statements", cursor_type="row")
         statements.add_columns("Total ms", "Mean ms", "Calls", "Statement")
         yield statements
