@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.containers import Grid
 from textual.events import Resize
 from textual.widgets import DataTable, Static
 
@@ -13,6 +14,7 @@ from clustertop.collectors.samples import NodeSample, TimescaleSample
 from clustertop.tui import format as fmt
 from clustertop.tui.alerts import CRIT, OK, lag_level
 from clustertop.tui.screens.base import MonitorScreen, styled
+from clustertop.tui.widgets.charts import TimeChart
 
 # Sparklines scale to their own maximum, but never below these: 0.0-0.1 s of lag noise, or a
 # few transactions a second, stay low bars instead of full-height ones.
@@ -66,12 +68,20 @@ class OverviewScreen(MonitorScreen):
 
     DEFAULT_CSS = """
     OverviewScreen #nodes { height: 1fr; }
+    OverviewScreen.tall #nodes { height: auto; max-height: 50%; }
     OverviewScreen #node-detail { height: auto; max-height: 4; padding: 0 1; color: $text-muted; }
+    OverviewScreen #overview-charts { grid-size: 2; height: 1fr; display: none; }
+    OverviewScreen.tall #overview-charts { display: block; }
     """
+    # From this many rows the room below the nodes shows TPS and lag over time.
+    TALL = 36
 
     def compose_body(self) -> ComposeResult:
         yield DataTable(id="nodes", cursor_type="row", zebra_stripes=True)
         yield Static("", id="node-detail")
+        with Grid(id="overview-charts"):
+            yield TimeChart("TPS per node", id="overview-tps")
+            yield TimeChart("replication lag per replica", "s", id="overview-lag")
 
     def on_data_table_row_highlighted(self, _event: DataTable.RowHighlighted) -> None:
         self._show_detail()
@@ -108,9 +118,11 @@ class OverviewScreen(MonitorScreen):
 
     def on_mount(self) -> None:
         self._set_columns(self.app.size.width)
+        self.set_class(self.app.size.height >= self.TALL, "tall")
 
     def on_resize(self, event: Resize) -> None:
         self._set_columns(event.size.width)
+        self.set_class(self.app.size.height >= self.TALL, "tall")
         self.update_body()
 
     def _set_columns(self, width: int) -> None:
@@ -138,6 +150,25 @@ class OverviewScreen(MonitorScreen):
             else:
                 table.add_row(*values, key=sample.key)
         self._show_detail()
+        if self.has_class("tall"):
+            self._draw_charts()
+
+    def _draw_charts(self) -> None:
+        nodes = self.state.nodes()
+        one_cluster = len({n.cluster for n in nodes}) == 1
+
+        def name(n: NodeSample) -> str:
+            return n.node if one_cluster else n.key
+
+        self.query_one("#overview-tps", TimeChart).draw([
+            (name(n), [(h.at, h.throughput.tps if h.throughput else None)
+                       for h in self.state.series(n.key)])
+            for n in nodes
+        ])
+        self.query_one("#overview-lag", TimeChart).draw([
+            (name(n), [(h.at, h.lag_s) for h in self.state.series(n.key)])
+            for n in nodes if n.replication
+        ])
 
     def cells(self, s: NodeSample) -> dict[str, str | Text]:
         thresholds = self.state.alerts.thresholds(s.cluster)
