@@ -123,7 +123,7 @@ class ShardsScreen(MonitorScreen):
     ShardsScreen #hot-shards { height: auto; max-height: 7; }
     ShardsScreen #tenants { height: auto; max-height: 8; }
     ShardsScreen #tenants-title { height: auto; padding: 0 1; }
-    ShardsScreen #partitions { height: auto; max-height: 12; }
+    ShardsScreen #partitions { height: auto; max-height: 40%; }
     ShardsScreen #rebalance { height: auto; padding: 0 1; }
     """
 
@@ -144,7 +144,9 @@ class ShardsScreen(MonitorScreen):
             )
             yield tenants
             parts: DataTable[str | Text] = DataTable(id="partitions", cursor_type="row")
-            parts.add_columns("Table", "Partition", "Rows", "Data", "Index")
+            # The table's own row names it (cluster and table, schema left out); its
+            # partitions follow, indented: the numbers stay within 80 columns.
+            parts.add_columns("Table / partition", "Rows", "Data", "Index", "Skew")
             yield parts
 
     def on_mount(self) -> None:
@@ -317,22 +319,27 @@ class ShardsScreen(MonitorScreen):
         if not tables:
             table.add_row("no partitioned tables among the watched ones", "", "", "", "")
             return
+        clusters = {cluster for cluster, _t in tables}
         for cluster, t in tables:
             warn = self.state.alerts.thresholds(cluster).skew_warn_ratio
             level = ratio_level(t.partition_skew, warn)
             kind = f" (hypertable, compression: {t.compression})" if t.hypertable else ""
+            short = t.name.rpartition(".")[2]
+            name = short if len(clusters) == 1 else f"{cluster} {short}"
             table.add_row(
-                Text(f"{cluster} {t.name}{kind}", style="bold"),
-                styled(f"skew {fmt.ratio(t.partition_skew)}", level),
+                Text(f"{name}{' (hypertable)' if t.hypertable else ''}", style="bold"),
                 fmt.count(t.rows) + ("" if t.rows_exact else "~"),
                 fmt.size(t.data_bytes),
                 fmt.size(t.index_bytes),
+                styled(fmt.ratio(t.partition_skew), level),
             )
+            if kind:
+                table.add_row(Text(f"  compression: {t.compression}", style="dim"), "", "", "", "")
             for p in t.partitions:
                 table.add_row(
-                    "",
-                    chunk_label(p.name, p.bound) if t.hypertable else p.name,
+                    "  " + (chunk_label(p.name, p.bound) if t.hypertable else p.name),
                     fmt.count(p.rows) + ("" if p.rows_exact else "~"),
                     fmt.size(p.data_bytes),
                     fmt.size(p.index_bytes),
+                    "",
                 )
