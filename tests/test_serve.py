@@ -34,6 +34,8 @@ def test_serve_answers_on_localhost_with_the_app_page(lab: Lab) -> None:
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(10)
+    said = proc.stderr.read().decode() if proc.stderr else ""
+    assert "each browser tab runs its own clustertop" in said, said
 
 
 def test_serve_refuses_a_password_in_a_dsn_and_a_bad_config(tmp_path) -> None:  # type: ignore[no-untyped-def]

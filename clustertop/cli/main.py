@@ -269,6 +269,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.read_only:
         command.append("--read-only")
     print(f"clustertop: serving on http://{args.host}:{args.port} (ctrl+c stops)", file=sys.stderr)
+    # textual-serve starts one process per browser tab: say so, or a job started in one tab
+    # seems to vanish in another.
+    print("clustertop: each browser tab runs its own clustertop (its own polls and jobs); "
+          "`clustertop job list` shows the cleanups of every tab", file=sys.stderr)
     Server(shlex.join(command), host=args.host, port=args.port, title="clustertop").serve()
     return 0
 
