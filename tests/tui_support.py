@@ -41,3 +41,22 @@ def record_notes(app: ClustertopApp) -> list[str]:
 
     app.notify = spy  # type: ignore[method-assign]
     return notes
+
+
+def screen_text(app: Any) -> str:
+    """What the terminal shows, as text: the screenshot's characters by row and column."""
+    import html
+    import re
+
+    svg = app.export_screenshot()
+    rows: dict[float, list[tuple[float, str]]] = {}
+    for m in re.finditer(r'<text[^>]*x="([\d.]+)" y="([\d.]+)"[^>]*>(.*?)</text>', svg):
+        x, y = float(m.group(1)), float(m.group(2))
+        rows.setdefault(y, []).append((x, html.unescape(re.sub("<[^>]+>", "", m.group(3)))))
+    lines = []
+    for y in sorted(rows):
+        line = ""
+        for x, part in sorted(rows[y]):
+            line = line.ljust(int(round(x / 12.2))) + part
+        lines.append(line.replace("\xa0", " ").rstrip())
+    return "\n".join(lines)
