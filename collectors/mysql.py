@@ -91,6 +91,7 @@ class MySQLCollector:
     """One node's reader; remembers only what the server told it once (flavour, page size)."""
 
     show_literals = False  # statements of sessions with their literals (else masked)
+    read_sessions = True  # the sessions with every poll (PollTarget.read_sessions)
 
     def __init__(self, heartbeat_table: str | None = None) -> None:
         self._mdl_plugin: bool | None = None  # MariaDB's METADATA_LOCK_INFO is loaded
@@ -274,7 +275,7 @@ class MySQLCollector:
             role = "replica"
         if replicas and self.heartbeat_table:
             replicas = [self._with_heartbeat(conn, r) for r in replicas]
-        sessions = self._sessions(conn)
+        sessions = self._sessions(conn) if self.read_sessions else None
 
         def num(name: str) -> float | None:
             value = status.get(name)

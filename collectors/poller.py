@@ -58,9 +58,13 @@ class PollTarget:
     watched_tables: tuple[str, ...] = ()
     detail_interval: float = 5.0
     detail_timeout: float = 10.0
-    # A fresh connection this often says whether the node still lets anyone new in.
-    probe_interval: float = 2.0
+    # A fresh connection this often says whether the node still lets anyone new in; None:
+    # never (a cleanup's gauge, which judges lag and load, not admissions).
+    probe_interval: float | None = 2.0
     show_literals: bool = False  # statements of sessions as they are, literals and all
+    # The sessions and who blocks whom, every poll; off where nothing reads them (a cleanup's
+    # gauge without a sessions rule): a query over every backend the application need not pay.
+    read_sessions: bool = True
 
 
 def _same_address(address: str, source: str | None) -> bool:
@@ -84,6 +88,7 @@ class NodeSession:
         self.conn: Any = None
         self.collector = adapter_for(target.spec).collector(target.heartbeat_table)
         self.collector.show_literals = target.show_literals
+        self.collector.read_sessions = target.read_sessions
         self.rates = CounterRates()
         self.detail = DetailReader(target)
         self.probe = ConnectionProbe(target)
@@ -161,7 +166,8 @@ class NodeSession:
             self._with_catchup(self._fresh_heartbeat(r)) for r in status.replication
         )
         self.detail.maybe_start()
-        self.probe.maybe_start()
+        if self.target.probe_interval is not None:
+            self.probe.maybe_start()
         probe = self.probe.current()
         detail = self.detail.latest
         return NodeSample(

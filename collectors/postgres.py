@@ -63,6 +63,7 @@ BLOAT_MAX_AGE_S = 60.0
 
 class PostgresCollector:
     show_literals = False  # statements of sessions with their literals (else masked)
+    read_sessions = True  # the sessions with every poll (PollTarget.read_sessions)
 
     def __init__(self, heartbeat_table: str | None = None) -> None:
         self.heartbeat_table = heartbeat_table
@@ -155,7 +156,7 @@ class PostgresCollector:
                 SlotSample(r[0], r[1], bool(r[2]), _i(r[3]))
                 for r in self._execute(conn, sql.SLOTS).fetchall()
             )
-            sessions = self._sessions(conn)
+            sessions = self._sessions(conn) if self.read_sessions else None
         return NodeReading(
             sessions=sessions,
             status=ServerStatus(

@@ -30,7 +30,8 @@ class ConnectionProbe(PeriodicWork):
     """Opens and closes one fresh connection every probe interval, never two at once."""
 
     def __init__(self, target: PollTarget) -> None:
-        super().__init__(f"probe-{target.spec.key}", target.probe_interval)
+        # Never started when the target has no probe interval (see PollTarget).
+        super().__init__(f"probe-{target.spec.key}", target.probe_interval or 3600.0)
         self.target = target
         self.latest: ProbeResult | None = None
         self.activity = OwnActivity()  # what the probe's connects count on the server

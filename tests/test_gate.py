@@ -262,3 +262,25 @@ def test_a_workload_with_gate_is_held_while_no_go_and_ended_by_an_abort_rule(
     snap = job.snapshot()
     assert snap.state == "failed" and "stopped by abort rule lag_s < 1" in (snap.error or "")
     assert snap.elapsed_s() < 20
+
+
+def test_a_cleanup_gauge_reads_only_what_its_rules_need() -> None:
+    """The gauge polls the primary it protects: no admission probe (a backend forked every
+    2 s) and no session list unless a rule reads sessions."""
+    from clustertop.actions.cleanup.throttle import ClusterGauge
+    from clustertop.core.config import parse_config
+    from clustertop.core.gate import parse_rule
+    from tests.canned import CONFIG_DATA
+
+    cluster = parse_config(CONFIG_DATA).clusters["shop"]
+    lag_only = ClusterGauge(cluster, "db1", pause_rules=[parse_rule("lag_s < 1", "test")])
+    with_sessions = ClusterGauge(cluster, "db1", pause_rules=[parse_rule("lag_s < 1", "test")],
+                                 abort_rules=[parse_rule("blocked_sessions == 0", "test")])
+    try:
+        for session in lag_only.poller.sessions:
+            assert session.target.probe_interval is None
+            assert session.collector.read_sessions is False
+        assert all(s.collector.read_sessions for s in with_sessions.poller.sessions)
+    finally:
+        lag_only.poller.close()
+        with_sessions.poller.close()

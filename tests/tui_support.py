@@ -57,6 +57,6 @@ def screen_text(app: Any) -> str:
     for y in sorted(rows):
         line = ""
         for x, part in sorted(rows[y]):
-            line = line.ljust(int(round(x / 12.2))) + part
+            line = line.ljust(round(x / 12.2)) + part
         lines.append(line.replace("\xa0", " ").rstrip())
     return "\n".join(lines)

@@ -69,6 +69,13 @@ def _first_blocking(gate: Gate | None, round_: PollRound) -> str | None:
     return (gate.judge(round_).reason() or None) if gate is not None else None
 
 
+SESSION_METRICS = frozenset({"oldest_transaction_s", "blocked_sessions"})
+
+
+def needs_sessions(*rule_sets: Sequence[GateRule]) -> bool:
+    return any(rule.metric in SESSION_METRICS for rules in rule_sets for rule in rules)
+
+
 class ClusterGauge:
     """Worst replica lag and the primary's load, refreshed every GAUGE_INTERVAL_S, and the
     run's pause and abort rules judged on each round (one rule engine: the gate's)."""
@@ -93,6 +100,11 @@ class ClusterGauge:
                 watched_tables=(),
                 detail_interval=1e9,  # table details are not what throttling needs
                 detail_timeout=1.0,
+                # Only what the rules read: a gauge that reads every backend's session, or
+                # forks a backend every 2 s for an admission probe, is a load of its own on
+                # the primary it protects (bench/RESULTS.md, the partition_drop p99).
+                probe_interval=None,
+                read_sessions=needs_sessions(pause_rules, abort_rules),
             )
             for node in cluster.nodes
         ]
