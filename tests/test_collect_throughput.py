@@ -116,8 +116,8 @@ def test_counter_rates_handle_resets_and_subtract_own_activity() -> None:
 def test_our_exact_row_counts_stay_out_of_read_per_second(
     engine: str, mariadb: ClusterConfig, postgres: ClusterConfig
 ) -> None:
-    """The detail pass counts a watched table's rows exactly (20,000 of them every 0.5 s
-    here, 40,000 rows/s): at idle Read/s must not show them as the cluster's reads."""
+    """The detail pass counts a watched table's rows exactly (20,000 of them, every 0.5 s on
+    MariaDB here: 40,000 rows/s): at idle Read/s must not show them as the cluster's reads."""
     from clustertop.actions.seed import load_cluster
     from tests.helpers import node_sample, poller_for
 
@@ -136,5 +136,10 @@ def test_our_exact_row_counts_stay_out_of_read_per_second(
         counted = poller.sessions[0].detail.collector.activity.total("rows_read")
     finally:
         poller.close()
-    assert counted >= 4 * 20_000, counted  # the counts did run, several times
-    assert reads and max(reads) < 2_000, reads  # and Read/s stayed near idle
+    # The counts did run, after the first counter reading (MariaDB counts every pass;
+    # PostgreSQL keeps a count while the table's pages are unchanged).
+    assert counted >= 20_000, counted
+    # And Read/s did not show them (they would read 40,000/s). On PostgreSQL the detail
+    # pass's catalog reads (pg_class and the like, a few thousand tuples a pass) still count
+    # in pg_stat_database: its bar is higher, still far below the counts'.
+    assert reads and max(reads) < (2_000 if engine == "mariadb" else 10_000), reads

@@ -137,6 +137,7 @@ SELECT t.relid, c.relname, c.reltuples::bigint, pg_relation_size(t.relid),
 APPROX_BLOAT = (
     "SELECT table_len, approx_free_space, dead_tuple_len FROM pgstattuple_approx(%s::oid)"
 )
+FLUSH_OWN_STATS = "SELECT pg_stat_force_next_flush()"  # PostgreSQL 15+
 EXACT_COUNTS = 'SELECT tableoid::regclass::text, count(*) FROM "{schema}"."{table}" GROUP BY 1'
 
 # Citus, read on the coordinator.
