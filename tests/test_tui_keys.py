@@ -134,6 +134,13 @@ async def test_filter_narrows_every_screen_and_escape_keeps_it() -> None:
         await pilot.press("slash")
         assert isinstance(app.screen, FilterScreen)
         await pilot.press(*"billing")
+        await pilot.pause()
+        # As it is typed, before enter: the table beneath narrows, the top line counts it.
+        beneath = app.screen_stack[-2]
+        rows = beneath.query_one("#nodes", DataTable).rows
+        assert sorted(k.value for k in rows) == ["billing/pg1", "billing/pg2"]
+        health = str(beneath.query_one("HealthBar", Static).render())
+        assert "filter 'billing' 2/7" in health and "1 up 1 DOWN" in health, health
         await pilot.press("enter")
         await pilot.pause()
         table = app.screen.query_one("#nodes", DataTable)

@@ -79,8 +79,23 @@ class FilterScreen(ModalScreen[str | None]):
     def on_input_submitted(self, event: Input.Submitted) -> None:
         self.dismiss(event.value.strip())
 
+    def on_input_changed(self, event: Input.Changed) -> None:
+        """The screen beneath narrows as you type; escape puts the filter back."""
+        self._apply(event.value.strip())
+
     def action_cancel(self) -> None:
+        self._apply(self.current)
         self.dismiss(None)
+
+    def _apply(self, text: str) -> None:
+        state = getattr(self.app, "state", None)
+        if state is None or len(self.app.screen_stack) < 2:
+            return
+        state.filter = text
+        beneath = self.app.screen_stack[-2]
+        refresh = getattr(beneath, "refresh_view", None)
+        if refresh is not None:
+            refresh()
 
 
 class SeekScreen(ModalScreen[str | None]):

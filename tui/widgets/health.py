@@ -46,10 +46,15 @@ class HealthBar(Static):
             level = CRIT if any(a.level == CRIT for a in active) else WARN
             text.append(f"{len(active)} alert(s)", style=LEVEL_STYLE[level])
             text.append(" · ")
-        up = sum(1 for n in round_.nodes if n.up)
-        down = len(round_.nodes) - up
-        lagging = [n for n in round_.nodes if n.lag_s is not None]
+        # The nodes the filter shows: the counts agree with the table beneath.
+        shown_nodes = state.nodes()
+        up = sum(1 for n in shown_nodes if n.up)
+        down = len(shown_nodes) - up
+        lagging = [n for n in shown_nodes if n.lag_s is not None]
         worst = max(lagging, key=lambda n: n.lag_s or 0.0) if lagging else None
+        if state.filter:
+            text.append(f"filter '{state.filter}' {len(shown_nodes)}/{len(round_.nodes)} · ",
+                        style="bold")
         text.append(f"{up} up")
         if down:
             text.append(f" {down} DOWN", style="bold red")
