@@ -334,21 +334,24 @@ def table_checksum(node: NodeSpec, table: str, anchor: datetime) -> tuple[int, s
         cents = int(Decimal(amount) * 100)
         check.add(int(id_), age_us, int(user_id), status, cents, payload)
 
-    sql = statements_for(node.family).SEED_ROWS.format(
-        schema=SCHEMA, table=table
-    )
+    sql = statements_for(node.family).SEED_ROWS.format(schema=SCHEMA, table=table)
+    for row in stream_rows(node, sql):
+        add(row)
+    return check.rows, check.hexdigest()
+
+
+def stream_rows(node: NodeSpec, statement: str) -> Iterator[Sequence[Any]]:
+    """The rows of a read-back, a few at a time from the server (a server-side cursor), so
+    a table of millions is checksummed without holding it."""
     if node.family == "mysql":
         import pymysql.cursors
 
         conn = connect_mysql(node, connect_timeout=5)
         with contextlib.closing(conn), conn.cursor(pymysql.cursors.SSCursor) as cur:
-            cur.execute(sql)
-            for row in cur:
-                add(row)
-    else:
-        with connect_postgres(node, connect_timeout=5) as pg, pg.cursor(name="seed_read") as pg_cur:
-            pg.autocommit = False
-            pg_cur.execute(sql)
-            for row in pg_cur:
-                add(row)
-    return check.rows, check.hexdigest()
+            cur.execute(statement)
+            yield from cur
+        return
+    with connect_postgres(node, connect_timeout=5) as pg, pg.cursor(name="seed_read") as pg_cur:
+        pg.autocommit = False
+        pg_cur.execute(statement)
+        yield from pg_cur

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from clustertop.actions.seed import stream_rows
 from clustertop.actions.sql import statements_for
 from clustertop.collectors.connect import connect_mysql, connect_postgres
 from clustertop.collectors.roles import find_writable
@@ -408,16 +409,6 @@ def table_checksum(node: NodeSpec, name: str, anchor: datetime) -> tuple[int, st
         digest.update(("|".join(str(v) for v in values) + "\n").encode())
         count += 1
 
-    if node.family == "mysql":
-        import pymysql.cursors
-
-        conn = connect_mysql(node, connect_timeout=5)
-        with contextlib.closing(conn), conn.cursor(pymysql.cursors.SSCursor) as cur:
-            cur.execute(statement)
-            for row in cur:
-                add(row)
-    else:
-        with connect_postgres(node, connect_timeout=5) as pg_conn:
-            for row in pg_conn.execute(statement):
-                add(row)
+    for row in stream_rows(node, statement):
+        add(row)
     return count, digest.hexdigest()

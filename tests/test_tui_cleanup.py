@@ -4,8 +4,6 @@ fits an 80x24 terminal."""
 
 from __future__ import annotations
 
-import asyncio
-
 from textual.widgets import Input, Select
 
 from clustertop.actions.seed import load_cluster, read_seed_info, table_checksum
@@ -13,7 +11,7 @@ from clustertop.core.config import ClusterConfig, Config, load_config
 from clustertop.lab.lab import Lab
 from clustertop.tui.app import make_app
 from clustertop.tui.screens.cleanup_form import CleanupForm
-from tests.tui_support import record_notes
+from tests.tui_support import record_notes, until_jobs_end
 
 
 async def _open_form(pilot, app, method: str, dry: str) -> CleanupForm:  # type: ignore[no-untyped-def]
@@ -29,13 +27,7 @@ async def _open_form(pilot, app, method: str, dry: str) -> CleanupForm:  # type:
 
 
 async def _until_ended(app) -> None:  # type: ignore[no-untyped-def]
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + 30
-    while loop.time() < deadline:
-        await asyncio.sleep(0.2)
-        snaps = app.state.jobs.snapshots()
-        if snaps and not snaps[-1].running:
-            return
+    await until_jobs_end(app, 30)
 
 
 async def test_c_dry_run_shows_the_sql_and_changes_nothing(

@@ -3,8 +3,6 @@ it run to the end, the Throughput screen draws its achieved TPS; with actions of
 
 from __future__ import annotations
 
-import asyncio
-
 from textual.widgets import DataTable, Input, Select
 
 from clustertop.core.config import Config, load_config
@@ -12,7 +10,7 @@ from clustertop.lab.lab import Lab
 from clustertop.tui.app import make_app
 from clustertop.tui.screens.workload_form import WorkloadForm
 from tests.conftest import run_cli
-from tests.tui_support import record_notes
+from tests.tui_support import record_notes, until_jobs_end
 
 
 async def _fill(pilot, app, pattern: str) -> None:  # type: ignore[no-untyped-def]
@@ -35,13 +33,7 @@ async def test_w_starts_a_workload_that_runs_to_the_end(lab: Lab, lab_config: Co
     app = make_app(lab_config)
     async with app.run_test(size=(120, 40)) as pilot:
         await _fill(pilot, app, "oltp@table")
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + 15
-        while loop.time() < deadline:
-            await asyncio.sleep(0.3)
-            snaps = app.state.jobs.snapshots()
-            if snaps and snaps[-1].state == "finished":
-                break
+        await until_jobs_end(app, 15)
         (job,) = app.state.jobs.snapshots()
         assert job.kind == "workload" and job.state == "finished", job.error
         assert app.current_mode == "jobs"
@@ -81,13 +73,7 @@ async def test_w_runs_ecommerce_on_the_shop_data_and_throughput_ranks_its_kinds(
         form.query_one("#duration", Input).value = "4"
         form.query_one("#duration", Input).focus()
         await pilot.press("enter")
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + 20
-        while loop.time() < deadline:
-            await asyncio.sleep(0.3)
-            snaps = app.state.jobs.snapshots()
-            if snaps and not snaps[-1].running:
-                break
+        await until_jobs_end(app, 20)
         (job,) = app.state.jobs.snapshots()
         assert job.state == "finished", job.error
         assert "ecommerce" in job.title
@@ -224,13 +210,7 @@ async def test_the_demo_starts_its_background_workload_without_taking_the_screen
                               dataset="shop")
     app = make_app(lab_config, demo=DemoStart(hint="try: w", background=(request,)))
     async with app.run_test(size=(80, 24)) as pilot:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + 15
-        while loop.time() < deadline:
-            await asyncio.sleep(0.3)
-            snaps = app.state.jobs.snapshots()
-            if snaps and not snaps[-1].running:
-                break
+        await until_jobs_end(app, 15)
         (job,) = app.state.jobs.snapshots()
         assert job.state == "finished" and job.kind == "workload", job.error
         assert app.current_mode == "overview"  # the operator's screen stays theirs

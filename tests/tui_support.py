@@ -60,3 +60,16 @@ def screen_text(app: Any) -> str:
             line = line.ljust(round(x / 12.2)) + part
         lines.append(line.replace("\xa0", " ").rstrip())
     return "\n".join(lines)
+
+
+async def until_jobs_end(app: Any, timeout: float = 30.0) -> None:
+    """Wait (in the app's loop) until the newest job has ended, or `timeout` passed."""
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        await asyncio.sleep(0.2)
+        snaps = app.state.jobs.snapshots()
+        if snaps and not snaps[-1].running:
+            return
