@@ -16,7 +16,6 @@ Throughput is transactions per second; the ratio is the builtin driver's to the 
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import subprocess
 import tempfile
@@ -27,7 +26,7 @@ from benchlab import bench_lab
 from clustertop.actions.shop import load_shop, sizes
 from clustertop.actions.workload.builtin import BuiltinWorkload
 from clustertop.actions.workload.driver import WorkloadSpec
-from clustertop.actions.workload.external import _option
+from clustertop.actions.workload.external import _option, libpq_env
 from clustertop.actions.workload.patterns import shop_script
 from clustertop.core.config import ClusterConfig, load_config
 from clustertop.core.workloads import Script, Statement, parse_generator
@@ -174,12 +173,7 @@ def run_pgbench(cluster: ClusterConfig, args: argparse.Namespace, work: Path) ->
     if node.user:
         argv += ["-U", node.user]
     argv.append(node.database or "postgres")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
-    if node.passfile:
-        env["PGPASSFILE"] = os.path.expanduser(node.passfile)
-    if password := node.resolve_password():
-        env["PGPASSWORD"] = password
-    done = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
+    done = subprocess.run(argv, capture_output=True, text=True, env=libpq_env(node), check=False)
     found = re.search(r"tps = ([\d.]+) \(without initial connection time\)", done.stdout)
     failed = re.search(r"number of failed transactions: (\d+)", done.stdout)
     if not found:

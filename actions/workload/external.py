@@ -143,13 +143,7 @@ class ExternalWorkload(Job):
         if spec.target_tps:
             argv += ["-R", f"{spec.target_tps:g}"]
         argv.append(node.database or "postgres")
-        env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
-        # The password goes through the environment or the passfile, never the command line.
-        if node.passfile:
-            env["PGPASSFILE"] = os.path.expanduser(node.passfile)
-        if password := node.resolve_password():
-            env["PGPASSWORD"] = password
-        return argv, env
+        return argv, libpq_env(node)
 
     def _sysbench(
         self, work: Path, shape: Any, duration: float
@@ -318,6 +312,17 @@ def _number(pattern: str, text: str) -> float | None:
 def _signal_group(proc: subprocess.Popen[str], sig: signal.Signals) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, sig)  # the child leads its own group: nothing else is signalled
+
+
+def libpq_env(node: Any) -> dict[str, str]:
+    """The environment of a libpq tool (pgbench): none of ours PG* variables, and the password
+    through the passfile or PGPASSWORD, never the command line."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+    if node.passfile:
+        env["PGPASSFILE"] = os.path.expanduser(node.passfile)
+    if password := node.resolve_password():
+        env["PGPASSWORD"] = password
+    return env
 
 
 def _option(node: Any, key: str) -> str | None:
