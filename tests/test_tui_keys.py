@@ -473,3 +473,20 @@ def test_jobs_name_rate_and_progress_say_what_each_job_did() -> None:
     dry = JobSnapshot(id=4, kind="cleanup", title="dry run of batch_delete t older than 10 d",
                       cluster="c", state=FINISHED, started_at=0.0, finished_at=1.0, total=5.0)
     assert job_progress(dry).strip() == "dry run done"
+
+
+async def test_a_focused_form_field_shows_what_is_typed() -> None:
+    from textual.widgets import Input
+
+    from tests.tui_support import screen_text
+
+    app = canned_app(allow_actions=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await feed(app, pilot)
+        await pilot.press("w")
+        await pilot.pause()
+        app.screen.query_one("#connections", Input).focus()
+        await pilot.press("ctrl+u", "1", "7")
+        await pilot.pause()
+        line = next(ln for ln in screen_text(app).splitlines() if "connections" in ln)
+        assert "17" in line, line  # not hidden behind a one-line border

@@ -42,6 +42,9 @@ class OneLineForm(ModalScreen[R | None], Generic[R]):
     OneLineForm.compact .row { margin-bottom: 0; }
     OneLineForm .row Label { width: 14; }
     OneLineForm Input { width: 1fr; height: 1; border: none; padding: 0 1; }
+    /* Focused, an input keeps one line and no border (a border in one line is only its top
+       edge, which hid what was typed); its background says where the cursor is. */
+    OneLineForm Input:focus { border: none; background: $accent 30%; }
     OneLineForm Select { width: 1fr; }
     OneLineForm Select > SelectCurrent, OneLineForm Select:focus > SelectCurrent {
         border: none; height: 1; padding: 0 1;
