@@ -60,11 +60,15 @@ class TablesScreen(MonitorScreen):
                 )
         if not rows and table.row_count == 0:
             table.add_row("waiting for the first table reading", "", "", "", "", "", "", "")
+        # The cluster is named only when tables of several are shown: at 80 columns the
+        # figures need the room.
+        several = len({cluster for cluster, _t in rows}) > 1
         for cluster, t in rows:
+            label = f"{cluster} {t.name}" if several else t.name
             warn = self.state.alerts.thresholds(cluster).fragmentation_warn_ratio
             if t.error:
                 table.add_row(
-                    f"{cluster} {t.name}",
+                    label,
                     Text(t.error, style="red"),
                     "",
                     "",
@@ -77,7 +81,7 @@ class TablesScreen(MonitorScreen):
                 continue
             change = self.state.frag_change(cluster, t.name)
             table.add_row(
-                f"{cluster} {t.name}",
+                label,
                 fmt.count(t.rows) + ("" if t.rows_exact else "~"),
                 fmt.size(t.allocated_bytes),
                 fmt.size(t.reclaimable_bytes),
