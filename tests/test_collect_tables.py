@@ -171,7 +171,10 @@ def test_postgres_rereads_a_table_once_it_changes_and_not_before(postgres: Clust
         while (not passes or passes[-1][0] != 2_993) and time.monotonic() < deadline:
             time.sleep(0.5)
             passes.append(queries_of_a_pass())
-        assert passes[-1] == (2_993, cached + 2)  # the count(*) and pgstattuple_approx again
+        # The count(*) again, its stats published at once (PostgreSQL 15+: Read/s leaves its
+        # rows out in the right interval), and pgstattuple_approx again.
+        flush = 1 if conn.info.server_version >= 150000 else 0
+        assert passes[-1] == (2_993, cached + 2 + flush)
         assert queries_of_a_pass() == (2_993, cached)  # and then not, until the next change
     finally:
         conn.close()
