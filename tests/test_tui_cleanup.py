@@ -11,7 +11,7 @@ from clustertop.core.config import ClusterConfig, Config, load_config
 from clustertop.lab.lab import Lab
 from clustertop.tui.app import make_app
 from clustertop.tui.screens.cleanup_form import CleanupForm
-from tests.tui_support import record_notes, until_jobs_end
+from tests.tui_support import record_notes, until, until_jobs_end
 
 
 async def _open_form(pilot, app, method: str, dry: str) -> CleanupForm:  # type: ignore[no-untyped-def]
@@ -39,6 +39,7 @@ async def test_c_dry_run_shows_the_sql_and_changes_nothing(
     before = table_checksum(node, "cleanup_batch", anchor)
     app = make_app(lab_config)
     async with app.run_test(size=(80, 24)) as pilot:
+        notes = record_notes(app)
         form = await _open_form(pilot, app, "batch_delete", "yes")
         form.query_one("#batch", Input).value = "777"
         await pilot.pause()
@@ -50,6 +51,9 @@ async def test_c_dry_run_shows_the_sql_and_changes_nothing(
         assert job.kind == "cleanup" and job.state == "finished", job.error
         assert any("would run: DELETE FROM" in line for line in job.log)
         assert app.current_mode == "jobs"
+        # Its end is said, with the next step: the same cleanup for real.
+        await until(lambda: any("c: the same cleanup for real" in n for n in notes), 10)
+        assert "c: the same cleanup for real" in str(app.screen.query_one("#job-detail").render())
         # The next c offers the same cleanup for real: the values kept, dry run off, the
         # confirmation showing and saying what to type.
         await pilot.press("c")
@@ -235,3 +239,49 @@ async def test_c_takes_a_target_lag_and_the_gate_into_the_run(
         assert isinstance(job, CleanupJob) and snap.state == "finished", snap.error
         assert job.spec.gate and job.spec.target_lag_s == 0.5
         assert dict(snap.settings)["target_lag_s"] == "0.5"
+
+
+async def test_the_forms_remember_values_per_cluster() -> None:
+    """Each cluster's last values come back when it is chosen; the form opens on the cluster
+    last used; the confirmation is never remembered."""
+    from clustertop.tui.screens.form import FormMemory
+    from clustertop.tui.screens.workload_form import WorkloadForm
+    from tests.tui_support import canned_app
+
+    clusters = {"east": ("shop.orders",), "west": ("cleanup_bench.cleanup_batch",)}
+    memory = FormMemory()
+    app = canned_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        form = CleanupForm(clusters, memory)
+        app.push_screen(form, lambda _request: None)
+        await pilot.pause()
+        form.query_one("#cluster", Select).value = "west"
+        await pilot.pause()
+        form.query_one("#batch", Input).value = "250"
+        form.query_one("#dry", Select).value = "no"
+        form.query_one("#confirm", Input).value = "cleanup_bench.cleanup_batch"
+        form.submit()
+        await pilot.pause()
+        assert memory.last_cluster == "west" and "confirm" not in memory.by_cluster["west"]
+        form = CleanupForm(clusters, memory)
+        app.push_screen(form, lambda _request: None)
+        await pilot.pause()
+        assert form.query_one("#cluster", Select).value == "west"
+        assert form.query_one("#batch", Input).value == "250"
+        assert form.query_one("#confirm", Input).value == ""
+        memory.by_cluster["east"] = {"batch": "40", "table": "shop.orders", "dry": "no"}
+        form.query_one("#cluster", Select).value = "east"
+        await pilot.pause()
+        assert form.query_one("#batch", Input).value == "40"
+        form.query_one("#cluster", Select).value = "west"
+        await pilot.pause()
+        assert form.query_one("#batch", Input).value == "250"
+        assert form.query_one("#table", Input).value == "cleanup_bench.cleanup_batch"
+        form.dismiss(None)
+        await pilot.pause()
+        workload_memory = FormMemory({"west": {"connections": "9", "duration": "7"}}, "west")
+        workload = WorkloadForm(clusters, memory=workload_memory)
+        app.push_screen(workload, lambda _request: None)
+        await pilot.pause()
+        assert workload.query_one("#connections", Input).value == "9"
+        assert workload.query_one("#duration", Input).value == "7"

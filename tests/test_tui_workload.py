@@ -50,6 +50,32 @@ async def test_w_starts_a_workload_that_runs_to_the_end(lab: Lab, lab_config: Co
         assert achieved and max(achieved) <= 110
 
 
+async def test_w_unthrottled_runs_its_worker_processes_under_the_tui(
+    lab: Lab, lab_config: Config
+) -> None:
+    """The form's defaults (4 connections, unthrottled) spread the run over worker processes:
+    they start even though Textual holds sys.stderr (its capture has no file descriptor, which
+    multiprocessing's resource tracker was handed: "bad value(s) in fds_to_keep")."""
+    run_cli("--config", str(lab.config_path), "load", "--cluster", "lab-postgres", "--rows", "500")
+    app = make_app(lab_config)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("w")
+        await pilot.pause()
+        form = app.screen
+        assert isinstance(form, WorkloadForm)
+        form.query_one("#cluster", Select).value = "lab-postgres"
+        await pilot.pause()
+        form.query_one("#table", Input).value = "cleanup_bench.cleanup_batch"
+        form.query_one("#duration", Input).value = "2"
+        form.query_one("#duration", Input).focus()
+        await pilot.press("enter")
+        await until_jobs_end(app, 30)
+        (job,) = app.state.jobs.snapshots()
+        assert "2 processes" in job.log[0]
+        assert job.state == "finished", job.error
+        assert int(dict(job.summary)["tx"].replace(",", "")) > 0
+
+
 async def test_w_runs_ecommerce_on_the_shop_data_and_throughput_ranks_its_kinds(
     lab_config: Config,
 ) -> None:

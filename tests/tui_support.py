@@ -73,3 +73,14 @@ async def until_jobs_end(app: Any, timeout: float = 30.0) -> None:
         snaps = app.state.jobs.snapshots()
         if snaps and not snaps[-1].running:
             return
+
+
+async def until(condition: Any, timeout: float = 10.0) -> None:
+    """Wait (in the app's loop) until `condition()` holds; fail saying so after `timeout`."""
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        assert loop.time() < deadline, f"not within {timeout:g} s"
+        await asyncio.sleep(0.1)

@@ -19,7 +19,8 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.worker import Worker, WorkerState
 
-from clustertop.actions.jobs import Job, JobRegistry
+from clustertop.actions.jobs import FAILED, FINISHED, Job, JobRegistry, JobSnapshot
+from clustertop.actions.workload.builtin import prepare_worker_processes
 from clustertop.collectors.history import History
 from clustertop.collectors.samples import NodeSample
 from clustertop.collectors.sessions import SessionSample
@@ -30,7 +31,8 @@ from clustertop.tui.screens.activity import ActivityScreen
 from clustertop.tui.screens.base import MonitorScreen
 from clustertop.tui.screens.cleanup_form import COMPARE, CleanupForm, CleanupRequest
 from clustertop.tui.screens.dialogs import ConfirmScreen, FilterScreen, HelpScreen
-from clustertop.tui.screens.jobs import JobsScreen
+from clustertop.tui.screens.form import FormMemory
+from clustertop.tui.screens.jobs import JobsScreen, is_dry_run
 from clustertop.tui.screens.overview import OverviewScreen
 from clustertop.tui.screens.rebalance_form import (
     IsolateForm,
@@ -161,6 +163,8 @@ class ClustertopApp(App[int]):
         demo: DemoStart | None = None,
     ) -> None:
         super().__init__()
+        # Before Textual takes sys.stderr: a workload's worker processes need it (see there).
+        prepare_worker_processes()
         self.demo = demo
         from clustertop.tui.state import AppState
 
@@ -178,6 +182,8 @@ class ClustertopApp(App[int]):
         )
         self._next_poll: Timer | None = None
         self.recorder: Any = None  # R: the rounds and jobs this app sees, to a file
+        self._form_memories: dict[str, FormMemory] = {}
+        self._said_ended: set[int] = set()  # jobs whose end was said
         if config.ui.keymap:
             self.set_keymap(dict(config.ui.keymap))
 
@@ -229,6 +235,8 @@ class ClustertopApp(App[int]):
         state.history.add(message.round)
         state.judge(message.round)
         state.job_snapshots = message.jobs if message.jobs is not None else state.jobs.snapshots()
+        if message.jobs is None:  # live: a replay's jobs ended long ago
+            self._say_ended_jobs(state.job_snapshots)
         status = getattr(self.source, "status", None)
         state.replay_status = status() if status is not None else None
         state.recording = str(self.recorder.path) if self.recorder is not None else None
@@ -239,6 +247,23 @@ class ClustertopApp(App[int]):
                 self.bell()
         self.refresh_screen()
         self._arm_next_poll()
+
+    def _say_ended_jobs(self, jobs: Iterable[JobSnapshot]) -> None:
+        """Each job this app started is said once when it ends; a finished dry run offers the
+        same cleanup for real (the form opens with its values, dry run off)."""
+        for job in jobs:
+            if job.running or job.id in self._said_ended:
+                continue
+            self._said_ended.add(job.id)
+            title = f"job {job.id} {job.state}"
+            if job.state == FAILED:
+                self.notify(f"{job.title}: {job.error or 'no error recorded'}", title=title,
+                            severity="error", timeout=10)
+            elif job.state == FINISHED and job.kind == "cleanup" and is_dry_run(job):
+                self.notify(f"{job.title}\nc: the same cleanup for real", title=title,
+                            timeout=10)
+            else:
+                self.notify(job.title, title=title)
 
     def refresh_screen(self) -> None:
         screen = self.screen
@@ -341,7 +366,8 @@ class ClustertopApp(App[int]):
     def action_workload(self) -> None:
         clusters = {c.name: c.watched_tables for c in self.config.clusters.values()}
         self.push_screen(
-            WorkloadForm(clusters, tuple(self.config.mixes), tuple(self.config.custom_workloads)),
+            WorkloadForm(clusters, tuple(self.config.mixes), tuple(self.config.custom_workloads),
+                         memory=self.form_memory("workload")),
             self._start_workload,
         )
 
@@ -424,13 +450,14 @@ class ClustertopApp(App[int]):
                 timeout=10,
             )
             return
-        self.push_screen(CleanupForm(allowed, self.last_cleanup), self._start_cleanup)
+        self.push_screen(CleanupForm(allowed, self.form_memory("cleanup")), self._start_cleanup)
 
-    last_cleanup: CleanupRequest | None = None  # what the form opens with next time
+    def form_memory(self, form: str) -> FormMemory:
+        """What a kind of form was last started with, per cluster, for this run."""
+        return self._form_memories.setdefault(form, FormMemory())
 
     def _start_cleanup(self, request: CleanupRequest | None) -> None:
         if request is not None:
-            self.last_cleanup = request
             self._launch_cleanup(request)
 
     @work(thread=True, group="actions", exit_on_error=False)

@@ -8,6 +8,7 @@ import copy
 import math
 import multiprocessing
 import queue
+import sys
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -34,6 +35,31 @@ from clustertop.core.errors import OperationFailed
 __all__ = ["BuiltinWorkload", "SecondStats", "WorkloadSpec", "workload_job_fields"]
 
 READY_TIMEOUT_S = 30.0  # worker processes import, then connect: generous, but bounded
+
+
+def prepare_worker_processes() -> None:
+    """Start multiprocessing's resource tracker with a real stderr to hand it.
+
+    The tracker (started with the first Queue or Event) is given sys.stderr's file descriptor.
+    A Textual app replaces sys.stderr while it runs with a capture whose fileno() is -1, and
+    the spawn then fails with "bad value(s) in fds_to_keep". The TUI calls this before it takes
+    the terminal; a job calls it again, and only if the tracker is not running yet does it lend
+    the tracker the process's own stderr for the moment of its start."""
+    from multiprocessing import resource_tracker
+
+    current = sys.stderr
+    try:
+        usable = current is not None and current.fileno() >= 0
+    except (AttributeError, ValueError, OSError):
+        usable = False
+    if usable or sys.__stderr__ is None:
+        resource_tracker.ensure_running()
+        return
+    sys.stderr = sys.__stderr__
+    try:
+        resource_tracker.ensure_running()
+    finally:
+        sys.stderr = current
 
 
 def workload_job_fields(spec: WorkloadSpec, cluster: str, engine: str) -> dict[str, Any]:
@@ -154,6 +180,7 @@ class BuiltinWorkload(Job):
             self._tick()
 
     def _run_processes(self, target: Any) -> None:
+        prepare_worker_processes()
         # spawn, not fork: this job runs beside other threads (the TUI's, the poller's), and a
         # forked child would inherit their locks mid-use.
         ctx = multiprocessing.get_context("spawn")

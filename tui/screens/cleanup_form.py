@@ -1,8 +1,9 @@
 """The `c` form: a cleanup on one table. Anything but a dry run removes rows, so the table's
 name must be typed in the last field to start it (as k9s asks before a bulk delete).
 
-The form opens with the values it was last started with (per app run); after a dry run, with
-dry run set to no: the same cleanup, for real, once the table's name is typed. Fields that do
+The form opens on the cluster last used, with the values it was last started with there (per
+app run); after a dry run, with dry run set to no: the same cleanup, for real, once the table's
+name is typed. Fields that do
 not apply hide: the confirmation during a dry run, the table and dry run for a comparison."""
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from textual.widget import Widget
 from textual.widgets import Input, Select
 
 from clustertop.actions.cleanup.job import METHODS
-from clustertop.tui.screens.form import FormSelect, OneLineForm
+from clustertop.tui.screens.form import FormMemory, FormSelect, OneLineForm
 
 # All four methods side by side on COMPARE_ROWS fresh rows of the cleanup_bench tables
 # (`clustertop compare --rows N` for other sizes).
@@ -38,59 +39,63 @@ class CleanupForm(OneLineForm[CleanupRequest]):
     TITLE_TEXT = "clean up old rows"
     # Twelve fields: one line each, no gaps, to stay inside 24 lines.
     DEFAULT_CLASSES = "compact"
+    # What a cluster's form holds before anything was started on it (the table: its first
+    # watched table).
+    DEFAULTS = {"method": "batch_delete", "retention": "10", "batch": "5000", "delay": "0.1",
+                "lag": "", "target": "", "gate": "off", "dry": "yes"}
 
     def __init__(
-        self, clusters: dict[str, tuple[str, ...]], last: CleanupRequest | None = None
+        self, clusters: dict[str, tuple[str, ...]], memory: FormMemory | None = None
     ) -> None:
         super().__init__()
         self.clusters = clusters  # name -> watched tables (actions on only)
-        self.last = last if last is not None and last.cluster in clusters else None
-        if self.last is not None and self.last.dry_run:
+        self.memory = memory
+        self.first = (memory or FormMemory()).first_cluster(list(clusters))
+        self.shown_cluster = self.first
+        if self.remembered(self.first).get("dry") == "yes":
             self.TITLE_TEXT = "clean up old rows: the dry run's values, for real"
 
+    def values_for(self, cluster: str) -> dict[str, str]:
+        """The cluster's remembered values over the defaults; after a dry run, dry run off:
+        the same cleanup for real is the next step."""
+        tables = self.clusters.get(cluster, ())
+        values = {**self.DEFAULTS, "table": tables[0] if tables else ""}
+        values.update(self.remembered(cluster))
+        if self.remembered(cluster).get("dry") == "yes":
+            values["dry"] = "no"
+        return values
+
     def fields(self) -> list[tuple[str, Widget]]:
-        last = self.last
-        first = last.cluster if last else next(iter(self.clusters), "")
-        tables = self.clusters.get(first, ())
-
-        def text(value: float | int | None) -> str:
-            return "" if value is None else f"{value:g}"
-
-        table = last.table if last and last.method != COMPARE else (tables[0] if tables else "")
+        values = self.values_for(self.first)
         return [
             (
                 "cluster",
                 FormSelect(
-                    [(c, c) for c in self.clusters], value=first, allow_blank=False, id="cluster"
+                    [(c, c) for c in self.clusters], value=self.first, allow_blank=False,
+                    id="cluster",
                 ),
             ),
-            (
-                "table",
-                Input(value=table, placeholder="SCHEMA.TABLE", id="table"),
-            ),
+            ("table", Input(value=values["table"], placeholder="SCHEMA.TABLE", id="table")),
             (
                 "method",
                 FormSelect(
                     [(m, m) for m in (*METHODS, COMPARE)],
-                    value=last.method if last else "batch_delete",
+                    value=values["method"],
                     allow_blank=False,
                     id="method",
                 ),
             ),
-            ("retention d", Input(value=text(last.retention_days) if last else "10",
-                                  id="retention")),
-            ("batch size", Input(value=text(last.batch_size) if last else "5000", id="batch")),
-            ("batch delay s", Input(value=text(last.batch_delay_s) if last else "0.1",
-                                    id="delay")),
-            ("max lag s", Input(value=text(last.max_lag_s) if last else "",
-                                placeholder="empty: no limit", id="lag")),
-            ("target lag s", Input(value=text(last.target_lag_s) if last else "",
-                                   placeholder="empty: not paced", id="target")),
+            ("retention d", Input(value=values["retention"], id="retention")),
+            ("batch size", Input(value=values["batch"], id="batch")),
+            ("batch delay s", Input(value=values["delay"], id="delay")),
+            ("max lag s", Input(value=values["lag"], placeholder="empty: no limit", id="lag")),
+            ("target lag s", Input(value=values["target"], placeholder="empty: not paced",
+                                   id="target")),
             (
                 "gate",
                 FormSelect(
                     [("off: the limits above only", "off"), ("on: hold while NO-GO", "on")],
-                    value="on" if last and last.gate else "off",
+                    value=values["gate"],
                     allow_blank=False,
                     id="gate",
                 ),
@@ -99,16 +104,14 @@ class CleanupForm(OneLineForm[CleanupRequest]):
                 "dry run",
                 FormSelect(
                     [("yes: print the SQL only", "yes"), ("no: remove rows", "no")],
-                    # After a dry run: the same cleanup for real is the next step.
-                    value="no" if last and last.dry_run else "yes",
+                    value=values["dry"],
                     allow_blank=False,
                     id="dry",
                 ),
             ),
             (
                 "confirm",
-                Input(value="", placeholder=self._confirm_hint(table, COMPARE if last and
-                                                                last.method == COMPARE else ""),
+                Input(value="", placeholder=self._confirm_hint(values["table"], values["method"]),
                       id="confirm"),
             ),
         ]
@@ -134,9 +137,11 @@ class CleanupForm(OneLineForm[CleanupRequest]):
         if not dry_run and self._value("confirm") != table:
             self._fail(f"confirm: type {table}")
             return
+        cluster = str(self.query_one("#cluster", Select).value)
+        self.remember(cluster)
         self.dismiss(
             CleanupRequest(
-                cluster=str(self.query_one("#cluster", Select).value),
+                cluster=cluster,
                 table=table,
                 method=method,
                 retention_days=float(retention or 0),
@@ -158,7 +163,16 @@ class CleanupForm(OneLineForm[CleanupRequest]):
     def on_mount(self) -> None:
         self._show_what_applies()
 
-    def on_select_changed(self, _event: Select.Changed) -> None:
+    def on_select_changed(self, event: Select.Changed) -> None:
+        cluster = str(self.query_one("#cluster", Select).value)
+        if event.select.id == "cluster" and cluster != self.shown_cluster:
+            # Another cluster's remembered values come back; with none remembered there, the
+            # fields keep what they hold but the table, which becomes one that cluster watches.
+            self.shown_cluster = cluster
+            if self.remembered(cluster):
+                self.restore(self.values_for(cluster))
+            else:
+                self.restore({"table": self.values_for(cluster)["table"]})
         self._show_what_applies()
 
     def on_input_changed(self, event: Input.Changed) -> None:

@@ -1,9 +1,15 @@
 """A modal form of one line a field, so a whole form fits an 80x24 terminal: the base of the
-workload (`w`) and cleanup (`c`) forms."""
+workload (`w`) and cleanup (`c`) forms.
+
+A form remembers, per cluster, the values it was last started with (for the app's run): it
+opens on the cluster last used, and choosing another cluster brings back that cluster's values.
+The confirmation is never remembered: it is typed each time."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 from textual.app import ComposeResult
@@ -12,9 +18,25 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import Button, Input, Label, Select
+from textual.widgets.select import InvalidSelectValueError
 
 R = TypeVar("R")
 V = TypeVar("V")
+
+NOT_REMEMBERED = frozenset({"confirm"})
+
+
+@dataclass
+class FormMemory:
+    """What one kind of form was last started with: field id -> value, per cluster."""
+
+    by_cluster: dict[str, dict[str, str]] = field(default_factory=dict)
+    last_cluster: str | None = None
+
+    def first_cluster(self, clusters: Sequence[str]) -> str:
+        if self.last_cluster in clusters:
+            return self.last_cluster  # type: ignore[return-value]
+        return clusters[0] if clusters else ""
 
 
 class FormSelect(Select[V], Generic[V]):
@@ -54,6 +76,8 @@ class OneLineForm(ModalScreen[R | None], Generic[R]):
     """
     TITLE_TEXT = ""
     SUBMIT_LABEL = "Start"
+    # Set by a form that takes a cluster: where its values are remembered between openings.
+    memory: FormMemory | None = None
 
     def fields(self) -> Sequence[tuple[str, Widget]]:
         raise NotImplementedError
@@ -79,6 +103,33 @@ class OneLineForm(ModalScreen[R | None], Generic[R]):
 
     def on_input_submitted(self, _event: Input.Submitted) -> None:
         self.submit()
+
+    # -- memory: the values last started with, per cluster ------------------------------------
+
+    def remembered(self, cluster: str) -> dict[str, str]:
+        return dict(self.memory.by_cluster.get(cluster, {})) if self.memory else {}
+
+    def remember(self, cluster: str) -> None:
+        """Called as the form starts its request: keep every field but the confirmation."""
+        if self.memory is None:
+            return
+        values: dict[str, str] = {}
+        for widget in self.query("Input, Select"):
+            if widget.id and widget.id not in NOT_REMEMBERED and widget.id != "cluster":
+                assert isinstance(widget, Input | Select)
+                values[widget.id] = str(widget.value)
+        self.memory.by_cluster[cluster] = values
+        self.memory.last_cluster = cluster
+
+    def restore(self, values: dict[str, str]) -> None:
+        """Put remembered values back into the fields (a choice no longer offered is left)."""
+        for widget_id, value in values.items():
+            for widget in self.query(f"#{widget_id}"):
+                if isinstance(widget, Input):
+                    widget.value = value
+                elif isinstance(widget, Select):
+                    with contextlib.suppress(InvalidSelectValueError):  # no longer offered
+                        widget.value = value
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "start":

@@ -23,10 +23,14 @@ def progress_bar(fraction: float | None, width: int = 12) -> str:
     return "█" * filled + "░" * (width - filled) + f" {fraction * 100:3.0f}%"
 
 
+def is_dry_run(job: JobSnapshot) -> bool:
+    return job.title.startswith("dry run")
+
+
 def job_progress(job: JobSnapshot) -> str:
     """The bar, except for a dry run that finished: it sends nothing, so nothing was done,
     and an empty bar at 0% would read as a failure."""
-    if job.state == FINISHED and job.title.startswith("dry run") and not job.fraction:
+    if job.state == FINISHED and is_dry_run(job) and not job.fraction:
         return "dry run done".center(17)
     return progress_bar(job.fraction)
 
@@ -140,6 +144,9 @@ class JobsScreen(MonitorScreen):
             text.append(f"{value}  ")
         if job.summary:
             text.append("\n")
+        if job.state == FINISHED and job.kind == "cleanup" and is_dry_run(job):
+            text.append("c: the same cleanup for real (the form keeps these values, dry run "
+                        "off)\n", style="bold cyan")
         for line in job.log[-8:]:
             text.append(line + "\n", style="dim")
         detail.update(text)

@@ -8,7 +8,7 @@ from textual.widget import Widget
 from textual.widgets import Input, Select
 
 from clustertop.core.mixes import BUILTIN_PATTERNS, PATTERNS
-from clustertop.tui.screens.form import FormSelect, OneLineForm
+from clustertop.tui.screens.form import FormMemory, FormSelect, OneLineForm
 from clustertop.usecases.changes import WorkloadRequest
 
 
@@ -16,15 +16,23 @@ class WorkloadForm(OneLineForm[WorkloadRequest]):
     TITLE_TEXT = "start a workload"
     # Ten fields: one line each, no gaps, to stay inside 24 lines.
     DEFAULT_CLASSES = "compact"
+    # What a cluster's form holds before anything was started on it (the table: its first
+    # watched table).
+    DEFAULTS = {"pattern": "oltp@table", "skew": "", "connections": "4", "tps": "",
+                "duration": "30", "transactions": "", "engine": "builtin", "gate": "off"}
 
     def __init__(
         self,
         clusters: dict[str, tuple[str, ...]],
         custom_patterns: tuple[str, ...] = (),
         custom_workloads: tuple[str, ...] = (),
+        memory: FormMemory | None = None,
     ) -> None:
         super().__init__()
         self.clusters = clusters  # name -> watched tables
+        self.memory = memory
+        self.first = (memory or FormMemory()).first_cluster(list(clusters))
+        self.shown_cluster = self.first
         # (label, "PATTERN@WHERE"): WHERE is table, shop or custom. Built-in first (a pattern
         # with a single-table mix offers both forms), then the config's mixes and workloads.
         choices: list[tuple[str, str]] = []
@@ -36,9 +44,18 @@ class WorkloadForm(OneLineForm[WorkloadRequest]):
         choices += [(f"{name} · custom", f"{name}@custom") for name in custom_workloads]
         self.patterns = choices
 
+    def values_for(self, cluster: str) -> dict[str, str]:
+        """The cluster's remembered values over the defaults."""
+        tables = self.clusters.get(cluster, ())
+        return {**self.DEFAULTS, "table": tables[0] if tables else "",
+                **self.remembered(cluster)}
+
+    def on_mount(self) -> None:
+        self._show_table_if_it_applies()
+
     def fields(self) -> list[tuple[str, Widget]]:
-        first = next(iter(self.clusters), "")
-        tables = self.clusters.get(first, ())
+        first = self.first
+        values = self.values_for(first)
         fields = [
             (
                 "cluster",
@@ -48,28 +65,31 @@ class WorkloadForm(OneLineForm[WorkloadRequest]):
             ),
             (
                 "pattern",
-                FormSelect(self.patterns, value="oltp@table", allow_blank=False, id="pattern"),
+                FormSelect(self.patterns, value=values["pattern"], allow_blank=False, id="pattern"),
             ),
             (
                 "table",
-                Input(value=tables[0] if tables else "", placeholder="SCHEMA.TABLE", id="table"),
+                Input(value=values["table"], placeholder="SCHEMA.TABLE", id="table"),
             ),
             (
                 "key skew",
-                Input(value="", placeholder="uniform, or zipf:1.1 (hot keys)", id="skew"),
+                Input(value=values["skew"], placeholder="uniform, or zipf:1.1 (hot keys)",
+                      id="skew"),
             ),
-            ("connections", Input(value="4", id="connections")),
-            ("target TPS", Input(value="", placeholder="empty: unthrottled", id="tps")),
-            ("duration s", Input(value="30", id="duration")),
+            ("connections", Input(value=values["connections"], id="connections")),
+            ("target TPS", Input(value=values["tps"], placeholder="empty: unthrottled",
+                                       id="tps")),
+            ("duration s", Input(value=values["duration"], id="duration")),
             (
                 "or tx count",
-                Input(value="", placeholder="stop after N transactions", id="transactions"),
+                Input(value=values["transactions"], placeholder="stop after N transactions",
+                      id="transactions"),
             ),
             (
                 "engine",
                 FormSelect(
                     [(e, e) for e in ("builtin", "pgbench", "sysbench")],
-                    value="builtin",
+                    value=values["engine"],
                     allow_blank=False,
                     id="engine",
                 ),
@@ -78,7 +98,7 @@ class WorkloadForm(OneLineForm[WorkloadRequest]):
                 "gate",
                 FormSelect(
                     [("off", "off"), ("on: held while NO-GO (builtin)", "on")],
-                    value="off",
+                    value=values["gate"],
                     allow_blank=False,
                     id="gate",
                 ),
@@ -101,9 +121,11 @@ class WorkloadForm(OneLineForm[WorkloadRequest]):
         if where == "table" and not table:
             self._fail("table: needed")
             return
+        cluster = str(self.query_one("#cluster", Select).value)
+        self.remember(cluster)
         self.dismiss(
             WorkloadRequest(
-                cluster=str(self.query_one("#cluster", Select).value),
+                cluster=cluster,
                 pattern=pattern,
                 table=table,
                 dataset="shop" if where == "shop" else None if where == "custom" else "table",
@@ -123,9 +145,20 @@ class WorkloadForm(OneLineForm[WorkloadRequest]):
         return name, where
 
     def on_select_changed(self, event: Select.Changed) -> None:
+        cluster = str(self.query_one("#cluster", Select).value)
+        if event.select.id == "cluster" and cluster != self.shown_cluster:
+            # Another cluster's remembered values come back; with none remembered there, the
+            # fields keep what they hold but the table, which becomes one that cluster watches.
+            self.shown_cluster = cluster
+            if self.remembered(cluster):
+                self.restore(self.values_for(cluster))
+            else:
+                self.restore({"table": self.values_for(cluster)["table"]})
+        self._show_table_if_it_applies()
+
+    def _show_table_if_it_applies(self) -> None:
         """The table applies to single-table patterns only: its row hides for the others."""
-        if event.select.id == "pattern":
-            _, where = self._pattern()
-            row = self.query_one("#table").parent
-            if row is not None:
-                row.display = where == "table"
+        _, where = self._pattern()
+        row = self.query_one("#table").parent
+        if row is not None:
+            row.display = where == "table"
