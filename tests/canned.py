@@ -88,6 +88,19 @@ def _tables(i: int) -> tuple[TableSample, ...]:
     )
 
 
+def _pg_tables() -> tuple[TableSample, ...]:
+    # Vacuumed 12 and 95 minutes before T0 (the server's stamps, with their offset).
+    return (
+        TableSample("billing", "invoices", 480_000, False, 61_000_000, 12_500_000, 73_500_000,
+                    9_200_000, 0.125, "pgstattuple_approx", dead_tuples=41_200,
+                    last_autovacuum="2027-01-15 07:48:00.25+00:00"),
+        TableSample("billing", "payments", 1_250_000, False, 98_000_000, 30_100_000,
+                    128_100_000, 2_100_000, 0.016, "pgstattuple_approx", dead_tuples=880,
+                    last_vacuum="2027-01-15 06:25:00+00:00",
+                    last_autovacuum="2027-01-15 06:20:00+00:00"),
+    )
+
+
 def _citus() -> CitusSample:
     workers = (
         CitusWorkerSample("10.0.0.5:6433", True, "primary", True, 20, 620_000_000),
@@ -188,7 +201,8 @@ def canned_rounds() -> list[PollRound]:
                                                   0, 0, 8192, 16384, 0.001, 0.002, 0.004),),
                          slots=(SlotSample("pg2_slot", "physical", True, 16384),),
                          heartbeat_writer="writing every 0.1 s", poll_ms=5.0, probe_ms=0.6,
-                         sessions=_sessions(i, "postgres"))
+                         sessions=_sessions(i, "postgres"),
+                         detail=DetailSample(at=at - 0.5, tables=_pg_tables()))
         pg2 = NodeSample("billing", "pg2", "postgres", "10.0.1.2:5433", at, False,
                          error="connection refused (is the server running on 10.0.1.2:5433?)",
                          role="standby", poll_ms=1.0)

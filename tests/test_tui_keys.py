@@ -490,3 +490,18 @@ async def test_a_focused_form_field_shows_what_is_typed() -> None:
         await pilot.pause()
         line = next(ln for ln in screen_text(app).splitlines() if "connections" in ln)
         assert "17" in line, line  # not hidden behind a one-line border
+
+
+def test_a_vacuum_stamp_reads_as_its_age_at_the_reading() -> None:
+    from datetime import UTC, datetime
+
+    from clustertop.tui import format as fmt
+
+    reading = datetime(2027, 1, 15, 8, 0, tzinfo=UTC).timestamp()
+    assert fmt.ago("2027-01-15 07:48:00.25+00:00", reading) == "11m ago"
+    assert fmt.ago("2027-01-15 08:30:00+01:00", reading) == "30m ago"  # the server's offset
+    assert fmt.ago("2027-01-13 06:00:00+00:00", reading) == "2d2h ago"
+    # No offset to place it, a clock ahead of ours, nothing at all: said as it is, or a dash.
+    assert fmt.ago("2027-01-15 07:48:00", reading) == "2027-01-15 07:48"
+    assert fmt.ago("2027-01-15 08:05:00+00:00", reading) == "2027-01-15 08:05"
+    assert fmt.ago(None, reading) == fmt.DASH

@@ -33,7 +33,8 @@ PRIMARY = {
     "2": ["shop/db2", "10.0.0.1:3306", "9.0s", "-0.50/s", "DOWN"],
     "3": ["update", "18.3", "shop/db1", "769", "3074", "DELETE FROM"],
     "4": ["skew 99.0%", "102008", "286.1MiB", "4711", "cleanup_partitioned", "42.0%"],
-    "5": ["cleanup_bench.cleanup_batch", "1.1%", "390.6KiB", "35.1MiB", "54%>1%"],
+    "5": ["cleanup_batch", "1.1%", "390.6KiB", "54%>1%", "invoices", "12.5%", "41k", "12m ago",
+          "1h35m ago"],
     "6": ["900k rows/s", "202 tps", "partition_drop", "2.9s", "rows lost"],
     "7": ["3 blocked", "4242", "└ 4301", "metadata lock", "CREATE INDEX"],
 }

@@ -50,6 +50,27 @@ def duration(value: float | None) -> str:
     return f"{minutes}m"
 
 
+def ago(stamp: str | None, now: float | None) -> str:
+    """A server's timestamp (ISO, with its offset) as an age at `now`: "3m ago". A stamp
+    without an offset, or no clock to compare with, is shown as it is, to the minute."""
+    if not stamp:
+        return DASH
+    from datetime import datetime
+
+    try:
+        when = datetime.fromisoformat(stamp)
+    except ValueError:
+        return stamp[:16]
+    if when.tzinfo is None or now is None:
+        return stamp[:16]
+    age = now - when.timestamp()
+    if age < 0:
+        return stamp[:16]  # the server's clock is ahead of ours: no honest age
+    if age < 60:
+        return f"{int(age)}s ago"
+    return f"{duration(age)} ago"
+
+
 BLOCKS = " ▁▂▃▄▅▆▇█"
 
 
