@@ -242,9 +242,8 @@ def _print_round(round_: Any, *, as_json: bool, pretty: bool) -> None:
 def cmd_serve(args: argparse.Namespace) -> int:
     import shlex
 
-    from textual_serve.server import Server
-
     from clustertop.core.config import redact_dsn
+    from clustertop.tui.serve import serve
 
     if not 1 <= args.port <= 65535:
         raise InputError("--port", args.port, "must be from 1 to 65535")
@@ -273,7 +272,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # seems to vanish in another.
     print("clustertop: each browser tab runs its own clustertop (its own polls and jobs); "
           "`clustertop job list` shows the cleanups of every tab", file=sys.stderr)
-    Server(shlex.join(command), host=args.host, port=args.port, title="clustertop").serve()
+    serve(shlex.join(command), host=args.host, port=args.port)
     return 0
 
 
