@@ -65,6 +65,7 @@ async def test_c_dry_run_shows_the_sql_and_changes_nothing(
         assert again.query_one("#dry", Select).value == "no"
         confirm = again.query_one("#confirm", Input)
         assert confirm.parent.display  # type: ignore[union-attr]
+        assert app.focused is confirm  # all that is left: typing the name
         assert confirm.placeholder == "type cleanup_bench.cleanup_batch to remove rows"
         # Compare all four picks its own tables: the table and dry run rows hide.
         again.query_one("#method", Select).value = "compare all four"

@@ -13,12 +13,18 @@ from tests.conftest import run_cli
 from tests.tui_support import record_notes, until_jobs_end
 
 
-async def _fill(pilot, app, pattern: str) -> None:  # type: ignore[no-untyped-def]
+async def _open_on_postgres(pilot, app) -> WorkloadForm:  # type: ignore[no-untyped-def]
     await pilot.press("w")
     await pilot.pause()
     form = app.screen
     assert isinstance(form, WorkloadForm)
     form.query_one("#cluster", Select).value = "lab-postgres"
+    await pilot.pause()
+    return form
+
+
+async def _fill(pilot, app, pattern: str) -> None:  # type: ignore[no-untyped-def]
+    form = await _open_on_postgres(pilot, app)
     form.query_one("#pattern", Select).value = pattern
     form.query_one("#table", Input).value = "cleanup_bench.cleanup_batch"
     form.query_one("#tps", Input).value = "100"
@@ -59,12 +65,7 @@ async def test_w_unthrottled_runs_its_worker_processes_under_the_tui(
     run_cli("--config", str(lab.config_path), "load", "--cluster", "lab-postgres", "--rows", "500")
     app = make_app(lab_config)
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("w")
-        await pilot.pause()
-        form = app.screen
-        assert isinstance(form, WorkloadForm)
-        form.query_one("#cluster", Select).value = "lab-postgres"
-        await pilot.pause()
+        form = await _open_on_postgres(pilot, app)
         form.query_one("#table", Input).value = "cleanup_bench.cleanup_batch"
         form.query_one("#duration", Input).value = "2"
         form.query_one("#duration", Input).focus()
@@ -86,11 +87,7 @@ async def test_w_runs_ecommerce_on_the_shop_data_and_throughput_ranks_its_kinds(
     load_shop(lab_config.clusters["lab-postgres"], scale=1)
     app = make_app(lab_config)
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("w")
-        await pilot.pause()
-        form = app.screen
-        assert isinstance(form, WorkloadForm)
-        form.query_one("#cluster", Select).value = "lab-postgres"
+        form = await _open_on_postgres(pilot, app)
         form.query_one("#pattern", Select).value = "ecommerce@shop"
         await pilot.pause()
         assert not form.query_one("#table").parent.display  # type: ignore[union-attr]

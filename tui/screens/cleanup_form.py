@@ -162,17 +162,13 @@ class CleanupForm(OneLineForm[CleanupRequest]):
 
     def on_mount(self) -> None:
         self._show_what_applies()
+        if self.remembered(self.first).get("dry") == "yes":
+            # After a dry run the values stand: what is left is to type the confirmation.
+            self.query_one("#confirm", Input).focus()
 
     def on_select_changed(self, event: Select.Changed) -> None:
-        cluster = str(self.query_one("#cluster", Select).value)
-        if event.select.id == "cluster" and cluster != self.shown_cluster:
-            # Another cluster's remembered values come back; with none remembered there, the
-            # fields keep what they hold but the table, which becomes one that cluster watches.
-            self.shown_cluster = cluster
-            if self.remembered(cluster):
-                self.restore(self.values_for(cluster))
-            else:
-                self.restore({"table": self.values_for(cluster)["table"]})
+        if event.select.id == "cluster":
+            self.follow_cluster()
         self._show_what_applies()
 
     def on_input_changed(self, event: Input.Changed) -> None:

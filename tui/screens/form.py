@@ -121,6 +121,23 @@ class OneLineForm(ModalScreen[R | None], Generic[R]):
         self.memory.by_cluster[cluster] = values
         self.memory.last_cluster = cluster
 
+    shown_cluster = ""  # the cluster whose values the fields hold
+
+    def values_for(self, cluster: str) -> dict[str, str]:
+        """A cluster's values: a form with defaults lays its memory over them."""
+        return self.remembered(cluster)
+
+    def follow_cluster(self) -> None:
+        """Another cluster chosen: its remembered values come back; with none remembered
+        there, the fields keep what they hold but the table, which becomes one that cluster
+        watches."""
+        cluster = str(self.query_one("#cluster", Select).value)
+        if cluster == self.shown_cluster:
+            return
+        self.shown_cluster = cluster
+        values = self.values_for(cluster)
+        self.restore(values if self.remembered(cluster) else {"table": values.get("table", "")})
+
     def restore(self, values: dict[str, str]) -> None:
         """Put remembered values back into the fields (a choice no longer offered is left)."""
         for widget_id, value in values.items():

@@ -145,15 +145,8 @@ class WorkloadForm(OneLineForm[WorkloadRequest]):
         return name, where
 
     def on_select_changed(self, event: Select.Changed) -> None:
-        cluster = str(self.query_one("#cluster", Select).value)
-        if event.select.id == "cluster" and cluster != self.shown_cluster:
-            # Another cluster's remembered values come back; with none remembered there, the
-            # fields keep what they hold but the table, which becomes one that cluster watches.
-            self.shown_cluster = cluster
-            if self.remembered(cluster):
-                self.restore(self.values_for(cluster))
-            else:
-                self.restore({"table": self.values_for(cluster)["table"]})
+        if event.select.id == "cluster":
+            self.follow_cluster()
         self._show_table_if_it_applies()
 
     def _show_table_if_it_applies(self) -> None:
