@@ -17,7 +17,7 @@ from clustertop.tui.screens.dialogs import ConfirmScreen, FilterScreen, HelpScre
 from clustertop.tui.screens.jobs import JobsScreen
 from clustertop.tui.screens.overview import OverviewScreen, columns_for
 from tests.canned import CONFIG_DATA, CannedSource, canned_rounds
-from tests.tui_support import canned_app, feed, record_notes
+from tests.tui_support import canned_app, feed, record_notes, screen_text
 
 MODES = {"1": "overview", "2": "replication", "3": "throughput", "4": "shards", "5": "tables",
          "6": "jobs"}
@@ -298,6 +298,31 @@ async def test_overview_uses_more_columns_on_a_big_terminal() -> None:
         assert len(table.columns) == len(columns_for(250)) == 15
         trend = str(table.get_cell("shop/db2", "lag_trend"))
         assert trend.strip() and trend[-1] == "█"  # the lag is at its highest now
+
+
+@pytest.mark.parametrize(("key", "charts"), [
+    ("5", {"#rows-chart": "cleanup_batch", "#reclaim-chart": "cleanup_batch"}),
+    ("6", {"#job-rate-chart": "achieved", "#job-second-chart": "p99_ms"}),
+])
+async def test_a_tall_terminal_adds_charts_a_short_one_leaves_out(
+    key: str, charts: dict[str, str]
+) -> None:
+    """From 36 rows Tables charts the selected table's rows and reclaimable space, and Jobs the
+    selected job's series; at 24 rows the charts give their room to the figures."""
+    from textual_plotext import PlotextPlot
+
+    for height, shown in ((48, True), (24, False)):
+        app = canned_app()
+        async with app.run_test(size=(160, height)) as pilot:
+            await feed(app, pilot)
+            await pilot.press(key)
+            await pilot.pause()
+            for chart_id, series in charts.items():
+                chart = app.screen.query_one(chart_id, PlotextPlot)
+                assert chart.display is shown or chart.parent.display is shown  # type: ignore[union-attr]
+                if shown:
+                    assert chart.region.height >= 6, chart_id
+                    assert series in screen_text(app), (chart_id, series)
 
 
 class ThreadNotingJob(SleepyJob):

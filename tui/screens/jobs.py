@@ -6,12 +6,14 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.containers import Grid
 from textual.widgets import DataTable, Static
 
 from clustertop.actions.jobs import CANCELLED, FAILED, FINISHED, JobSnapshot
 from clustertop.tui import format as fmt
 from clustertop.tui.screens.base import MonitorScreen
 from clustertop.tui.screens.form import JobSettingsForm
+from clustertop.tui.widgets.charts import TimeChart
 
 STATE_STYLE = {FINISHED: "green", FAILED: "bold red", CANCELLED: "yellow"}
 
@@ -35,6 +37,20 @@ def job_progress(job: JobSnapshot) -> str:
     return progress_bar(job.fraction)
 
 
+# What the Jobs charts draw, the first that a job has: (title, unit, series names); an empty
+# unit is the job's own unit per second.
+RATE_SERIES = (
+    ("TPS against its target", "tps", ("achieved", "target")),
+    ("rows per second", "", ("rows_per_s",)),
+    ("skew", "", ("skew",)),
+)
+SECOND_SERIES = (
+    ("latency", "ms", ("p50_ms", "p95_ms", "p99_ms")),
+    ("replica lag it is throttled on", "s", ("lag_s",)),
+    ("chunk size", "rows", ("chunk_rows",)),
+)
+
+
 class JobsScreen(MonitorScreen):
     SCREEN_NAME = "Jobs"
     SCREEN_TITLE = "6 Jobs"
@@ -53,7 +69,15 @@ class JobsScreen(MonitorScreen):
     JobsScreen #jobs { height: auto; max-height: 9; }
     JobsScreen #job-detail { height: 1fr; padding: 0 1; }
     JobsScreen #comparison { height: auto; max-height: 8; }
+    JobsScreen #job-charts { grid-size: 2; height: 1fr; display: none; }
+    JobsScreen.tall #jobs { max-height: 30%; }
+    JobsScreen.tall #comparison { max-height: 20%; }
+    JobsScreen.tall #job-detail { height: auto; max-height: 14; }
+    JobsScreen.tall #job-charts { display: block; }
     """
+    # From this many rows the selected job's own series are charted below its detail: a
+    # workload's TPS against its target and its latency, a cleanup's rows/s and replica lag.
+    TALL = 36
 
     def compose_body(self) -> ComposeResult:
         jobs: DataTable[str | Text] = DataTable(id="jobs", cursor_type="row")
@@ -64,10 +88,22 @@ class JobsScreen(MonitorScreen):
             "no jobs yet: actions start them (w workload, c cleanup, b rebalance)",
             id="job-detail",
         )
+        with Grid(id="job-charts"):
+            yield TimeChart("rate", id="job-rate-chart")
+            yield TimeChart("latency", id="job-second-chart")
+
+    def on_mount(self) -> None:
+        self.set_class(self.app.size.height >= self.TALL, "tall")
+
+    def on_resize(self) -> None:
+        self.set_class(self.app.size.height >= self.TALL, "tall")
+        self.refresh_view()
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.data_table.id == "jobs":
             self._show_detail()
+            if self.has_class("tall"):
+                self._draw_charts()
 
     def selected(self) -> JobSnapshot | None:
         table: DataTable[str | Text] = self.query_one("#jobs", DataTable)
@@ -106,6 +142,8 @@ class JobsScreen(MonitorScreen):
             table.move_cursor(row=row)
         self._show_detail()
         self._show_comparison()
+        if self.has_class("tall"):
+            self._draw_charts()
 
     def _show_detail(self) -> None:
         job = self.selected()
@@ -150,6 +188,29 @@ class JobsScreen(MonitorScreen):
         for line in job.log[-8:]:
             text.append(line + "\n", style="dim")
         detail.update(text)
+
+    def _draw_charts(self) -> None:
+        """The selected job's series, two by two: its rate, then its latency or lag."""
+        job = self.selected()
+        rate = self.query_one("#job-rate-chart", TimeChart)
+        second = self.query_one("#job-second-chart", TimeChart)
+        if job is None:
+            rate.draw([])
+            second.draw([])
+            return
+        named = dict(job.series)
+        for chart, choices in ((rate, RATE_SERIES), (second, SECOND_SERIES)):
+            for title, unit, names in choices:
+                drawn = [(name, named[name]) for name in names if named.get(name)]
+                if drawn:
+                    chart.chart_title = f"job {job.id}: {title}"
+                    chart.unit = unit or (f"{job.unit}/s" if job.unit else "")
+                    chart.draw(drawn)
+                    break
+            else:
+                chart.chart_title = f"job {job.id}"
+                chart.unit = ""
+                chart.draw([])
 
     def _show_comparison(self) -> None:
         table: DataTable[str | Text] = self.query_one("#comparison", DataTable)
