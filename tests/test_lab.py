@@ -197,6 +197,20 @@ def test_demo_brings_the_lab_up_loads_once_and_reuses(spare_lab: Lab) -> None:
     assert second.returncode == 0, second.stderr
     assert "lab-mariadb: seed data already loaded" in second.stderr
     assert "lab-postgres: seed data already loaded" in second.stderr
+    # A cleanup since took rows away: the next demo would have nothing old to clean, so it
+    # loads them again (on that cluster only).
+    from clustertop.core.config import load_config
+    from tests.helpers import sql
+
+    mariadb = load_config(spare_lab.config_path).clusters["lab-mariadb"]
+    with sql(mariadb.nodes[0]) as run:
+        run("DELETE FROM cleanup_bench.cleanup_batch ORDER BY ts LIMIT 10")
+    third = run_cli("demo", "--dir", str(spare_lab.root), "--rows", "2000", "--no-tui")
+    assert third.returncode == 0, third.stderr
+    assert "lab-mariadb: seed data already loaded" not in third.stderr
+    assert "lab-postgres: seed data already loaded" in third.stderr
+    with sql(mariadb.nodes[0]) as run:
+        assert run("SELECT COUNT(*) FROM cleanup_bench.cleanup_batch")[0][0] == 2000
 
 
 def test_a_killed_server_still_a_zombie_is_waited_for_before_a_restart() -> None:

@@ -143,7 +143,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     config = load_config(lab.config_path)
     for cluster in config.clusters.values():
         if is_loaded(cluster, rows=args.rows):
-            say(f"{cluster.name}: seed data already loaded")
+            say(f"{cluster.name}: seed data already loaded ({args.rows:,} rows a table)")
         else:
             load_cluster(cluster, rows=args.rows, seed=1, progress=say)
         # The background workload's data: apart from cleanup_bench, which cleanups and

@@ -163,8 +163,10 @@ class CleanupForm(OneLineForm[CleanupRequest]):
     def on_mount(self) -> None:
         self._show_what_applies()
         if self.remembered(self.first).get("dry") == "yes":
-            # After a dry run the values stand: what is left is to type the confirmation.
-            self.query_one("#confirm", Input).focus()
+            # After a dry run the values stand: what is left is to type the confirmation. Set
+            # now, not deferred as Widget.focus() is: the screen's auto focus, on its resume,
+            # only picks the first field when nothing has the focus yet.
+            self.set_focus(self.query_one("#confirm", Input))
 
     def on_select_changed(self, event: Select.Changed) -> None:
         if event.select.id == "cluster":
