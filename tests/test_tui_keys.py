@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import pytest
 from textual.command import CommandPalette
-from textual.widgets import DataTable, Input, Static
+from textual.widgets import DataTable, Input, Select, Static
 
 from clustertop.actions.jobs import CANCELLED, Job, JobRegistry
 from clustertop.core.config import parse_config
@@ -477,6 +477,26 @@ async def test_the_demo_hint_shows_until_the_first_key() -> None:
         await pilot.press("1")
         await pilot.pause()
         assert not app.screen.query_one("#hint", Static).display
+
+
+async def test_the_demo_opens_its_cleanup_with_a_batch_that_makes_lag_show() -> None:
+    from clustertop.cli.main import DEMO_CLEANUP, DEMO_HINT
+    from clustertop.tui.app import DemoStart
+    from clustertop.tui.screens.cleanup_form import CleanupForm
+
+    assert len(DEMO_HINT) <= 78  # one line at 80 columns, with its padding
+    app = canned_app(demo=DemoStart(hint=DEMO_HINT, cleanup_values=DEMO_CLEANUP),
+                     allow_actions=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await feed(app, pilot)
+        await pilot.press("c")
+        await pilot.pause()
+        form = app.screen
+        assert isinstance(form, CleanupForm)
+        assert form.query_one("#table", Input).value == "cleanup_bench.cleanup_batch"
+        assert form.query_one("#batch", Input).value == "100000"
+        assert form.query_one("#delay", Input).value == "0"
+        assert form.query_one("#dry", Select).value == "yes"  # still a dry run first
 
 
 def test_jobs_name_rate_and_progress_say_what_each_job_did() -> None:

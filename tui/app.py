@@ -75,6 +75,9 @@ class DemoStart:
 
     hint: str
     background: tuple[WorkloadRequest, ...] = ()
+    # What the cleanup form opens with on every cluster (field id -> value), as if started so
+    # before: the demo's table and a batch size that makes replica lag one can see.
+    cleanup_values: tuple[tuple[str, str], ...] = ()
 
 
 class ClustertopApp(App[int]):
@@ -191,6 +194,10 @@ class ClustertopApp(App[int]):
         self.action_poll_now()
         if self.demo is not None:
             self.state.hint = self.demo.hint
+            if self.demo.cleanup_values:
+                memory = self.form_memory("cleanup")
+                for name in self.config.clusters:
+                    memory.by_cluster[name] = dict(self.demo.cleanup_values)
             for request in self.demo.background:
                 self._launch_workload(request, show=False)
         # The terminal went away (an SSH session dropped): stop the jobs at their next safe
