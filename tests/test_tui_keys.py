@@ -550,3 +550,35 @@ def test_a_vacuum_stamp_reads_as_its_age_at_the_reading() -> None:
     assert fmt.ago("2027-01-15 07:48:00", reading) == "2027-01-15 07:48"
     assert fmt.ago("2027-01-15 08:05:00+00:00", reading) == "2027-01-15 08:05"
     assert fmt.ago(None, reading) == fmt.DASH
+
+
+async def test_a_lag_chart_spans_a_second_at_least_and_draws_crit_once_near_it() -> None:
+    """0.05 s of heartbeat noise stays a flat line at the bottom of a 1 s axis (not stretched
+    to the chart's height); the 5 s crit line is drawn only once the lag reaches half of it,
+    so it does not set the scale for a 1 s spike."""
+    import re
+
+    from textual.app import App, ComposeResult
+
+    from clustertop.tui.widgets.charts import TimeChart
+
+    class ChartApp(App[None]):
+        def compose(self) -> ComposeResult:
+            yield TimeChart("lag", "s")
+
+    def top_label(text: str) -> float:
+        return max(float(m) for m in re.findall(r"^\s*(\d+(?:\.\d+)?)[┤├]", text, re.M))
+
+    app = ChartApp()
+    async with app.run_test(size=(60, 16)) as pilot:
+        chart = app.query_one(TimeChart)
+        noise = [(1000.0 + k, 0.05 * (k % 2)) for k in range(60)]
+        chart.draw([("heartbeat", noise)], horizontal=5.0, floor=1.0)
+        await pilot.pause()
+        text = screen_text(app)
+        assert top_label(text) >= 0.95 and "├" not in text, text
+        spike = [*noise, (1060.0, 3.0)]
+        chart.draw([("heartbeat", spike)], horizontal=5.0, floor=1.0)
+        await pilot.pause()
+        text = screen_text(app)
+        assert top_label(text) >= 5.0 and "├" in text, text

@@ -262,6 +262,8 @@ class ClustertopApp(App[int]):
             if job.running or job.id in self._said_ended:
                 continue
             self._said_ended.add(job.id)
+            if job.group is not None and job.kind != "compare":
+                continue  # one method of a comparison: the comparison's own end says it
             title = f"job {job.id} {job.state}"
             if job.state == FAILED:
                 self.notify(f"{job.title}: {job.error or 'no error recorded'}", title=title,

@@ -123,10 +123,12 @@ def _load_shop(args: argparse.Namespace) -> int:
 # visible, steady enough that every screen moves.
 DEMO_BACKGROUND_TPS = 20.0
 DEMO_BACKGROUND_S = 3600.0
-# The demo's cleanup: batch_delete on cleanup_batch in batches of 100,000 rows, no pause. On
-# the lab's MariaDB a batch that size is one transaction the replica takes a second or two to
-# apply, so the lag shows (measured: 150,139 rows in one batch, max lag 2.0 s; the operator's
-# default of 5,000 with 0.1 s pauses, 0.06 s). The form shows and takes any other values.
+# The demo's cleanup: batch_delete on cleanup_batch in batches of 100,000 rows, no pause.
+# The lab's MariaDB replica applies fast on this kind of machine: in the walkthrough
+# (bench/RESULTS.md) these batches lagged it 0.3-0.9 s, one 150,000-row batch 0.08-2.0 s, the
+# operator's default of 5,000 rows with 0.1 s pauses 0.06 s, an unthrottled 6,400 TPS
+# write-heavy workload 0.05 s. The lag charts span at least 1 s, so such a spike fills them.
+# The form shows these values and takes any others.
 DEMO_HINT = "try: c cleanup, then c for real · 2 its lag · c compare all four · w workload"
 DEMO_CLEANUP = (("table", "cleanup_bench.cleanup_batch"), ("method", "batch_delete"),
                 ("batch", "100000"), ("delay", "0"))

@@ -14,6 +14,7 @@ from clustertop.collectors.samples import NodeSample, TimescaleSample
 from clustertop.tui import format as fmt
 from clustertop.tui.alerts import CRIT, OK, lag_level
 from clustertop.tui.screens.base import MonitorScreen, styled
+from clustertop.tui.screens.replication import LAG_CHART_FLOOR_S
 from clustertop.tui.widgets.charts import TimeChart
 
 # Sparklines scale to their own maximum, but never below these: 0.0-0.1 s of lag noise, or a
@@ -168,7 +169,7 @@ class OverviewScreen(MonitorScreen):
         self.query_one("#overview-lag", TimeChart).draw([
             (name(n), [(h.at, h.lag_s) for h in self.state.series(n.key)])
             for n in nodes if n.replication
-        ])
+        ], floor=LAG_CHART_FLOOR_S)
 
     def cells(self, s: NodeSample) -> dict[str, str | Text]:
         thresholds = self.state.alerts.thresholds(s.cluster)

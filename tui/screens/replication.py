@@ -13,6 +13,10 @@ from clustertop.tui.alerts import CRIT, lag_level
 from clustertop.tui.screens.base import MonitorScreen, styled
 from clustertop.tui.widgets.charts import TimeChart
 
+# A lag chart spans at least this many seconds: 0.05 s of heartbeat noise stays flat, a 1 s
+# spike fills it.
+LAG_CHART_FLOOR_S = 1.0
+
 
 def replica_rows(nodes: list[NodeSample]) -> list[tuple[NodeSample, ReplicationSample]]:
     return [(n, r) for n in nodes for r in n.replication]
@@ -128,6 +132,7 @@ class ReplicationScreen(MonitorScreen):
         chart.draw(
             [("heartbeat", points("heartbeat_lag_s")), ("engine", points("engine_lag_s"))],
             horizontal=t.lag_crit_s,
+            floor=LAG_CHART_FLOOR_S,
         )
         detail.update(self._detail_text(node, rep))
 

@@ -26,8 +26,15 @@ class TimeChart(PlotextPlot):
         self.unit = unit
         self.axis_label = ""
 
-    def draw(self, series: Sequence[Series], *, horizontal: float | None = None) -> None:
-        """Each series is (label, [(unix time, value or None)]); None leaves a gap."""
+    def draw(
+        self, series: Sequence[Series], *, horizontal: float | None = None,
+        floor: float | None = None,
+    ) -> None:
+        """Each series is (label, [(unix time, value or None)]); None leaves a gap.
+
+        `horizontal`: a threshold line, drawn once the data reaches half of it (a crit line
+        at 5 s would otherwise set the scale, and a 1 s spike would be a few dots high).
+        `floor`: the least the y axis spans from 0, so noise stays flat (lag: 1 s)."""
         plt = self.plt
         plt.clear_data()
         plt.clear_figure()
@@ -36,6 +43,7 @@ class TimeChart(PlotextPlot):
         window = getattr(self.app, "chart_window_s", DEFAULT_WINDOW_S)
         oldest = newest - window if window is not None else float("-inf")
         drawn = False
+        top = 0.0
         for label, points in series:
             shown = [(t, v) for t, v in points if v is not None and t >= oldest]
             xs = [round(t - newest, 1) for t, _v in shown]
@@ -43,8 +51,12 @@ class TimeChart(PlotextPlot):
             if xs:
                 plt.plot(xs, ys, label=label, marker="braille")
                 drawn = True
-        if horizontal is not None and drawn:
+                top = max(top, *ys)
+        if horizontal is not None and drawn and top >= horizontal / 2:
             plt.hline(horizontal, "red")
+            top = max(top, horizontal)
+        if floor is not None and drawn:
+            plt.ylim(0, max(floor, top * 1.05))
         if window is not None and drawn:
             plt.xlim(-window, 0)  # the axis spans the window, however little of it has data
         span = f"last {window:g} s" if window is not None else "all history"
