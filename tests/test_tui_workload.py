@@ -3,6 +3,7 @@ it run to the end, the Throughput screen draws its achieved TPS; with actions of
 
 from __future__ import annotations
 
+import pytest
 from textual.widgets import DataTable, Input, Select
 
 from clustertop.core.config import Config, load_config
@@ -164,22 +165,32 @@ async def test_enter_on_a_choice_starts_the_form_and_space_opens_the_list(
         assert "connections: must be more than 0" in str(form.query_one("#form-error").render())
 
 
-def test_a_lost_terminal_ends_the_tui_cleanly(lab: Lab) -> None:
-    """SIGHUP (the SSH session dropped): the TUI stops its jobs and exits 0, no traceback."""
+@pytest.mark.parametrize("how", ["sighup", "terminal-closed"])
+def test_a_lost_terminal_ends_the_tui_cleanly(lab: Lab, how: str) -> None:
+    """The SSH session dropped: the TUI stops its jobs and exits 0, no traceback. Either a
+    SIGHUP with the terminal still there, or the terminal closed under it (the kernel's
+    hang-up: its writes then fail, and Textual's exit blocked on them, found with tmux
+    kill-session, the process living on)."""
+    import fcntl
     import os
     import pty
     import signal
     import subprocess
+    import termios
     import time
 
     from tests.conftest import CLUSTERTOP
 
     leader, follower = pty.openpty()
+
+    def take_the_terminal() -> None:  # in the child, after setsid: the pty is its terminal
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
     proc = subprocess.Popen(
         [CLUSTERTOP, "--config", str(lab.config_path), "top"],
         stdin=follower, stdout=follower, stderr=follower, close_fds=True,
         env={**os.environ, "TERM": "xterm-256color", "COLUMNS": "100", "LINES": "30"},
-        start_new_session=True,
+        start_new_session=True, preexec_fn=take_the_terminal,
     )
     os.close(follower)
     seen = b""
@@ -191,20 +202,27 @@ def test_a_lost_terminal_ends_the_tui_cleanly(lab: Lab) -> None:
             except OSError:
                 break
         assert b"Overview" in seen, seen[-500:]
-        proc.send_signal(signal.SIGHUP)
+        if how == "sighup":
+            proc.send_signal(signal.SIGHUP)
+        else:
+            time.sleep(2)  # a few screen updates queued, then the terminal goes
+            os.close(leader)
+            leader = -1
         deadline = time.monotonic() + 15
         while proc.poll() is None and time.monotonic() < deadline:
             try:
-                seen += os.read(leader, 65536)
+                seen += os.read(leader, 65536) if leader >= 0 else b""
             except OSError:
                 time.sleep(0.1)
+            time.sleep(0.05)
         assert proc.poll() == 0, (proc.poll(), seen[-800:])
         assert b"Traceback" not in seen
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait(5)
-        os.close(leader)
+        if leader >= 0:
+            os.close(leader)
 
 
 async def test_the_workload_form_fits_80x24_gate_included(lab_config: Config) -> None:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import os
 import signal
+import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
@@ -65,6 +67,7 @@ SCREENS_BY_KEY = {
     "7": ("activity", "Activity: sessions, who blocks whom, long operations"),
 }
 MIN_INTERVAL, MAX_INTERVAL = 0.5, 60.0
+HANG_UP_EXIT_S = 5.0  # after SIGHUP, the most a graceful exit may take once the jobs stopped
 WRITING_ACTIONS = frozenset({"workload", "cleanup", "rebalance", "isolate", "end_session"})
 
 
@@ -212,7 +215,20 @@ class ClustertopApp(App[int]):
             self.refresh_screen()
 
     def _hang_up(self) -> None:
-        self._stop_jobs_and_exit()
+        self._leave_after_hang_up()
+
+    @work(thread=True, group="quit", exit_on_error=False)
+    def _leave_after_hang_up(self) -> None:
+        """The terminal went away: stop the jobs at their next safe point, then leave. Textual's
+        exit restores the terminal, and on a hung-up one its writer can block for good (found
+        with tmux kill-session: the process lived on, its workloads running); so if the exit
+        has not ended the process within HANG_UP_EXIT_S, it ends here, the jobs already
+        stopped."""
+        self.state.jobs.cancel_all(wait=10)
+        watchdog = threading.Timer(HANG_UP_EXIT_S, os._exit, (0,))
+        watchdog.daemon = True
+        watchdog.start()
+        self.call_from_thread(self.exit, 0)
 
     # -- polling: one round at a time, the next armed only after the last one landed ------------
 
