@@ -79,7 +79,7 @@ class DemoStart:
     hint: str
     background: tuple[WorkloadRequest, ...] = ()
     # What the cleanup form opens with on every cluster (field id -> value), as if started so
-    # before: the demo's table and a batch size that makes replica lag one can see.
+    # before: the demo's table, and big batches without pauses (the most load on the replica).
     cleanup_values: tuple[tuple[str, str], ...] = ()
 
 
