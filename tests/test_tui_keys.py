@@ -323,6 +323,10 @@ async def test_a_tall_terminal_adds_charts_a_short_one_leaves_out(
                 if shown:
                     assert chart.region.height >= 6, chart_id
                     assert series in screen_text(app), (chart_id, series)
+            if shown and key == "6":  # another job selected: its charts, drawn anew
+                await pilot.press("up")
+                await pilot.pause()
+                assert "job 2" in screen_text(app) and "achieved" not in screen_text(app)
 
 
 class ThreadNotingJob(SleepyJob):

@@ -24,6 +24,18 @@ async def _open_on_postgres(pilot, app) -> WorkloadForm:  # type: ignore[no-unty
     return form
 
 
+async def _start_and_end(pilot, app, form: WorkloadForm, timeout: float, **inputs: str):  # type: ignore[no-untyped-def]
+    """Type the inputs (by field id), start from the duration field with enter, and return
+    the one job once it has ended."""
+    for field_id, value in inputs.items():
+        form.query_one(f"#{field_id}", Input).value = value
+    form.query_one("#duration", Input).focus()
+    await pilot.press("enter")
+    await until_jobs_end(app, timeout)
+    (job,) = app.state.jobs.snapshots()
+    return job
+
+
 async def _fill(pilot, app, pattern: str) -> None:  # type: ignore[no-untyped-def]
     form = await _open_on_postgres(pilot, app)
     form.query_one("#pattern", Select).value = pattern
@@ -67,12 +79,8 @@ async def test_w_unthrottled_runs_its_worker_processes_under_the_tui(
     app = make_app(lab_config)
     async with app.run_test(size=(80, 24)) as pilot:
         form = await _open_on_postgres(pilot, app)
-        form.query_one("#table", Input).value = "cleanup_bench.cleanup_batch"
-        form.query_one("#duration", Input).value = "2"
-        form.query_one("#duration", Input).focus()
-        await pilot.press("enter")
-        await until_jobs_end(app, 30)
-        (job,) = app.state.jobs.snapshots()
+        job = await _start_and_end(pilot, app, form, 30,
+                                   table="cleanup_bench.cleanup_batch", duration="2")
         assert "2 processes" in job.log[0]
         assert job.state == "finished", job.error
         assert int(dict(job.summary)["tx"].replace(",", "")) > 0
@@ -92,13 +100,8 @@ async def test_w_runs_ecommerce_on_the_shop_data_and_throughput_ranks_its_kinds(
         form.query_one("#pattern", Select).value = "ecommerce@shop"
         await pilot.pause()
         assert not form.query_one("#table").parent.display  # type: ignore[union-attr]
-        form.query_one("#skew", Input).value = "zipf:1.1"
-        form.query_one("#tps", Input).value = "50"
-        form.query_one("#duration", Input).value = "4"
-        form.query_one("#duration", Input).focus()
-        await pilot.press("enter")
-        await until_jobs_end(app, 20)
-        (job,) = app.state.jobs.snapshots()
+        job = await _start_and_end(pilot, app, form, 20, skew="zipf:1.1", tps="50",
+                                   duration="4")
         assert job.state == "finished", job.error
         assert "ecommerce" in job.title
         await pilot.press("3")

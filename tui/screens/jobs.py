@@ -99,10 +99,14 @@ class JobsScreen(MonitorScreen):
         self.set_class(self.app.size.height >= self.TALL, "tall")
         self.refresh_view()
 
+    charted_row: str | None = None  # the row the charts were drawn for
+
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.data_table.id == "jobs":
             self._show_detail()
-            if self.has_class("tall"):
+            # Each update rebuilds the rows and puts the cursor back, which highlights the
+            # same row again: the charts, drawn by that update, are redrawn only for another.
+            if self.has_class("tall") and event.row_key.value != self.charted_row:
                 self._draw_charts()
 
     def selected(self) -> JobSnapshot | None:
@@ -191,6 +195,11 @@ class JobsScreen(MonitorScreen):
 
     def _draw_charts(self) -> None:
         """The selected job's series, two by two: its rate, then its latency or lag."""
+        table: DataTable[str | Text] = self.query_one("#jobs", DataTable)
+        self.charted_row = (
+            str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+            if table.row_count else None
+        )
         job = self.selected()
         rate = self.query_one("#job-rate-chart", TimeChart)
         second = self.query_one("#job-second-chart", TimeChart)

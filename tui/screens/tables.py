@@ -51,9 +51,13 @@ class TablesScreen(MonitorScreen):
         self.set_class(self.app.size.height >= self.TALL, "tall")
         self.refresh_view()
 
-    def on_data_table_row_highlighted(self, _event: DataTable.RowHighlighted) -> None:
+    charted_row: str | None = None  # the row the charts were drawn for
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         self._show_detail()
-        if self.has_class("tall"):
+        # Each update rebuilds the rows and puts the cursor back, which highlights the same
+        # row again: the charts, drawn by that update, are redrawn only for another row.
+        if self.has_class("tall") and event.row_key.value != self.charted_row:
             self._draw_charts()
 
     def _rows(self) -> list[tuple[str, TableSample]]:
@@ -149,6 +153,11 @@ class TablesScreen(MonitorScreen):
 
     def _draw_charts(self) -> None:
         """Each charted table as its primary's table readings saw it, one point a reading."""
+        table: DataTable[str | Text] = self.query_one("#tables", DataTable)
+        self.charted_row = (
+            str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+            if table.row_count else None
+        )
         rows_series: list[tuple[str, list[tuple[float, float | None]]]] = []
         reclaim_series: list[tuple[str, list[tuple[float, float | None]]]] = []
         for cluster, chosen in self._charted():
