@@ -473,6 +473,43 @@ def test_max_lag_pauses_while_a_replica_lags_and_resumes_when_it_catches_up(
             assert chunk["lag_s"] <= max_lag + 1.0 + 0.5 + chunk["seconds"] + 0.5, chunk
 
 
+@pytest.mark.parametrize("engine", ["mariadb", "postgres"])
+def test_a_finished_run_counts_the_lag_of_its_last_chunk_until_the_replica_applied_it(
+    engine: str, mariadb: ClusterConfig, postgres: ClusterConfig
+) -> None:
+    """The last chunk lags the replicas after the run has ended: the run reads lag until they
+    have applied it, so its max lag is the lag it caused. Here the replica's apply is stopped
+    for the last 2 s: the run ends only once the replica holds what the primary holds."""
+    cluster = _cluster(engine, mariadb, postgres)
+    load_cluster(cluster, rows=20_000, seed=9, tables=("cleanup_batch",))
+    job = CleanupJob(_spec(cluster, "batch_delete", batch_size=100_000, batch_delay_s=0.0),
+                     cluster.nodes[0])
+    set_replica_apply(cluster, False)
+    held_s = 2.0
+    try:
+        job.start()
+        assert wait_for(lambda: (snap := job.snapshot()).total and snap.done >= snap.total, 60)
+        time.sleep(held_s)
+        assert job.snapshot().running, job.snapshot().log[-3:]  # still following the replica
+    finally:
+        set_replica_apply(cluster, True)
+    job.join(60)
+    snap = job.snapshot()
+    assert snap.state == "finished", snap.error
+    record = job.result
+    assert record is not None and record["rows_deleted"] > 0
+    replica_rows = _count(cluster.nodes[1], f"{SCHEMA}.cleanup_batch")
+    assert replica_rows == record["rows_after"], (replica_rows, record["rows_after"])
+    assert record["replicas_caught_up_s"] is not None
+    assert record["replicas_caught_up_s"] >= held_s - 0.5, record["replicas_caught_up_s"]
+    assert record["max_lag_s"] is not None and record["max_lag_s"] >= held_s - 0.5, record
+
+
+def _count(node: NodeSpec, table: str) -> int:
+    with sql(node) as run:
+        return int(run(f"SELECT count(*) FROM {table}")[0][0])
+
+
 WRITE_COMMANDS = ("insert", "update", "delete", "replace", "truncate", "analyze", "optimize",
                   "create_table", "create_trigger", "drop_table", "drop_trigger",
                   "alter_table", "rename_table", "lock_tables")

@@ -9,7 +9,7 @@ from textual.widgets import Input, Select
 from clustertop.actions.seed import load_cluster, read_seed_info, table_checksum
 from clustertop.core.config import ClusterConfig, Config, load_config
 from clustertop.lab.lab import Lab
-from clustertop.tui.app import make_app
+from clustertop.tui.app import DemoStart, make_app
 from clustertop.tui.screens.cleanup_form import CleanupForm
 from tests.tui_support import record_notes, until, until_jobs_end
 
@@ -98,6 +98,27 @@ async def test_c_removes_rows_only_once_the_table_name_is_typed(
         assert job.state == "finished", job.error
         deleted = int(dict(job.summary)["deleted"])
         assert deleted > 0 and job.done == deleted  # progress counted every row
+
+
+async def test_the_demos_compare_runs_on_the_demos_rows(
+    lab_config: Config, mariadb: ClusterConfig
+) -> None:
+    """10,000 rows lag no replica visibly: in the demo, compare all four loads as many rows as
+    the demo did."""
+    app = make_app(lab_config, demo=DemoStart(hint="try c", compare_rows=3_000))
+    async with app.run_test(size=(80, 24)) as pilot:
+        form = await _open_form(pilot, app, "compare all four", "no")
+        form.query_one("#confirm", Input).value = "cleanup_bench"
+        form.query_one("#confirm", Input).focus()
+        await pilot.press("enter")
+        await until(lambda: app.state.jobs.snapshots() and not any(
+            j.running for j in app.state.jobs.snapshots()), 120)
+        jobs = app.state.jobs.snapshots()
+        (compare,) = [j for j in jobs if j.kind == "compare"]
+        assert compare.state == "finished", compare.error
+        assert "on 3,000 rows" in compare.title
+        (truncate,) = [j for j in jobs if j.kind == "cleanup" and "truncate" in j.title]
+        assert int(dict(truncate.summary)["deleted"]) == 3_000  # truncate takes every row
 
 
 async def test_c_with_actions_off_explains_how_to_turn_them_on(lab: Lab, tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -498,7 +498,7 @@ async def test_the_demo_opens_its_cleanup_with_a_batch_that_makes_lag_show() -> 
         form = app.screen
         assert isinstance(form, CleanupForm)
         assert form.query_one("#table", Input).value == "cleanup_bench.cleanup_batch"
-        assert form.query_one("#batch", Input).value == "100000"
+        assert form.query_one("#batch", Input).value == "250000"
         assert form.query_one("#delay", Input).value == "0"
         assert form.query_one("#dry", Select).value == "yes"  # still a dry run first
 

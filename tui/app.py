@@ -81,6 +81,9 @@ class DemoStart:
     # What the cleanup form opens with on every cluster (field id -> value), as if started so
     # before: the demo's table, and big batches without pauses (the most load on the replica).
     cleanup_values: tuple[tuple[str, str], ...] = ()
+    # Rows a comparison loads into each method's table: the demo's own table size, as the
+    # lag of 10,000 rows is too small to see.
+    compare_rows: int | None = None
 
 
 class ClustertopApp(App[int]):
@@ -507,7 +510,9 @@ class ClustertopApp(App[int]):
         job: Job
         try:
             if request.method == COMPARE:
-                compare = changes.compare_all_methods(spec)
+                rows = (self.demo.compare_rows if self.demo and self.demo.compare_rows
+                        else changes.COMPARE_ROWS)
+                compare = changes.compare_all_methods(spec, rows)
                 job = changes.compare_job_for(compare, self.allow_actions, self.state.jobs.start)
             else:
                 job = changes.cleanup_job_for(spec, self.allow_actions)

@@ -63,6 +63,8 @@ class Reading:
     active: int | None  # the primary's running threads / active backends
     hold: str | None = None  # the first pause rule that blocks, and why
     abort: str | None = None  # the first abort rule that trips, and why
+    # Every unknown lag is a replica not yet showing the first heartbeat: behind, by lag_s or more.
+    only_behind: bool = False
 
 
 def _first_blocking(gate: Gate | None, round_: PollRound) -> str | None:
@@ -151,6 +153,7 @@ class ClusterGauge:
     def _read(self, round_: PollRound) -> Reading:
         lags: list[float] = []
         unknown = None
+        only_behind = True
         active = None
         for node in round_.nodes:
             if node.node == self.primary:
@@ -158,10 +161,12 @@ class ClusterGauge:
                 continue
             if not node.up:
                 unknown = f"{node.node} is down ({node.error})"
+                only_behind = False
                 continue
             for rep in node.replication:
                 if rep.lag_s is None:
                     unknown = f"{node.node}: replication lag unknown"
+                    only_behind = False
                 elif rep.heartbeat_lower_bound:
                     unknown = (
                         f"{node.node} has not applied the first heartbeat yet "
@@ -172,7 +177,8 @@ class ClusterGauge:
                     lags.append(rep.lag_s)
         pause, abort = self._gates
         return Reading(round_.at, max(lags) if lags else None, unknown, active,
-                       _first_blocking(pause, round_), _first_blocking(abort, round_))
+                       _first_blocking(pause, round_), _first_blocking(abort, round_),
+                       only_behind=unknown is not None and only_behind)
 
     def reading(self, newer_than: float = 0.0, timeout: float = 5.0) -> Reading | None:
         """The latest reading taken after `newer_than` (unix time), waiting for one."""
@@ -196,6 +202,29 @@ class ClusterGauge:
             if reading and reading.lag_unknown is None and (reading.lag_s or 0.0) < below_s:
                 return True
         return False
+
+    def wait_applied(
+        self, committed_at: float, timeout: float, cancelled: Callable[[], bool] = bool
+    ) -> float | None:
+        """Wait until every replica has applied what the primary committed by `committed_at`
+        (unix time), reading lag all the while: a run's last chunk lags the replicas after the
+        run has ended, and that lag is the run's too. A reading taken at t with lag L says the
+        replicas hold everything committed up to t - L. Returns the time that was first seen,
+        or None: no replica, a lag that cannot be read, cancelled, or not within `timeout`."""
+        deadline = time.monotonic() + timeout
+        seen = committed_at
+        while time.monotonic() < deadline and not cancelled():
+            reading = self.reading(newer_than=seen, timeout=GAUGE_INTERVAL_S * 8)
+            if reading is None or reading.at <= seen:
+                continue  # no fresh round yet (a slow poll): wait on
+            seen = reading.at
+            if reading.only_behind:
+                continue  # a replica has not applied the heartbeat yet: not caught up
+            if reading.lag_unknown is not None or reading.lag_s is None:
+                return None
+            if reading.at - reading.lag_s >= committed_at:
+                return reading.at
+        return None
 
     @property
     def max_lag_s(self) -> float | None:

@@ -60,7 +60,7 @@ def _common_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
     )
 
 
-DEMO_ROWS = 300_000
+DEMO_ROWS = 1_000_000
 
 
 def build_parser() -> OneLineParser:

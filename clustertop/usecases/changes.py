@@ -200,10 +200,10 @@ def compare_job_for(
     return CompareJob(spec, find_writable(spec.base.cluster.nodes), start_child)
 
 
-def compare_all_methods(base: CleanupSpec) -> CompareSpec:
-    """Every method on COMPARE_ROWS fresh rows, with the base's batch and throttle settings."""
+def compare_all_methods(base: CleanupSpec, rows: int = COMPARE_ROWS) -> CompareSpec:
+    """Every method on `rows` fresh rows, with the base's batch and throttle settings."""
     base = replace(base, method="batch_delete", table="cleanup_bench.cleanup_batch")
-    return CompareSpec(base, tuple(METHOD_TABLES), COMPARE_ROWS)
+    return CompareSpec(base, tuple(METHOD_TABLES), rows)
 
 
 def plan_lines(plan: RebalancePlan, most: int | None = None) -> list[str]:

@@ -16,8 +16,8 @@ from textual.widgets import Input, Select
 from clustertop.actions.cleanup.job import METHODS
 from clustertop.tui.screens.form import FormMemory, FormSelect, OneLineForm
 
-# All four methods side by side on COMPARE_ROWS fresh rows of the cleanup_bench tables
-# (`clustertop compare --rows N` for other sizes).
+# All four methods side by side on COMPARE_ROWS fresh rows of the cleanup_bench tables (the
+# demo's: its own rows a table; `clustertop compare --rows N` for other sizes).
 COMPARE = "compare all four"
 
 
