@@ -6,10 +6,11 @@ frames at each step.
 Usage: .venv/bin/python bench/walkthrough.py [--dir LAB_DIR] [--out DIR] [--size 80x24]
 
 The timeline: the Overview with the demo's hint; Throughput with the background workloads;
-`c` a dry run of the demo's cleanup (batch_delete on cleanup_bench.cleanup_batch, 300,000
-rows, in batches of 100,000); `c` again, which opens with the same values for real and the confirmation focused,
+`c` a dry run of the demo's cleanup (batch_delete on cleanup_bench.cleanup_batch, 1,000,000
+rows, in batches of 250,000); `c` again, which opens with the same values for real and the confirmation focused,
 the table's name typed; the Replication screen while it deletes; Jobs; `c` compare all four;
-Jobs with the comparison's results; `q`, and what the demo says on quitting. The highest
+Jobs with the comparison's results; `q`, `y` to stop its workloads, and what the demo says on
+leaving. The highest
 replica lag the panes showed is printed at the end (the demo is meant to make lag visible).
 """
 
@@ -139,6 +140,8 @@ def main() -> int:
     subprocess.run(["tmux", "kill-session", "-t", SESSION], capture_output=True, check=False)
     env = {"TERM": "xterm-256color", "COLORTERM": "truecolor", "PATH": os.environ["PATH"]}
     tmux_session(SESSION, f"{CLUSTERTOP} demo --dir {args.dir}", env, args.size)
+    # The pane stays after the TUI exits, so what the demo says on leaving is recorded too.
+    subprocess.run(["tmux", "set-option", "-t", SESSION, "remain-on-exit", "on"], check=True)
     rec = Recorder(out, width, height)
     try:
         rec.step("the demo opens on the Overview, with its hint", wait_for(rec, "Overview", 60))
@@ -146,7 +149,7 @@ def main() -> int:
         keys("3")
         rec.step("3: Throughput", rec.watch(8))
         keys("c")
-        rec.step("c: the demo's cleanup (batches of 100,000), a dry run first",
+        rec.step("c: the demo's cleanup (batches of 250,000), a dry run first",
                  wait_for(rec, "clean up old", 10))
         keys("Enter")
         rec.step("a dry run: the SQL it would send, on Jobs", wait_for(rec, "dry run done", 60))
@@ -182,7 +185,10 @@ def main() -> int:
         keys("2")
         rec.step("2: Replication after it", rec.watch(6))
         keys("q")
-        rec.step("q: what the demo says on leaving", rec.watch(3))
+        rec.step("q: the running workloads are named before anything stops",
+                 wait_for(rec, "Stop them and quit?", 10))
+        keys("y")
+        rec.step("y: what the demo says on leaving", wait_for(rec, "still running", 30))
     finally:
         rec.write()  # first: what was recorded is kept however the run ends
         subprocess.run(["tmux", "kill-session", "-t", SESSION], capture_output=True,
