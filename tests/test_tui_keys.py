@@ -522,6 +522,7 @@ def test_jobs_name_rate_and_progress_say_what_each_job_did() -> None:
     dry = JobSnapshot(id=4, kind="cleanup", title="dry run of batch_delete t older than 10 d",
                       cluster="c", state=FINISHED, started_at=0.0, finished_at=1.0, total=5.0)
     assert job_progress(dry).strip() == "dry run done"
+    assert rate_text(dry) == "-"  # it sent nothing: not "0.0 rows/s"
 
 
 async def test_a_focused_form_field_shows_what_is_typed() -> None:

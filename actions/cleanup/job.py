@@ -727,6 +727,9 @@ class CleanupJob(Job):
 
     @staticmethod
     def summary_pairs(record: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+        if record["dry_run"]:  # it sent nothing: what it found, not a rate of 0
+            return (("would delete", str(record["rows_would_delete"])),
+                    ("statements", str(len(record["statements"]))))
         pairs = [
             ("deleted", str(record["rows_deleted"])),
             ("rows/s", f"{record['rows_per_s']:,.0f}"),

@@ -322,6 +322,8 @@ def rate_text(job: JobSnapshot) -> str:
         if tps:
             return f"{tps.split('/')[0]} tps"
         return fmt.DASH
+    if is_dry_run(job):
+        return fmt.DASH  # it sent nothing: no rate to show
     # A finished job's own figure, as its summary says it (the average over the whole job,
     # setup included, would disagree with the summary beside it).
     said = dict(job.summary).get(f"{job.unit}/s", "").replace(",", "")
