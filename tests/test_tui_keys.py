@@ -523,6 +523,11 @@ def test_jobs_name_rate_and_progress_say_what_each_job_did() -> None:
                       cluster="c", state=FINISHED, started_at=0.0, finished_at=1.0, total=5.0)
     assert job_progress(dry).strip() == "dry run done"
     assert rate_text(dry) == "-"  # it sent nothing: not "0.0 rows/s"
+    # ETA and time fit the 80-column table: an hour-long workload's is 59m, not 3543s (cut).
+    from clustertop.tui import format as fmt
+
+    assert [fmt.eta(v) for v in (None, 4.2, 99.0, 3543.0, 5999.0, 36_000.0)] == [
+        "-", "4s", "99s", "59m", "1.7h", "10h"]
 
 
 async def test_a_focused_form_field_shows_what_is_typed() -> None:

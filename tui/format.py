@@ -20,6 +20,18 @@ def seconds(value: float | None) -> str:
     return f"{value / 3600:.1f}h"
 
 
+def eta(value: float | None) -> str:
+    """A job's time left or taken, in at most 4 characters (the Jobs table at 80 columns):
+    seconds under 100 s, then minutes, then hours."""
+    if value is None:
+        return DASH
+    if value < 99.5:
+        return f"{value:.0f}s"
+    if value < 5970:
+        return f"{value / 60:.0f}m"
+    return f"{value / 3600:.1f}h" if value < 35_640 else f"{value / 3600:.0f}h"
+
+
 def lag(value: float | None, lower_bound: bool = False) -> str:
     """A lag; one that is only a lower bound reads `>=16s`."""
     text = seconds(value)

@@ -136,8 +136,8 @@ class JobsScreen(MonitorScreen):
                 Text(job.state, style=STATE_STYLE.get(job.state, "cyan")),
                 job_progress(job),
                 rate_text(job),
-                fmt.seconds(job.eta_s),
-                fmt.seconds(job.elapsed_s(now)),
+                fmt.eta(job.eta_s),
+                fmt.eta(job.elapsed_s(now)),
                 key=str(job.id),
             )
         if table.row_count:
@@ -157,7 +157,7 @@ class JobsScreen(MonitorScreen):
         text = Text()
         server = f" ({job.server_job})" if job.server_job else ""
         text.append(
-            f"job {job.id}{server}: {job.kind} {job.title} on {job.cluster} ", style="bold"
+            f"job {job.id}{server}: {job_name(job)} on {job.cluster} ", style="bold"
         )
         text.append(job.state, style=STATE_STYLE.get(job.state, "cyan"))
         if job.paused and job.running:
