@@ -55,13 +55,13 @@ class JobsScreen(MonitorScreen):
     SCREEN_NAME = "Jobs"
     SCREEN_TITLE = "6 Jobs"
     BINDINGS = [
-        Binding("x", "stop_job", "Stop job", id="stop_job", tooltip="stop the selected job"),
+        Binding("x", "stop_job", "Stop", id="stop_job", tooltip="stop the selected job"),
         Binding(
-            "P", "pause_job", "Pause/resume job", id="pause-job",
+            "P", "pause_job", "Hold", id="pause-job",
             tooltip="hold the selected job at its next chunk boundary, or let it go on",
         ),
         Binding(
-            "e", "change_job", "Change job", id="change-job",
+            "e", "change_job", "Change", id="change-job",
             tooltip="change the selected job's chunk size, delay or max lag while it runs",
         ),
     ]

@@ -112,7 +112,7 @@ class ShardsScreen(MonitorScreen):
             tooltip="isolate a hot tenant in a shard of its own and move it (plan first)",
         ),
         Binding(
-            "t", "sort_tenants", "Tenants by", id="sort-tenants",
+            "t", "sort_tenants", "Sort", id="sort-tenants",
             tooltip="sort the tenants by queries, CPU or the bytes of their shard",
         ),
     ]
