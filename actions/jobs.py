@@ -10,7 +10,7 @@ from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 RUNNING, CANCELLING = "running", "cancelling"
 FINISHED, FAILED, CANCELLED = "finished", "failed", "cancelled"
@@ -39,6 +39,7 @@ class JobSnapshot:
     server_job: str | None = None  # the server's own id for it, e.g. "citus job 17"
     current: str | None = None  # the step under way, in a line (a shard move, a chunk)
     paused: bool = False  # held by the operator at its next chunk boundary
+    holds: bool = False  # it can be held (a cleanup, at a chunk boundary)
     # What can be changed while it runs (a cleanup: batch_size, batch_delay_s, max_lag_s) and
     # the values now; empty for a job that takes no live changes.
     settings: tuple[tuple[str, str], ...] = ()
@@ -83,6 +84,9 @@ class JobCancelled(Exception):
 class Job(ABC):
     """One background change. Subclasses implement run(); they call progress(), log() and
     check_cancelled() as they go, and return the summary."""
+
+    # Whether run() waits at safe points while the operator holds it (hold_while_paused).
+    HOLDS: ClassVar[bool] = False
 
     kind: str
     title: str
@@ -184,7 +188,15 @@ class Job(ABC):
         self._cancel.set()
 
     def pause(self) -> None:
-        """Hold the job at its next chunk boundary (a job without chunks runs on)."""
+        """Hold the job at its next chunk boundary. A job that never waits for a hold refuses,
+        rather than be shown as held while it runs on."""
+        if not self.HOLDS:
+            from clustertop.core.errors import OperationFailed
+
+            raise OperationFailed(
+                f"job {self.id} ({self.kind}) cannot be held: only a cleanup holds, at a chunk "
+                "boundary"
+            )
         self._resume.clear()
 
     def resume(self) -> None:
@@ -237,6 +249,7 @@ class Job(ABC):
                 server_job=self.server_job,
                 current=self.current,
                 paused=not self._resume.is_set(),
+                holds=self.HOLDS,
                 settings=self.live_settings(),
                 rows=self.result_rows(),
             )

@@ -17,7 +17,7 @@ from clustertop.tui.screens.dialogs import ConfirmScreen, FilterScreen, HelpScre
 from clustertop.tui.screens.jobs import JobsScreen
 from clustertop.tui.screens.overview import OverviewScreen, columns_for
 from tests.canned import CONFIG_DATA, CannedSource, canned_rounds
-from tests.tui_support import canned_app, feed, record_notes, screen_text
+from tests.tui_support import canned_app, feed, record_notes, screen_text, until
 
 MODES = {"1": "overview", "2": "replication", "3": "throughput", "4": "shards", "5": "tables",
          "6": "jobs"}
@@ -235,6 +235,53 @@ async def test_x_stops_the_selected_job_and_q_asks_first_when_jobs_run() -> None
         await pilot.pause(0.3)
     assert second.snapshot().state == CANCELLED
     assert app.return_code == 0
+
+
+class HoldingJob(SleepyJob):
+    """Counts like SleepyJob, holding between steps when the operator says so (as a cleanup
+    does at its chunk boundaries)."""
+
+    HOLDS = True
+
+    def run(self) -> Sequence[tuple[str, str]]:
+        self.progress(0, 1000)
+        for i in range(1000):
+            self.hold_while_paused()
+            self.wait(0.01)
+            self.progress(i + 1)
+        return (("counted", "1000"),)
+
+
+async def test_p_holds_a_job_that_can_hold_and_says_so_for_one_that_cannot() -> None:
+    """A workload cannot be held: P says so, and the job is never shown as held while it runs
+    on. A job that holds stops counting, reads `held`, shows no rate, and goes on after P."""
+    jobs = JobRegistry()
+    app = make_app(parse_config(CONFIG_DATA), source=CannedSource(canned_rounds()[:1]), jobs=jobs)
+    async with app.run_test(size=(120, 40)) as pilot:
+        notes = record_notes(app)
+        runner = jobs.start(SleepyJob(kind="workload", title="oltp", cluster="shop"))
+        await pilot.press("6")
+        app.action_poll_now()
+        await pilot.pause(0.3)
+        await pilot.press("P")
+        await until(lambda: any("cannot be held" in n for n in notes), 5)
+        assert not runner.snapshot().paused
+        runner.cancel()
+        holder = jobs.start(HoldingJob(kind="cleanup", title="count", cluster="shop"))
+        app.action_poll_now()
+        await until(lambda: holder.snapshot().done > 5, 5)
+        await pilot.press("P")
+        await pilot.pause(0.3)
+        done = holder.snapshot().done
+        await pilot.pause(0.5)
+        assert holder.snapshot().done == done and holder.snapshot().paused
+        app.action_poll_now()
+        await pilot.pause(0.2)
+        row = app.screen.query_one("#jobs", DataTable).get_row(str(holder.id))
+        assert str(row[2]) == "held" and row[4] == "-", row
+        await pilot.press("P")
+        await until(lambda: holder.snapshot().done > done, 5)
+        holder.cancel()
 
 
 async def test_a_job_started_is_the_selected_one_so_x_stops_it() -> None:

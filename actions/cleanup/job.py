@@ -110,6 +110,8 @@ class CleanupSpec:
 
 
 class CleanupJob(Job):
+    HOLDS = True  # at each chunk boundary
+
     def __init__(self, spec: CleanupSpec, node: NodeSpec, group: str | None = None) -> None:
         spec.check()
         what = "dry run of " if spec.dry_run else ""

@@ -133,7 +133,7 @@ class JobsScreen(MonitorScreen):
             table.add_row(
                 str(job.id) + (f" ({job.server_job})" if job.server_job else ""),
                 job_name(job)[:28],
-                Text(job.state, style=STATE_STYLE.get(job.state, "cyan")),
+                Text(*state_shown(job)),
                 job_progress(job),
                 rate_text(job),
                 fmt.eta(job.eta_s),
@@ -278,6 +278,10 @@ class JobsScreen(MonitorScreen):
         live = self.state.jobs.get(job.id) if job is not None else None
         if job is None or live is None:
             return
+        if not job.holds:
+            self.notify(f"job {job.id} ({job.kind}) cannot be held: only a cleanup holds, at a "
+                        "chunk boundary (x stops it)", severity="warning")
+            return
         if job.paused:
             live.resume()
             self.notify(f"job {job.id} resumes")
@@ -306,6 +310,13 @@ class JobsScreen(MonitorScreen):
         self.app.push_screen(JobSettingsForm(job.id, job.settings), apply)
 
 
+def state_shown(job: JobSnapshot) -> tuple[str, str]:
+    """The state and its style: a running job the operator holds reads `held`."""
+    if job.running and job.paused:
+        return "held", "bold yellow"
+    return job.state, STATE_STYLE.get(job.state, "cyan")
+
+
 def job_name(job: JobSnapshot) -> str:
     """Kind and title, the kind once: a title may already start with it (`compare ...`)."""
     return job.title if job.title.split(" ", 1)[0] == job.kind else f"{job.kind} {job.title}"
@@ -322,8 +333,8 @@ def rate_text(job: JobSnapshot) -> str:
         if tps:
             return f"{tps.split('/')[0]} tps"
         return fmt.DASH
-    if is_dry_run(job):
-        return fmt.DASH  # it sent nothing: no rate to show
+    if is_dry_run(job) or (job.running and job.paused):
+        return fmt.DASH  # it sent nothing, or holds: no rate to show
     # A finished job's own figure, as its summary says it (the average over the whole job,
     # setup included, would disagree with the summary beside it).
     said = dict(job.summary).get(f"{job.unit}/s", "").replace(",", "")
