@@ -25,6 +25,21 @@ def wait_for(predicate: Callable[[], T], timeout: float = 15.0, step: float = 0.
         time.sleep(step)
 
 
+def hold_a_heartbeat(cluster: ClusterConfig) -> None:
+    """Write heartbeats (as a cleanup does) until every replica's lag reads from one."""
+    from clustertop.actions.cleanup.throttle import ClusterGauge
+
+    gauge = ClusterGauge(cluster, cluster.nodes[0].name).start()
+    try:
+        def known() -> bool:
+            reading = gauge.latest
+            return reading is not None and reading.lag_unknown is None and reading.lag_s is not None
+
+        assert wait_for(known, 30), gauge.latest
+    finally:
+        gauge.close()
+
+
 @contextlib.contextmanager
 def sql(node: NodeSpec) -> Iterator[Any]:
     """A cursor-like executor on a node: `run(statement, args)` returns all rows."""
@@ -86,7 +101,11 @@ def first_detail(target: PollTarget, timeout: float = 20.0) -> DetailSample | No
 
 def set_replica_apply(cluster: ClusterConfig, running: bool) -> None:
     """Stop or start the first replica's apply (SQL thread / WAL replay); its IO goes on, so
-    the lag grows while stopped."""
+    the lag grows while stopped. Before a stop, the replicas are made to hold a heartbeat from
+    the primary: one that has never applied any has no lag to read once stopped (unknown, not
+    growing), which a test run alone, before any other wrote one, met."""
+    if not running:
+        hold_a_heartbeat(cluster)
     with sql(cluster.nodes[1]) as run:
         if cluster.family == "mysql":
             run("START SLAVE SQL_THREAD" if running else "STOP SLAVE SQL_THREAD")

@@ -166,9 +166,15 @@ class CleanupJob(Job):
                     abort_rules=abort,
                 ).start()
                 self.throttle = Throttle(self.gauge, needs_lag=spec.target_lag_s is not None)
-                if pause or abort:
-                    self.log("rules: pause while " + (", ".join(r.text for r in pause) or "-")
-                             + "; abort unless " + (", ".join(r.text for r in abort) or "-"))
+                # The rules are what must hold: a pause rule that fails pauses, an abort rule
+                # that fails aborts (so `lag_s <= 1` reads "runs while lag_s <= 1").
+                said = []
+                if pause:
+                    said.append(f"runs while {' and '.join(r.text for r in pause)}, else pauses")
+                if abort:
+                    said.append(f"aborts unless {' and '.join(r.text for r in abort)}")
+                if said:
+                    self.log("rules: " + "; ".join(said))
             return self._run(table)
         except DB_FAILURES as exc:
             # A server that died or went away mid-run: say where the run stopped, so the
@@ -730,8 +736,12 @@ class CleanupJob(Job):
     @staticmethod
     def summary_pairs(record: dict[str, Any]) -> tuple[tuple[str, str], ...]:
         if record["dry_run"]:  # it sent nothing: what it found, not a rate of 0
-            return (("would delete", str(record["rows_would_delete"])),
-                    ("statements", str(len(record["statements"]))))
+            would = int(record["rows_would_delete"])
+            said = [("would delete", str(would))]
+            batch = record["batch_size"]
+            if batch:  # batch_delete: its log shows the first chunk's DELETE, "then the same"
+                said.append(("chunks", f"{-(-would // batch)} of {batch:,}"))
+            return tuple(said)
         pairs = [
             ("deleted", str(record["rows_deleted"])),
             ("rows/s", f"{record['rows_per_s']:,.0f}"),
