@@ -78,6 +78,26 @@ async def test_a_crit_alert_is_notified_once_when_crossed() -> None:
         assert down_alerts == []
 
 
+def test_a_fragmentation_alert_names_its_node_and_table() -> None:
+    """The same table on two clusters: each alert says whose it is."""
+    from dataclasses import replace
+
+    from clustertop.tui.alerts import AlertBook
+
+    round_ = canned_rounds()[-1]
+    nodes = []
+    for node in round_.nodes:
+        if node.detail is not None:
+            tables = tuple(replace(t, fragmentation_ratio=0.47) for t in node.detail.tables)
+            node = replace(node, detail=replace(node.detail, tables=tables))
+        nodes.append(node)
+    book = AlertBook(parse_config(CONFIG_DATA))
+    book.update(replace(round_, nodes=tuple(nodes)))
+    said = [a.text for a in book.active.values() if "reclaimable" in a.text]
+    assert "shop/db1: cleanup_bench.cleanup_batch 47% reclaimable" in said, said
+    assert len(said) == len(set(said))
+
+
 async def test_help_pause_interval_and_refresh() -> None:
     app = canned_app()
     async with app.run_test(size=(120, 40)) as pilot:

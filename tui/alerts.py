@@ -105,7 +105,8 @@ class AlertBook:
                         Alert(
                             f"{node.key} {table.name} frag",
                             WARN,
-                            f"{table.name} {table.fragmentation_ratio:.0%} reclaimable",
+                            f"{node.key}: {table.name} {table.fragmentation_ratio:.0%} "
+                            "reclaimable",
                         )
                     )
             if detail.timescale is not None:
