@@ -336,6 +336,18 @@ async def test_a_job_started_is_the_selected_one_so_x_stops_it() -> None:
         assert old.snapshot().state == CANCELLED
 
 
+async def test_t_on_shards_says_how_the_tenants_are_sorted() -> None:
+    app = canned_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        notes = record_notes(app)
+        await feed(app, pilot)
+        await pilot.press("4")
+        await pilot.press("t")
+        await until(lambda: any(n.startswith("tenants sorted by cpu") for n in notes), 5)
+        await pilot.press("t")
+        await until(lambda: any(n.startswith("tenants sorted by bytes") for n in notes), 5)
+
+
 async def test_user_keymap_from_config() -> None:
     data = {**CONFIG_DATA, "ui": {"keymap": {"quit": "ctrl+q", "show_tables": "t"}}}
     app = make_app(parse_config(data), source=CannedSource(canned_rounds()[:1]), jobs=JobRegistry())

@@ -163,6 +163,10 @@ class ShardsScreen(MonitorScreen):
         index = TENANT_ORDERS.index(self.tenant_order)
         self.tenant_order = TENANT_ORDERS[(index + 1) % len(TENANT_ORDERS)]
         self._draw_tenants(self._citus)
+        # Said either way: with no tenants on screen the key would otherwise seem dead.
+        shown = "" if self._citus is not None and not self._citus.tenants_note else (
+            " (no tenants shown: they come from a Citus coordinator's citus_stat_tenants)")
+        self.notify(f"tenants sorted by {self.tenant_order}{shown}")
 
     def update_body(self) -> None:
         nodes = self.state.nodes()
