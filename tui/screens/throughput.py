@@ -44,8 +44,9 @@ class ThroughputScreen(MonitorScreen):
         rates.add_columns("Node", "TPS", "QPS", "Read/s", "Ins/s", "Upd/s", "Del/s", "Log/s")
         yield rates
         yield Static(
-            Text("replica rows/s: what its applier wrote (our heartbeat too), so not its "
-                 "primary's; PostgreSQL standbys count none", style="dim"),
+            Text("replica rows/s: its applier's, when applied (a big delete seconds after "
+                 "the primary's; our heartbeat too); PostgreSQL standbys count none",
+                 style="dim"),
             id="rates-note",
         )
         statements: DataTable[str | Text] = DataTable(id="statements", cursor_type="row")
