@@ -103,6 +103,7 @@ class Job(ABC):
     summary: tuple[tuple[str, str], ...] = ()
     server_job: str | None = None  # the server's own id for this job, once it has one
     current: str | None = None
+    held_s: float = 0.0  # how long the operator held it, in all
     _log: deque[str] = field(default_factory=lambda: deque(maxlen=LOG_LINES))
     _series: dict[str, deque[tuple[float, float]]] = field(default_factory=dict)
     _cancel: threading.Event = field(default_factory=threading.Event)
@@ -156,8 +157,12 @@ class Job(ABC):
         if self._resume.is_set():
             return
         self.log("paused by the operator")
-        while not self._resume.wait(0.2):
-            self.check_cancelled()
+        started = time.monotonic()
+        try:
+            while not self._resume.wait(0.2):
+                self.check_cancelled()
+        finally:
+            self.held_s += time.monotonic() - started
         self.log("resumed by the operator")
 
     # -- live changes: what a job takes while it runs (none by default) ---------------------------

@@ -71,6 +71,7 @@ def test_job_pause_set_resume_reach_a_running_cleanup_at_its_chunk_boundaries(
     assert "paused by the operator" in err and "resumed by the operator" in err
     assert "batch_size 100 -> 1000 (changed by the operator)" in err
     record = json.loads(next((tmp_path / "out").glob("cleanup-*.json")).read_text())
+    assert record["held_s"] >= 1.5, record["held_s"]  # counted apart from the throttle's pauses
     sizes = [c["rows"] for c in record["chunk_rows"]]
     # 100 a chunk until the change, 1000 after it (the last may be short).
     switch = sizes.index(1000)

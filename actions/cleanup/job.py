@@ -289,6 +289,7 @@ class CleanupJob(Job):
             "pace": self._pace_record(),
             "pauses": self.throttle.pauses if self.throttle else 0,
             "paused_s": round(self.throttle.paused_s, 2) if self.throttle else 0.0,
+            "held_s": round(self.held_s, 2),  # held by the operator (P, `job pause`)
             "log_bytes": table.log_bytes_since(position),
             "fragmentation_before": fragmentation_before,
             "fragmentation_after": None if spec.dry_run else self._fragmentation(table),
@@ -748,6 +749,8 @@ class CleanupJob(Job):
             ("max lag", f"{record['max_lag_s']}s" if record["max_lag_s"] is not None else "-"),
             ("pauses", str(record["pauses"])),
         ]
+        if record.get("held_s"):
+            pairs.append(("held", f"{record['held_s']:.0f}s"))
         if record.get("rows_lost") is not None:
             pairs.append(("lost", str(record["rows_lost"])))
         return tuple(pairs)
