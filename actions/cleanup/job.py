@@ -194,7 +194,8 @@ class CleanupJob(Job):
         if latest is not None and latest.lag_s is not None and latest.lag_s >= 0.5:
             self.log(f"waiting for the replicas to apply the run (lag {latest.lag_s:.1f} s)")
         applied = self.gauge.wait_applied(
-            ended_at, REPLICA_TAIL_WAIT_S, cancelled=lambda: self.cancel_requested
+            ended_at, REPLICA_TAIL_WAIT_S, cancelled=lambda: self.cancel_requested,
+            seen_lag=lambda at, lag: self.record("lag_s", lag, at=at),  # the chart shows it too
         )
         if applied is None:
             latest = self.gauge.latest

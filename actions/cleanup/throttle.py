@@ -204,13 +204,18 @@ class ClusterGauge:
         return False
 
     def wait_applied(
-        self, committed_at: float, timeout: float, cancelled: Callable[[], bool] = bool
+        self,
+        committed_at: float,
+        timeout: float,
+        cancelled: Callable[[], bool] = bool,
+        seen_lag: Callable[[float, float], object] = lambda at, lag: None,
     ) -> float | None:
         """Wait until every replica has applied what the primary committed by `committed_at`
         (unix time), reading lag all the while: a run's last chunk lags the replicas after the
         run has ended, and that lag is the run's too. A reading taken at t with lag L says the
         replicas hold everything committed up to t - L. Returns the time that was first seen,
-        or None: no replica, a lag that cannot be read, cancelled, or not within `timeout`."""
+        or None: no replica, a lag that cannot be read, cancelled, or not within `timeout`.
+        `seen_lag(at, lag)` is told each reading's lag (a job charts it)."""
         deadline = time.monotonic() + timeout
         seen = committed_at
         while time.monotonic() < deadline and not cancelled():
@@ -218,6 +223,8 @@ class ClusterGauge:
             if reading is None or reading.at <= seen:
                 continue  # no fresh round yet (a slow poll): wait on
             seen = reading.at
+            if reading.lag_s is not None:
+                seen_lag(reading.at, reading.lag_s)
             if reading.only_behind:
                 continue  # a replica has not applied the heartbeat yet: not caught up
             if reading.lag_unknown is not None or reading.lag_s is None:
