@@ -336,6 +336,26 @@ async def test_a_job_started_is_the_selected_one_so_x_stops_it() -> None:
         assert old.snapshot().state == CANCELLED
 
 
+async def test_the_screen_behind_an_open_form_keeps_moving() -> None:
+    from clustertop.tui.messages import PollCompleted
+    from clustertop.tui.screens.cleanup_form import CleanupForm
+
+    app = canned_app(allow_actions=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await pilot.press("c")
+        await pilot.pause()
+        assert isinstance(app.screen, CleanupForm)
+        behind = app.screen_stack[-2]
+        before = str(behind.query_one("HealthBar", Static).render())
+        app.on_poll_completed(PollCompleted(app.canned_rounds[30]))  # type: ignore[attr-defined]
+        await pilot.pause()
+        after = str(behind.query_one("HealthBar", Static).render())
+        assert before != after, after
+
+
 async def test_t_on_shards_says_how_the_tenants_are_sorted() -> None:
     app = canned_app()
     async with app.run_test(size=(120, 40)) as pilot:

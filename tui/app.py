@@ -294,9 +294,12 @@ class ClustertopApp(App[int]):
                 self.notify(job.title, title=title)
 
     def refresh_screen(self) -> None:
-        screen = self.screen
-        if isinstance(screen, MonitorScreen):
-            screen.refresh_view()
+        """The monitor screen on top, or under an open form or dialog: what shows around a
+        form keeps moving (a clock that stops while a form is open reads as a hang)."""
+        for screen in reversed(self.screen_stack):
+            if isinstance(screen, MonitorScreen):
+                screen.refresh_view()
+                return
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker.group == "poll" and event.state == WorkerState.ERROR:
