@@ -356,6 +356,23 @@ async def test_the_screen_behind_an_open_form_keeps_moving() -> None:
         assert before != after, after
 
 
+async def test_a_filter_that_matches_nothing_says_so_where_nodes_would_be() -> None:
+    app = canned_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await feed(app, pilot)
+        await pilot.press("2")
+        await pilot.pause()
+        app.state.filter = "zzz"
+        app.refresh_screen()
+        await pilot.pause()
+        text = screen_text(app)
+        assert "no replica or standby matches the filter 'zzz'" in text
+        assert "shop/db2" not in text  # no chart titled for a replica filtered out
+        await pilot.press("7")  # Activity
+        await pilot.pause()
+        assert "no node matches the filter 'zzz'" in screen_text(app)
+
+
 async def test_t_on_shards_says_how_the_tenants_are_sorted() -> None:
     app = canned_app()
     async with app.run_test(size=(120, 40)) as pilot:

@@ -212,7 +212,13 @@ class ActivityScreen(MonitorScreen):
                     key=session_key(node, s),
                 )
         if table.row_count == 0:
-            table.add_row("no sessions read yet", *([""] * (len(SESSION_COLUMNS) - 1)))
+            if not nodes and self.state.filter:
+                empty = f"no node matches the filter '{self.state.filter}' (/ changes it)"
+            elif all(n.sessions is None for n in nodes):
+                empty = "no sessions read yet"
+            else:
+                empty = "no sessions" + (" but idle ones (hidden)" if self.hide_idle else "")
+            table.add_row(empty, *([""] * (len(SESSION_COLUMNS) - 1)))
         self._restore(table, selected)
 
     @staticmethod

@@ -114,8 +114,12 @@ class ReplicationScreen(MonitorScreen):
         detail = self.query_one("#rep-detail", Static)
         selected = self._selected()
         if selected is None:
+            chart.chart_title = "replica lag"  # not the last replica's, which is gone
             chart.draw([])
-            detail.update("no replicas or standbys in the watched clusters")
+            detail.update(
+                f"no replica or standby matches the filter '{self.state.filter}' (/ changes it)"
+                if self.state.filter else "no replicas or standbys in the watched clusters"
+            )
             return
         node, rep = selected
         history = self.state.series(node.key)
