@@ -5,6 +5,7 @@ with --on-trip pause it is stopped and continued, and finishes once the replica 
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import time
@@ -138,6 +139,7 @@ async def test_G_runs_a_guarded_command_as_a_job_and_x_stops_it(lab: Lab, tmp_pa
     from clustertop.core.config import load_config
     from clustertop.tui.app import make_app
     from clustertop.tui.screens.guard_form import GuardForm
+    from clustertop.tui.screens.jobs import job_name
 
     script = tmp_path / "ticks.py"
     pid_file = tmp_path / "pid"
@@ -173,5 +175,9 @@ async def test_G_runs_a_guarded_command_as_a_job_and_x_stops_it(lab: Lab, tmp_pa
         final = app.state.jobs.get(job.id).snapshot()  # type: ignore[union-attr]
         assert final.state == "cancelled", (final.state, final.error, final.log[-5:])
         assert any("asked by the operator: SIGTERM" in line for line in final.log)
+        # One time a line (the job's log stamps it), and the kind said once: `guard <command>`.
+        assert any(" guard: " in line for line in final.log), final.log[-5:]
+        assert not any(re.match(r"\d\d:\d\d:\d\d \d\d:\d\d:\d\d ", line) for line in final.log)
+        assert job_name(final) == f"guard {sys.executable} {script}"[:86]
         assert not Path(f"/proc/{child}").exists() or \
             Path(f"/proc/{child}/stat").read_text().split()[2] == "Z"

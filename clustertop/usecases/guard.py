@@ -61,6 +61,7 @@ class GuardRun:
     output: Callable[[str], None] | None = None
     cancelled: Callable[[], bool] = bool  # the operator stops it (x on Jobs)
     on_state: Callable[[str], None] = lambda _line: None  # the rules' state, in a line
+    stamped: bool = True  # each timeline line starts with its time (a job's log adds its own)
     timeline: list[dict[str, Any]] = field(default_factory=list)
     peaks: dict[str, float] = field(default_factory=dict)
     trips: int = 0
@@ -236,7 +237,8 @@ class GuardRun:
     def _event(self, kind: str, text: str) -> None:
         at = time.time()
         self.timeline.append({"at": round(at, 3), "event": kind, "text": text})
-        self.say(f"{time.strftime('%H:%M:%S', time.gmtime(at))} guard: {kind}: {text}")
+        stamp = f"{time.strftime('%H:%M:%S', time.gmtime(at))} " if self.stamped else ""
+        self.say(f"{stamp}guard: {kind}: {text}")
 
 
 def _state_line(verdicts: Sequence[GateVerdict], paused: bool) -> str:
@@ -254,14 +256,15 @@ class GuardJob(Job):
 
     def __init__(self, spec: GuardSpec) -> None:
         spec.check()
-        super().__init__(kind="guard", title=f"guard: {' '.join(spec.command)}"[:80],
+        super().__init__(kind="guard", title=" ".join(spec.command)[:80],
                          cluster=", ".join(spec.config.clusters), unit="")
         self.spec = spec
         self.result: dict[str, Any] | None = None
 
     def run(self) -> Sequence[tuple[str, str]]:
         guard = GuardRun(self.spec, self.log, output=lambda line: self.log(f"| {line}"),
-                         cancelled=lambda: self.cancel_requested, on_state=self.set_current)
+                         cancelled=lambda: self.cancel_requested, on_state=self.set_current,
+                         stamped=False)
         code, record = guard.run()
         self.result = record
         if self.cancel_requested:
