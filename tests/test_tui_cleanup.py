@@ -103,6 +103,13 @@ async def test_c_removes_rows_only_once_the_table_name_is_typed(
         assert job.state == "finished", job.error
         deleted = int(dict(job.summary)["deleted"])
         assert deleted > 0 and job.done == deleted  # progress counted every row
+        # The next cleanup is a new one: the form keeps the values, and starts with a dry run.
+        await pilot.press("c")
+        await pilot.pause()
+        again = app.screen
+        assert isinstance(again, CleanupForm)
+        assert again.query_one("#dry", Select).value == "yes"
+        assert again.query_one("#table", Input).value == "cleanup_bench.cleanup_batch"
 
 
 async def test_the_demos_compare_runs_on_the_demos_rows(

@@ -57,12 +57,14 @@ class CleanupForm(OneLineForm[CleanupRequest]):
 
     def values_for(self, cluster: str) -> dict[str, str]:
         """The cluster's remembered values over the defaults; after a dry run, dry run off:
-        the same cleanup for real is the next step."""
+        the same cleanup for real is the next step. After a real run, a dry run again: the
+        next removal is a new one, and starts by showing what it would do."""
         tables = self.clusters.get(cluster, ())
         values = {**self.DEFAULTS, "table": tables[0] if tables else ""}
         values.update(self.remembered(cluster))
-        if self.remembered(cluster).get("dry") == "yes":
-            values["dry"] = "no"
+        last = self.remembered(cluster).get("dry")
+        if last is not None:
+            values["dry"] = "no" if last == "yes" else "yes"
         return values
 
     def fields(self) -> list[tuple[str, Widget]]:
