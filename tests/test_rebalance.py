@@ -65,22 +65,22 @@ def _rows(cluster: ClusterConfig) -> int:
         return int(conn.execute("SELECT count(*) FROM lab_events").fetchone()[0])
 
 
-def _worker_bytes(cluster: ClusterConfig) -> dict[str, int]:
+def _per_worker(cluster: ClusterConfig, aggregate: str) -> dict[str, int]:
+    """citus_shards' `aggregate` (sum(shard_size), count(*)) for each worker's shards."""
     with connect_postgres(cluster.nodes[0]) as conn:
         rows = conn.execute(
-            "SELECT nodename || ':' || nodeport, sum(shard_size) FROM citus_shards"
+            f"SELECT nodename || ':' || nodeport, {aggregate} FROM citus_shards"
             " WHERE citus_table_type <> 'reference' GROUP BY 1"
         ).fetchall()
-    return {name: int(total) for name, total in rows}
+    return {name: int(value) for name, value in rows}
+
+
+def _worker_bytes(cluster: ClusterConfig) -> dict[str, int]:
+    return _per_worker(cluster, "sum(shard_size)")
 
 
 def _worker_shards(cluster: ClusterConfig) -> dict[str, int]:
-    with connect_postgres(cluster.nodes[0]) as conn:
-        rows = conn.execute(
-            "SELECT nodename || ':' || nodeport, count(*) FROM citus_shards"
-            " WHERE citus_table_type <> 'reference' GROUP BY 1"
-        ).fetchall()
-    return {name: int(count) for name, count in rows}
+    return _per_worker(cluster, "count(*)")
 
 
 # With no writes, a shard's size still grows when autovacuum first visits it (after a move, a

@@ -188,7 +188,7 @@ class CleanupJob(Job):
     def _follow_replicas_to(self, ended_at: float) -> float | None:
         """Keep reading lag until the replicas have applied all the run wrote: seconds from
         `ended_at` until they had, or None (no replica, a lag unknown, or too long)."""
-        if self.gauge is None or self.spec.dry_run:
+        if self.gauge is None:  # a dry run: it wrote nothing
             return None
         latest = self.gauge.latest
         if latest is not None and latest.lag_s is not None and latest.lag_s >= 0.5:
